@@ -1,0 +1,61 @@
+"""emodirector: change the emotion shown on a face in a real video.
+
+Public API::
+
+    from emodirector import EmotionTarget, edit_video
+    edit_video("talk.mp4", "talk_happy.mp4", EmotionTarget.from_label("happy", 0.8))
+
+Nothing heavy is imported until it is used.
+"""
+
+from emodirector.errors import (
+    EmodirectorError,
+    InputNotFoundError,
+    InvalidOptionError,
+    NoFaceFoundError,
+    OutputError,
+    UnsupportedVideoError,
+)
+from emodirector.manipulate import (
+    EditorOptions,
+    Emotion,
+    EmotionPrototypes,
+    EmotionTarget,
+    PrototypeEditor,
+)
+from emodirector.pipeline import (
+    EditOptions,
+    EditResult,
+    VideoAnalysis,
+    analyze_video,
+    edit_video,
+    plan_edit,
+    render_frame,
+)
+from emodirector.track import TrackerOptions
+from emodirector.video import EncodeOptions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "EditOptions",
+    "EditResult",
+    "EditorOptions",
+    "EmodirectorError",
+    "Emotion",
+    "EmotionPrototypes",
+    "EmotionTarget",
+    "EncodeOptions",
+    "InputNotFoundError",
+    "InvalidOptionError",
+    "NoFaceFoundError",
+    "OutputError",
+    "PrototypeEditor",
+    "TrackerOptions",
+    "UnsupportedVideoError",
+    "VideoAnalysis",
+    "analyze_video",
+    "edit_video",
+    "plan_edit",
+    "render_frame",
+]

@@ -1,0 +1,133 @@
+"""The split of a facial expression into a speech part and an emotion part.
+
+Speech part (what the words need), measured per frame as named scalars in canonical units:
+
+- ``jaw_opening``: chin below the upper lip;
+- ``lip_aperture``: mean vertical gap between the inner lips;
+- ``lip_rounding``: narrowing of the inner mouth (negative inner-mouth width).
+
+Emotion part: everything an emotion moves, in named regions (brows, eyelids, cheeks, nose, lip
+corners, chin). An emotion edit must not change the speech part; ``SpeechConstraint`` removes
+from any offset field the component that would open or close the lips or the jaw, keeping the
+rest (a smile may still pull the lip corners out and up, both lips moving together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from emodirector.face_model import (
+    CHIN,
+    LEFT_BROW,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LIP_CORNERS,
+    LIP_PAIRS,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    N_LANDMARKS,
+    RIGHT_BROW,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+    UPPER_LIP_MID,
+    region_indices,
+)
+
+_X, _Y, _Z = 0, 1, 2
+
+
+class SpeechFeature(Enum):
+    """Named speech parameters of a face, see ``speech_features``."""
+
+    JAW_OPENING = "jaw_opening"
+    LIP_APERTURE = "lip_aperture"
+    LIP_ROUNDING = "lip_rounding"
+
+
+class EmotionRegion(Enum):
+    """Regions an emotion moves; values are the landmark indices of each."""
+
+    BROWS = tuple(region_indices(RIGHT_BROW, LEFT_BROW).tolist())
+    EYELIDS = tuple(
+        region_indices(RIGHT_EYE_UPPER, RIGHT_EYE_LOWER, LEFT_EYE_UPPER, LEFT_EYE_LOWER).tolist()
+    )
+    CHEEKS = (
+        50, 101, 36, 205, 187, 123, 116, 117, 118, 119, 100, 47, 126, 142, 203, 206, 216, 207,
+        280, 330, 266, 425, 411, 352, 345, 346, 347, 348, 329, 277, 355, 371, 423, 426, 436, 427,
+    )  # fmt: skip
+    NOSE = (48, 64, 98, 97, 2, 326, 327, 294, 278, 129, 358, 209, 429, 49, 279)
+    LIP_CORNERS = LIP_CORNERS + (57, 287, 43, 273, 106, 335, 185, 409, 146, 375)
+    CHIN = (CHIN, 148, 176, 377, 400, 199, 175, 200, 428, 208, 18, 83, 313, 201, 421)
+
+
+def speech_features(shapes: np.ndarray) -> np.ndarray:
+    """Speech parameters of canonical shapes (or of offsets: the functions are linear).
+
+    Args:
+        shapes: ``(..., 478, 3)`` canonical shapes.
+
+    Returns:
+        ``(..., 3)`` in the order of ``SpeechFeature``: jaw opening, lip aperture, rounding.
+
+    >>> f = speech_features(np.zeros((478, 3)))
+    >>> f.shape, float(abs(f).max())
+    ((3,), 0.0)
+    """
+    jaw = shapes[..., CHIN, _Y] - shapes[..., UPPER_LIP_MID, _Y]
+    upper = shapes[..., list(LIPS_INNER_UPPER[1:-1]), _Y]
+    lower = shapes[..., list(LIPS_INNER_LOWER[1:-1]), _Y]
+    aperture = (lower - upper).mean(axis=-1)
+    width = shapes[..., LIPS_INNER_UPPER[-1], _X] - shapes[..., LIPS_INNER_UPPER[0], _X]
+    return np.stack([jaw, aperture, -width], axis=-1)
+
+
+@dataclass(frozen=True)
+class SpeechConstraint:
+    """Linear constraint "this offset field leaves the lip and jaw opening unchanged".
+
+    Attributes:
+        matrix: ``(K, 478 * 3)``: one row per lip pair (vertical gap between upper and lower lip,
+            inner and outer contour) plus one for the jaw (chin relative to the lower lip).
+    """
+
+    matrix: np.ndarray
+
+    @classmethod
+    def build(cls) -> SpeechConstraint:
+        rows = []
+        for up, lo in LIP_PAIRS:
+            r = np.zeros((N_LANDMARKS, 3))
+            r[lo, _Y], r[up, _Y] = 1.0, -1.0
+            rows.append(r.ravel())
+        r = np.zeros((N_LANDMARKS, 3))
+        r[CHIN, _Y], r[LIPS_INNER_LOWER[5], _Y] = 1.0, -1.0
+        rows.append(r.ravel())
+        return cls(matrix=np.stack(rows))
+
+    def violation(self, offsets: np.ndarray) -> np.ndarray:
+        """``(..., K)`` how much ``(..., 478, 3)`` offsets change each lip/jaw gap."""
+        flat = offsets.reshape(*offsets.shape[:-2], N_LANDMARKS * 3)
+        return flat @ self.matrix.T
+
+    def project(self, offsets: np.ndarray) -> np.ndarray:
+        """The nearest offsets (least squares) that change no lip or jaw gap.
+
+        Args:
+            offsets: ``(..., 478, 3)``.
+
+        Returns:
+            Offsets of the same shape with ``violation(...) == 0``.
+        """
+        A = self.matrix
+        flat = offsets.reshape(*offsets.shape[:-2], N_LANDMARKS * 3)
+        lam = np.linalg.solve(A @ A.T, (flat @ A.T)[..., None])[..., 0]
+        return (flat - lam @ A).reshape(offsets.shape)
+
+
+def emotion_feature_indices(include_eyelids: bool = False) -> np.ndarray:
+    """Landmarks whose offsets describe the emotion part (eyelids optional: blinks move them)."""
+    regions = [r.value for r in EmotionRegion if include_eyelids or r is not EmotionRegion.EYELIDS]
+    return region_indices(*regions)

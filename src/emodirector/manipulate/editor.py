@@ -1,0 +1,251 @@
+"""The default emotion editor: remove the actor's own emotion, add the target's.
+
+Working on the canonical expression of a fitted face, the editor
+
+1. estimates, frame by frame, how much of each emotion prototype the actor shows: a part held
+   through the whole segment (the resting face compared with the calibration actors' mean neutral face) and a
+   part that comes and goes (each frame compared with the resting face), smoothed over time so
+   that blinks and micro-motion are not mistaken for emotion;
+2. builds the edit as ``intensity * (target prototype - estimated own emotion)``: at intensity 0
+   nothing changes, at 1 the actor's emotion is replaced by the target's at MEAD level-3 strength;
+3. keeps the speech part: prototypes carry no lip or jaw opening (see ``SpeechConstraint``), and
+   since the edit is an offset added to the real face, the actor's own lip motion, blinks and
+   micro-motion stay in the frame;
+4. lets eyelid offsets fade out while the eye closes, so that blinks survive;
+5. ramps the edit in and out over ``ramp_seconds`` where the face appears or disappears, and
+   fades it out as the head turns beyond what a frontal fit handles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.optimize import nnls
+
+from emodirector.errors import InvalidOptionError
+from emodirector.face_model import (
+    LEFT_LID_PAIRS,
+    RIGHT_LID_PAIRS,
+)
+from emodirector.fit.expression import emotion_feature_indices
+from emodirector.fit.fitting import FaceFit
+from emodirector.manipulate.emotions import Emotion, EmotionTarget
+from emodirector.manipulate.prototypes import EmotionPrototypes
+
+_X, _Y = 0, 1
+
+
+@dataclass(frozen=True)
+class EditorOptions:
+    """Tuning of the prototype editor.
+
+    Attributes:
+        remove_own_emotion: Estimate and remove the actor's own emotion before adding the target.
+        held_emotion_gain: How much of the emotion estimated from the resting face (compared
+            with the average neutral face) is trusted; identity differences leak into it, so
+            it is damped.
+        dynamics_seconds: Time scale over which the actor's changing emotion is estimated;
+            faster motion (speech, blinks, micro-expressions) is kept as it is.
+        ramp_seconds: Length of the fade in/out where the face appears or disappears.
+        max_yaw_degrees: The edit fades out as the head turns from this angle to 1.5 times it.
+        ridge: Regularisation of the emotion estimate.
+    """
+
+    remove_own_emotion: bool = True
+    held_emotion_gain: float = 0.5
+    dynamics_seconds: float = 0.4
+    ramp_seconds: float = 0.3
+    max_yaw_degrees: float = 35.0
+    ridge: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.held_emotion_gain <= 1.0:
+            raise InvalidOptionError("held_emotion_gain must be within 0..1")
+        if self.ramp_seconds < 0 or self.dynamics_seconds < 0:
+            raise InvalidOptionError("time constants must be non-negative")
+        if not 0.0 < self.max_yaw_degrees <= 90.0:
+            raise InvalidOptionError("max_yaw_degrees must be within (0, 90]")
+
+
+@dataclass(frozen=True)
+class ExpressionEdit:
+    """The edit of one face, as per-frame weights of the emotion prototypes.
+
+    The canonical offset added on frame ``t`` is ``gain[t] * sum_e weights[t, e] * P_e`` with
+    eyelid landmarks further scaled by ``lid_gate[t]``; see ``offsets``.
+
+    Attributes:
+        prototypes: The prototypes ``P_e`` the weights refer to.
+        weights: ``(T, E) float32`` change of each emotion's weight (target minus own).
+        own: ``(T, E) float32`` the estimated emotion the actor showed (for reports).
+        gain: ``(T,) float32`` 0..1 ramp (0 where no face, fading at entry/exit and head turns).
+        lid_gate: ``(T, 2) float32`` per eye (right, left), 0..1 how open the eye is relative to
+            its usual opening; eyelid offsets are scaled by it.
+    """
+
+    prototypes: EmotionPrototypes
+    weights: np.ndarray
+    own: np.ndarray
+    gain: np.ndarray
+    lid_gate: np.ndarray
+
+    def __post_init__(self) -> None:
+        t, e = self.weights.shape[0], len(self.prototypes.emotions)
+        if self.weights.shape != (t, e) or self.own.shape != (t, e):
+            raise ValueError(f"weights and own must be ({t}, {e})")
+        if self.gain.shape != (t,) or self.lid_gate.shape != (t, 2):
+            raise ValueError("gain must be (T,), lid_gate (T, 2)")
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.gain.shape[0])
+
+    def offsets(self, frames: slice | np.ndarray) -> np.ndarray:
+        """``(n, 478, 3) float32`` canonical offsets to add on the given frames."""
+        w = self.weights[frames] * self.gain[frames, None]
+        out = np.einsum("te,enk->tnk", w, self.prototypes.offsets)
+        gate = self.lid_gate[frames]
+        for eye, pairs in enumerate((RIGHT_LID_PAIRS, LEFT_LID_PAIRS)):
+            lids = np.asarray(pairs).ravel()
+            out[:, lids] *= gate[:, eye, None, None]
+        return out.astype(np.float32)
+
+
+def _eye_openness(canonical: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` mean vertical lid gap of the right and left eye."""
+    out = []
+    for pairs in (RIGHT_LID_PAIRS, LEFT_LID_PAIRS):
+        up, lo = np.asarray(pairs).T
+        out.append((canonical[:, lo, _Y] - canonical[:, up, _Y]).mean(axis=1))
+    return np.stack(out, axis=1)
+
+
+def _segment_ramp(present: np.ndarray, segment: np.ndarray, ramp_frames: float) -> np.ndarray:
+    """``(T,)`` 1 inside each segment, easing to 0 over ``ramp_frames`` at its ends.
+
+    The ends of the video are not ramped: a face there is edited from the first frame.
+    """
+    t_count = present.shape[0]
+    gain = present.astype(np.float64)
+    if ramp_frames <= 0 or t_count == 0:
+        return gain
+    # distance (in frames) to the nearest frame that belongs to another segment or no face
+    idx = np.arange(t_count)
+    dist = np.full(t_count, np.inf)
+    boundary = np.flatnonzero(np.diff(segment) != 0)
+    for b in boundary:  # b is the last frame before a change
+        left = segment[b] >= 0
+        right = segment[b + 1] >= 0
+        if left:
+            sel = idx <= b
+            dist[sel] = np.minimum(dist[sel], b + 1 - idx[sel])
+        if right:
+            sel = idx > b
+            dist[sel] = np.minimum(dist[sel], idx[sel] - b)
+    x = np.clip(dist / ramp_frames, 0.0, 1.0)
+    return gain * (x * x * (3 - 2 * x))  # smoothstep
+
+
+def _yaw_fade(fit: FaceFit, max_yaw: float) -> np.ndarray:
+    yaw = np.nan_to_num(np.abs(fit.yaw_pitch_roll()[:, 0]), nan=0.0)
+    x = np.clip((1.5 * max_yaw - yaw) / (0.5 * max_yaw), 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+@dataclass
+class PrototypeEditor:
+    """Edits a fitted face towards a target emotion using measured prototypes.
+
+    Args:
+        prototypes: Emotion prototypes; the packaged ones by default.
+        options: Tuning.
+    """
+
+    prototypes: EmotionPrototypes = field(default_factory=EmotionPrototypes.load_default)
+    options: EditorOptions = field(default_factory=EditorOptions)
+
+    def __post_init__(self) -> None:
+        idx = emotion_feature_indices(include_eyelids=False)
+        self._features = idx
+        basis = self.prototypes.offsets[:, idx, :2].reshape(len(self.prototypes.emotions), -1)
+        self._basis = basis.astype(np.float64)  # (E, F)
+
+    def _project(self, offsets: np.ndarray, nonneg: bool) -> np.ndarray:
+        """Weights ``(n, E)`` of the prototypes that best explain ``(n, 478, 3)`` offsets."""
+        B = self._basis
+        y = offsets[:, self._features, :2].reshape(offsets.shape[0], -1).astype(np.float64)
+        lam = self.options.ridge * float((B**2).sum(axis=1).mean())
+        if not nonneg:
+            A = B @ B.T + lam * np.eye(B.shape[0])
+            return np.linalg.solve(A, B @ y.T).T
+        # ridge NNLS: augment the system with sqrt(lam) * I
+        A = np.concatenate([B.T, np.sqrt(lam) * np.eye(B.shape[0])])
+        out = np.zeros((y.shape[0], B.shape[0]))
+        for i, row in enumerate(y):
+            out[i] = nnls(A, np.concatenate([row, np.zeros(B.shape[0])]))[0]
+        return out
+
+    def estimate_own_emotion(self, fit: FaceFit, fps: float) -> np.ndarray:
+        """``(T, E)`` how much of each prototype the actor shows on each frame (0 where absent).
+
+        Args:
+            fit: The fitted face.
+            fps: Frame rate, for the time constants.
+        """
+        n_e = len(self.prototypes.emotions)
+        own = np.zeros((fit.n_frames, n_e))
+        reference = self.prototypes.neutral.astype(np.float64)
+        for k in range(fit.neutral.shape[0]):
+            frames = np.flatnonzero(fit.segment == k)
+            if frames.size == 0:
+                continue
+            held = self._project((fit.neutral[k] - reference)[None], nonneg=True)[0]
+            held *= self.options.held_emotion_gain
+            moving = self._project(fit.expression(frames), nonneg=False)
+            sigma = self.options.dynamics_seconds * fps
+            if sigma > 0 and frames.size > 1:
+                moving = gaussian_filter1d(moving, sigma, axis=0, mode="nearest")
+            own[frames] = np.clip(held + moving, 0.0, None)
+        return own
+
+    def edit(self, fit: FaceFit, target: EmotionTarget, fps: float) -> ExpressionEdit:
+        """Plan the edit of ``fit`` towards ``target``.
+
+        Args:
+            fit: The fitted face.
+            target: Emotion and intensity.
+            fps: Frame rate of the video.
+
+        Returns:
+            The ExpressionEdit; all zero where the face is absent or the intensity is 0.
+        """
+        o = self.options
+        n_e = len(self.prototypes.emotions)
+        own = (
+            self.estimate_own_emotion(fit, fps)
+            if o.remove_own_emotion
+            else np.zeros((fit.n_frames, n_e))
+        )
+        goal = np.zeros(n_e)
+        if target.emotion is not Emotion.NEUTRAL:
+            goal[self.prototypes.index(target.emotion)] = 1.0
+        weights = target.intensity * (goal[None, :] - own)
+        gain = _segment_ramp(fit.present, fit.segment, o.ramp_seconds * fps)
+        gain *= _yaw_fade(fit, o.max_yaw_degrees)
+        open_ = _eye_openness(np.nan_to_num(fit.canonical))
+        usual = np.zeros((fit.n_frames, 2))
+        for k in range(fit.neutral.shape[0]):
+            sel = fit.segment == k
+            usual[sel] = np.median(open_[sel], axis=0)
+        lid_gate = np.clip(open_ / np.maximum(usual, 1e-6), 0.0, 1.0) ** 2
+        lid_gate[~fit.present] = 0.0
+        return ExpressionEdit(
+            prototypes=self.prototypes,
+            weights=weights.astype(np.float32),
+            own=own.astype(np.float32),
+            gain=gain.astype(np.float32),
+            lid_gate=lid_gate.astype(np.float32),
+        )
+

@@ -1,0 +1,101 @@
+"""Emotion prototypes: the average offset of the face, per emotion, from the same actor's neutral.
+
+They are measured from labelled footage by ``emodirector calibrate`` (see ``calibrate.py``) and
+shipped as a small data file; the footage itself is not.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from emodirector.errors import InvalidOptionError
+from emodirector.face_model import N_LANDMARKS
+from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
+
+PROTOTYPES_FILE = "prototypes.npz"
+
+
+@dataclass(frozen=True)
+class EmotionPrototypes:
+    """Per-emotion canonical offsets.
+
+    Attributes:
+        emotions: The emotions, in the order of ``offsets`` (the six expressive ones).
+        offsets: ``(E, 478, 3) float32`` canonical-frame offsets from neutral at intensity 1.
+            They satisfy the speech constraint (no lip or jaw opening).
+        neutral: ``(478, 3) float32`` the actors' mean neutral face in the canonical frame: the
+            reference against which an unknown actor's resting face is read for held emotion.
+        actors: Names of the actors they were averaged over.
+        actor_offsets: ``(A, E, 478, 3) float32`` the same per actor (for validation).
+    """
+
+    emotions: tuple[Emotion, ...]
+    offsets: np.ndarray
+    neutral: np.ndarray
+    actors: tuple[str, ...]
+    actor_offsets: np.ndarray
+
+    def __post_init__(self) -> None:
+        e = len(self.emotions)
+        if self.offsets.shape != (e, N_LANDMARKS, 3):
+            raise ValueError(f"offsets must be ({e}, 478, 3), got {self.offsets.shape}")
+        if self.neutral.shape != (N_LANDMARKS, 3):
+            raise ValueError(f"neutral must be (478, 3), got {self.neutral.shape}")
+        if self.actor_offsets.shape != (len(self.actors), e, N_LANDMARKS, 3):
+            raise ValueError(f"actor_offsets has shape {self.actor_offsets.shape}")
+        if Emotion.NEUTRAL in self.emotions:
+            raise ValueError("neutral has no prototype (it is the zero offset)")
+
+    def index(self, emotion: Emotion) -> int:
+        """Row of ``emotion`` in ``offsets``.
+
+        Raises:
+            InvalidOptionError: No prototype was calibrated for it.
+        """
+        try:
+            return self.emotions.index(emotion)
+        except ValueError:
+            raise InvalidOptionError(f"no prototype for {emotion.value}") from None
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write to an ``.npz`` file."""
+        np.savez_compressed(
+            path,
+            emotions=np.array([e.value for e in self.emotions]),
+            offsets=self.offsets.astype(np.float32),
+            neutral=self.neutral.astype(np.float32),
+            actors=np.array(self.actors),
+            actor_offsets=self.actor_offsets.astype(np.float32),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> EmotionPrototypes:
+        """Read prototypes written by ``save``."""
+        with np.load(path) as d:
+            return cls._from_arrays(d)
+
+    @classmethod
+    def load_default(cls) -> EmotionPrototypes:
+        """The prototypes shipped with the package."""
+        with resources.files("emodirector.data").joinpath(PROTOTYPES_FILE).open("rb") as f:
+            with np.load(f) as d:
+                return cls._from_arrays(d)
+
+    @classmethod
+    def _from_arrays(cls, d: np.lib.npyio.NpzFile) -> EmotionPrototypes:
+        emotions = tuple(Emotion(str(v)) for v in d["emotions"])
+        return cls(
+            emotions=emotions,
+            offsets=d["offsets"].astype(np.float32),
+            neutral=d["neutral"].astype(np.float32),
+            actors=tuple(str(a) for a in d["actors"]),
+            actor_offsets=d["actor_offsets"].astype(np.float32),
+        )
+
+    def covers_all(self) -> bool:
+        """Whether every expressive emotion has a prototype."""
+        return set(EXPRESSIVE) <= set(self.emotions)

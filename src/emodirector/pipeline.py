@@ -1,0 +1,234 @@
+"""The end-to-end edit: decode, track, fit, manipulate, render, blend, encode.
+
+Two streaming passes over the video: the first tracks the face (the whole track must be known to
+fit a neutral face and to smooth without lag), the second decodes again, renders the edit into
+each frame and encodes it while the original audio packets are copied across.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from emodirector.blend.composite import composite_yuv420
+from emodirector.fit.fitting import FaceFit, fit_track
+from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, PrototypeEditor
+from emodirector.manipulate.emotions import EmotionTarget
+from emodirector.manipulate.prototypes import EmotionPrototypes
+from emodirector.render.warp import warp_field, warp_yuv420
+from emodirector.track.tracker import FaceTrack, FaceTracker, ProgressCallback, TrackerOptions
+from emodirector.video.reader import VideoInfo, check_input_path, iter_frames, probe
+from emodirector.video.writer import EncodeOptions, VideoWriter, check_output_path
+
+#: Below this largest landmark displacement (pixels) a frame is passed through unwarped.
+_MIN_VISIBLE_PX = 0.05
+
+
+@dataclass(frozen=True)
+class EditOptions:
+    """Everything that tunes an edit besides the target.
+
+    Attributes:
+        tracker: Face tracking.
+        editor: The prototype editor.
+        encode: The video encoder.
+        overwrite: Replace an existing output file.
+    """
+
+    tracker: TrackerOptions = field(default_factory=TrackerOptions)
+    editor: EditorOptions = field(default_factory=EditorOptions)
+    encode: EncodeOptions = field(default_factory=EncodeOptions)
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class VideoAnalysis:
+    """A clip tracked and fitted once, to be edited towards any number of targets.
+
+    Attributes:
+        info: The probed video.
+        track: The followed face.
+        fit: Its pose, neutral shape and expression.
+    """
+
+    info: VideoInfo
+    track: FaceTrack
+    fit: FaceFit
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """What an edit did.
+
+    Attributes:
+        output: The written video.
+        frames: Frames written.
+        frames_with_face: Frames on which the face was found (and edited if the gain was > 0).
+        seconds: Wall time per stage (decode, track, fit, manipulate, render, blend, encode).
+        total_seconds: Wall time of the whole edit.
+    """
+
+    output: Path
+    frames: int
+    frames_with_face: int
+    seconds: dict[str, float]
+    total_seconds: float
+
+    @property
+    def fps(self) -> float:
+        """Frames per second of the whole edit."""
+        return self.frames / self.total_seconds if self.total_seconds > 0 else 0.0
+
+
+class _Timer:
+    """Accumulates wall time per named stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._t
+        self._t = now
+
+
+def analyze_video(
+    path: str | os.PathLike[str],
+    options: TrackerOptions | None = None,
+    progress: ProgressCallback | None = None,
+) -> VideoAnalysis:
+    """Probe, track and fit a video once.
+
+    Raises:
+        InputNotFoundError, UnsupportedVideoError: See ``probe``.
+    """
+    info = probe(path)
+    with FaceTracker(options or TrackerOptions()) as tracker:
+        track = tracker.track_video(info, progress)
+    return VideoAnalysis(info=info, track=track, fit=fit_track(track))
+
+
+def plan_edit(
+    analysis: VideoAnalysis,
+    target: EmotionTarget,
+    options: EditorOptions | None = None,
+    prototypes: EmotionPrototypes | None = None,
+) -> ExpressionEdit:
+    """The per-frame edit of an analysed clip towards ``target``."""
+    editor = PrototypeEditor(
+        prototypes=prototypes or EmotionPrototypes.load_default(),
+        options=options or EditorOptions(),
+    )
+    return editor.edit(analysis.fit, target, float(analysis.info.fps))
+
+
+def edited_landmarks(analysis: VideoAnalysis, edit: ExpressionEdit, index: int) -> np.ndarray | None:
+    """``(478, 3)`` edited landmark pixels on frame ``index`` (None if nothing to edit there)."""
+    if index >= analysis.track.n_frames or not analysis.track.present[index]:
+        return None
+    if edit.gain[index] <= 0:
+        return None
+    sel = np.array([index])
+    offsets = analysis.fit.to_image(edit.offsets(sel), sel)[0]
+    return analysis.track.landmarks[index] + offsets
+
+
+def render_frame(
+    frame: np.ndarray,
+    index: int,
+    analysis: VideoAnalysis,
+    edit: ExpressionEdit,
+    timer: _Timer | None = None,
+) -> np.ndarray:
+    """Apply the edit to one decoded yuv420p frame (returned unchanged if nothing to do)."""
+    dst = edited_landmarks(analysis, edit, index)
+    if dst is None:
+        return frame
+    src = analysis.track.landmarks[index]
+    if float(np.abs(dst[:, :2] - src[:, :2]).max()) < _MIN_VISIBLE_PX:
+        return frame
+    field_ = warp_field(src[:, :2], dst[:, :2], analysis.track.frame_size)
+    if field_ is None:
+        return frame
+    rendered = warp_yuv420(frame, field_)
+    if timer is not None:
+        timer.lap("render")
+    return composite_yuv420(frame, field_, rendered)
+
+
+def edit_video(
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    target: EmotionTarget,
+    options: EditOptions | None = None,
+    progress: ProgressCallback | None = None,
+    analysis: VideoAnalysis | None = None,
+) -> EditResult:
+    """Change the emotion of the face in a video and write the result.
+
+    Args:
+        input_path: The video to edit (never modified).
+        output_path: Where to write the edited video (``.mp4``, ``.mov``, ``.mkv``).
+        target: Emotion and intensity.
+        options: Tracking, editing and encoding options.
+        progress: ``progress(stage, done, total)`` after every frame of each pass.
+        analysis: A previous ``analyze_video`` of the same input, to skip tracking.
+
+    Returns:
+        The EditResult.
+
+    Raises:
+        InputNotFoundError, UnsupportedVideoError, OutputError, InvalidOptionError.
+    """
+    options = options or EditOptions()
+    src = check_input_path(input_path)
+    out = check_output_path(output_path, src, options.overwrite)
+    start = time.perf_counter()
+    timer = _Timer()
+    if analysis is None:
+        info = probe(src)
+        with FaceTracker(options.tracker) as tracker:
+            track = tracker.track_video(info, progress)
+        timer.lap("track")
+        fit = fit_track(track)
+        timer.lap("fit")
+        analysis = VideoAnalysis(info=info, track=track, fit=fit)
+    info = analysis.info
+    edit = plan_edit(analysis, target, options.editor)
+    timer.lap("manipulate")
+    frames = 0
+    with VideoWriter(out, info, options.encode) as writer:
+        for frame in iter_frames(info, "yuv420p"):
+            timer.lap("decode")
+            image = render_frame(frame.image, frame.index, analysis, edit, timer)
+            timer.lap("blend")
+            writer.write(image, frame.pts)
+            timer.lap("encode")
+            frames += 1
+            if progress is not None:
+                progress("render", frames, analysis.track.n_frames)
+        timer.lap("encode")
+    return EditResult(
+        output=out,
+        frames=frames,
+        frames_with_face=int(analysis.track.present.sum()),
+        seconds=timer.seconds,
+        total_seconds=time.perf_counter() - start,
+    )
+
+
+__all__ = [
+    "EditOptions",
+    "EditResult",
+    "VideoAnalysis",
+    "analyze_video",
+    "edit_video",
+    "edited_landmarks",
+    "plan_edit",
+    "render_frame",
+]

@@ -1,0 +1,233 @@
+"""Encoding edited frames and carrying the original audio packets over untouched.
+
+The output is written to a hidden temporary file beside the destination and renamed into place
+only when everything succeeded, so a failed or interrupted run leaves no partial file and the
+input is never opened for writing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+
+from emodirector.errors import InvalidOptionError, OutputError
+from emodirector.video.reader import VideoInfo
+
+#: Containers we write; each can hold H.264 video and the audio codecs our inputs carry.
+OUTPUT_SUFFIXES = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
+
+#: How far ahead of the video (seconds) audio packets are muxed, keeping the interleave tight.
+_AUDIO_LEAD_S = 0.5
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """Video encoder settings.
+
+    Attributes:
+        crf: libx264 constant rate factor, 0 (lossless) to 51; 18 is visually transparent.
+        preset: libx264 speed preset (``ultrafast`` ... ``veryslow``).
+        threads: Encoder threads; 0 lets the encoder choose.
+    """
+
+    crf: int = 18
+    preset: str = "veryfast"
+    threads: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.crf <= 51:
+            raise InvalidOptionError(f"crf must be within 0..51, got {self.crf}")
+        presets = {
+            "ultrafast", "superfast", "veryfast", "faster", "fast",
+            "medium", "slow", "slower", "veryslow",
+        }  # fmt: skip
+        if self.preset not in presets:
+            raise InvalidOptionError(f"unknown x264 preset {self.preset!r}")
+
+
+def check_output_path(
+    output: str | os.PathLike[str], input_path: Path, overwrite: bool
+) -> Path:
+    """Validate the destination before any work is done.
+
+    Raises:
+        OutputError: Same file as the input, exists without ``overwrite``, folder missing or not
+            writable, or a container we cannot write.
+    """
+    out = Path(output)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise OutputError(
+            f"{out}: output must end in one of {', '.join(sorted(OUTPUT_SUFFIXES))}"
+        )
+    if out.exists() and input_path.exists() and out.resolve() == input_path.resolve():
+        raise OutputError(f"{out}: output is the input file; choose another output path")
+    if out.is_dir():
+        raise OutputError(f"{out}: is a directory")
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: already exists (pass --overwrite to replace it)")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"{parent}: output folder does not exist")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{parent}: output folder is not writable")
+    return out
+
+
+class VideoWriter:
+    """Context manager that encodes frames into a temporary file and renames it on success.
+
+    Args:
+        output: Final path of the video.
+        info: The input video: frame rate, time base, rotation and colour range are copied.
+        options: Encoder settings.
+        copy_audio: Copy every audio stream of ``info.path`` packet for packet.
+
+    Example:
+        >>> with VideoWriter(out, info, EncodeOptions()) as w:  # doctest: +SKIP
+        ...     for frame in iter_frames(info, "yuv420p"):
+        ...         w.write(frame.image, frame.pts)
+    """
+
+    def __init__(
+        self,
+        output: Path,
+        info: VideoInfo,
+        options: EncodeOptions,
+        copy_audio: bool = True,
+    ) -> None:
+        self.output = output
+        self.info = info
+        self.options = options
+        self.copy_audio = copy_audio and info.has_audio
+        self.temp_path = output.with_name(f".{output.stem}.{uuid.uuid4().hex[:8]}.part{output.suffix}")
+        self.frames_written = 0
+        self._out: av.container.OutputContainer | None = None
+        self._audio_in: av.container.InputContainer | None = None
+        self._audio_packets: Iterator[av.Packet] | None = None
+        self._pending: av.Packet | None = None
+        self._audio_map: dict[int, av.stream.Stream] = {}
+        self._last_pts: int | None = None
+
+    def __enter__(self) -> VideoWriter:
+        fmt = OUTPUT_SUFFIXES[self.output.suffix.lower()]
+        try:
+            self._out = av.open(str(self.temp_path), mode="w", format=fmt)
+        except (OSError, av.error.FFmpegError) as exc:
+            raise OutputError(f"{self.output}: cannot create output ({exc})") from None
+        try:
+            self._open_streams()
+        except BaseException:
+            self._abort()
+            raise
+        return self
+
+    def _open_streams(self) -> None:
+        assert self._out is not None
+        info = self.info
+        stream = self._out.add_stream("libx264", rate=info.fps)
+        stream.width = info.width
+        stream.height = info.height
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = info.time_base
+        cc = stream.codec_context
+        cc.time_base = info.time_base
+        cc.framerate = info.fps
+        if info.color_range:
+            cc.color_range = info.color_range
+        cc.thread_type = "AUTO"
+        cc.thread_count = self.options.threads
+        cc.options = {"crf": str(self.options.crf), "preset": self.options.preset}
+        if info.rotation:
+            stream.set_display_rotation(info.rotation)
+        self._video = stream
+        if self.copy_audio:
+            self._audio_in = av.open(str(info.path))
+            in_streams = [s for s in self._audio_in.streams if s.index in info.audio_streams]
+            for s in in_streams:
+                self._audio_map[s.index] = self._out.add_stream_from_template(s)
+            self._audio_packets = iter(self._audio_in.demux(in_streams))
+
+    def write(self, image: np.ndarray, pts: int | None) -> None:
+        """Encode one ``(H * 3 // 2, W) uint8`` yuv420p frame at timestamp ``pts``.
+
+        Timestamps that are missing or not increasing are replaced by the next frame slot, so
+        that the encoder always receives a strictly increasing sequence.
+        """
+        assert self._out is not None, "use VideoWriter as a context manager"
+        frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
+        if self.info.color_range:
+            frame.color_range = self.info.color_range
+        step = max(1, round(1 / (self.info.fps * self.info.time_base)))
+        if pts is None or (self._last_pts is not None and pts <= self._last_pts):
+            pts = step * self.frames_written if self._last_pts is None else self._last_pts + step
+        frame.pts = pts
+        frame.time_base = self.info.time_base
+        self._last_pts = pts
+        for packet in self._video.encode(frame):
+            self._out.mux(packet)
+        self.frames_written += 1
+        self._mux_audio_until(float(pts * self.info.time_base) + _AUDIO_LEAD_S)
+
+    def _mux_audio_until(self, t: float | None) -> None:
+        """Mux audio packets whose timestamp is before ``t`` seconds (all if ``t`` is None)."""
+        if self._audio_packets is None or self._out is None:
+            return
+        while True:
+            packet = self._pending
+            self._pending = None
+            if packet is None:
+                packet = next(self._audio_packets, None)
+                if packet is None:
+                    self._audio_packets = None
+                    return
+            if packet.dts is None or packet.size == 0:
+                continue
+            ts = packet.dts if packet.pts is None else packet.pts
+            if t is not None and packet.time_base is not None and float(ts * packet.time_base) > t:
+                self._pending = packet
+                return
+            packet.stream = self._audio_map[packet.stream_index]
+            self._out.mux(packet)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self._abort()
+            return
+        try:
+            assert self._out is not None
+            for packet in self._video.encode(None):
+                self._out.mux(packet)
+            self._mux_audio_until(None)
+            self._close()
+            os.replace(self.temp_path, self.output)
+        except BaseException:
+            self._abort()
+            raise
+
+    def _close(self) -> None:
+        if self._audio_in is not None:
+            self._audio_in.close()
+            self._audio_in = None
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+
+    def _abort(self) -> None:
+        with contextlib.suppress(Exception):
+            self._close()
+        with contextlib.suppress(FileNotFoundError):
+            self.temp_path.unlink()
+
