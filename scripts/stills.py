@@ -29,8 +29,10 @@ def face_crop(analysis, index: int, margin: float = 0.35) -> tuple[slice, slice]
         return slice(0, h), slice(0, w)
     (x0, y0), (x1, y1) = lm[:, :2].min(axis=0), lm[:, :2].max(axis=0)
     mx, my = (x1 - x0) * margin, (y1 - y0) * margin
-    return (slice(max(0, int(y0 - my)), min(h, int(y1 + my))),
-            slice(max(0, int(x0 - mx)), min(w, int(x1 + mx))))
+    return (
+        slice(max(0, int(y0 - my)), min(h, int(y1 + my))),
+        slice(max(0, int(x0 - mx)), min(w, int(x1 + mx))),
+    )
 
 
 def main() -> None:
@@ -53,15 +55,21 @@ def main() -> None:
         rows, cols = face_crop(analysis, frame.index)
         tiles = [yuv_to_bgr(frame.image)[rows, cols]]
         for edit in edits:
-            tiles.append(yuv_to_bgr(render_frame(frame.image, frame.index, analysis, edit))[rows, cols])
+            tiles.append(
+                yuv_to_bgr(render_frame(frame.image, frame.index, analysis, edit))[rows, cols]
+            )
         scale = args.height / tiles[0].shape[0]
-        tiles = [cv2.resize(t, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for t in tiles]
-        for t, label in zip(tiles, ["input"] + [e.value for e in emotions]):
+        tiles = [
+            cv2.resize(t, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) for t in tiles
+        ]
+        for t, label in zip(tiles, ["input"] + [e.value for e in emotions], strict=True):
             cv2.putText(t, label, (6, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
         out = args.out / f"{args.clip.stem}_f{frame.index:04d}_i{args.intensity:.1f}.png"
         cols_n = 4
         tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % cols_n)
-        rows_img = [np.concatenate(tiles[i : i + cols_n], axis=1) for i in range(0, len(tiles), cols_n)]
+        rows_img = [
+            np.concatenate(tiles[i : i + cols_n], axis=1) for i in range(0, len(tiles), cols_n)
+        ]
         cv2.imwrite(str(out), np.concatenate(rows_img, axis=0))
         print(out)
 

@@ -67,10 +67,19 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("edit", help="edit the emotion of the largest face in a video")
     e.add_argument("input", type=Path, help="video to edit (never modified)")
     e.add_argument("-o", "--output", type=Path, required=True, help="edited video (.mp4/.mov/.mkv)")
-    e.add_argument("--emotion", required=True, choices=EMOTIONS, metavar="EMOTION",
-                   help=f"target emotion: {', '.join(EMOTIONS)}")  # fmt: skip
-    e.add_argument("--intensity", type=_intensity, default=1.0,
-                   help="0 = unchanged, 1 = strong, like acted MEAD level 3 (default 1)")  # fmt: skip
+    e.add_argument(
+        "--emotion",
+        required=True,
+        choices=EMOTIONS,
+        metavar="EMOTION",
+        help=f"target emotion: {', '.join(EMOTIONS)}",
+    )
+    e.add_argument(
+        "--intensity",
+        type=_intensity,
+        default=1.0,
+        help="0 = unchanged, 1 = strong, like acted MEAD level 3 (default 1)",
+    )
     _add_output_options(e)
 
     d = sub.add_parser("demo", help="edit a clip that ships with the installation")
@@ -80,14 +89,18 @@ def _parser() -> argparse.ArgumentParser:
     _add_output_options(d)
 
     c = sub.add_parser("calibrate", help="measure emotion prototypes from labelled MEAD clips")
-    c.add_argument("folder", type=Path, help="folder of MEAD clips (ACTOR_front_EMOTION_levelN_*.mp4)")
+    c.add_argument(
+        "folder", type=Path, help="folder of MEAD clips (ACTOR_front_EMOTION_levelN_*.mp4)"
+    )
     c.add_argument("-o", "--output", type=Path, required=True, help="prototype file (.npz)")
     return p
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    p.add_argument("--crf", type=int, default=18, help="x264 quality, 0 lossless .. 51 (default 18)")
+    p.add_argument(
+        "--crf", type=int, default=18, help="x264 quality, 0 lossless .. 51 (default 18)"
+    )
     p.add_argument("--preset", default="veryfast", help="x264 speed preset (default veryfast)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from emodirector.blend.composite import composite_yuv420
 from emodirector.fit.fitting import FaceFit, fit_track
+from emodirector.framearrays import CHUNK, release
 from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, PrototypeEditor
 from emodirector.manipulate.emotions import EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
@@ -127,7 +128,9 @@ def plan_edit(
     return editor.edit(analysis.fit, target, float(analysis.info.fps))
 
 
-def edited_landmarks(analysis: VideoAnalysis, edit: ExpressionEdit, index: int) -> np.ndarray | None:
+def edited_landmarks(
+    analysis: VideoAnalysis, edit: ExpressionEdit, index: int
+) -> np.ndarray | None:
     """``(478, 3)`` edited landmark pixels on frame ``index`` (None if nothing to edit there)."""
     if index >= analysis.track.n_frames or not analysis.track.present[index]:
         return None
@@ -210,6 +213,8 @@ def edit_video(
             writer.write(image, frame.pts)
             timer.lap("encode")
             frames += 1
+            if frames % CHUNK == 0:
+                release(analysis.track.landmarks, analysis.fit.canonical)
             if progress is not None:
                 progress("render", frames, analysis.track.n_frames)
         timer.lap("encode")

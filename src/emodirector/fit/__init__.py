@@ -1,5 +1,6 @@
 """Face fitting: rigid pose, per-segment neutral shape, expression split into speech and emotion."""
 
+from emodirector.face_model import FaceModel, load_face_model
 from emodirector.fit.expression import (
     EmotionRegion,
     SpeechConstraint,
@@ -7,7 +8,6 @@ from emodirector.fit.expression import (
     emotion_feature_indices,
     speech_features,
 )
-from emodirector.face_model import FaceModel, load_face_model
 from emodirector.fit.fitting import FaceFit, fit_track, similarity_align
 
 __all__ = [

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from emodirector.face_model import N_LANDMARKS, STABLE, FaceModel, load_face_model
+from emodirector.framearrays import chunks, empty_frames, release
 from emodirector.track.tracker import FaceTrack
+
+#: The neutral face of a segment is the median over at most this many evenly spaced frames.
+_NEUTRAL_SAMPLES = 1000
 
 
 @dataclass(frozen=True)
@@ -27,10 +31,12 @@ class FaceFit:
         scale: ``(T,) float32`` pixels per canonical unit (NaN where the face is absent).
         rotation: ``(T, 3, 3) float32`` head rotation, canonical to image axes.
         translation: ``(T, 3) float32`` pixels.
-        canonical: ``(T, 478, 3) float32`` the face in the canonical frame (pose removed).
+        canonical: ``(T, 478, 3) float32`` the face in the canonical frame (pose removed);
+            disk-backed, walk it in chunks.
         neutral: ``(S, 478, 3) float32`` per segment: the actor's resting face, the per-landmark
             median of ``canonical`` over the segment. It includes any expression held through
-            the whole segment; the manipulator estimates that part separately.
+            the whole segment; the manipulator estimates that part separately. (Median over
+            at most 1000 evenly spaced frames.)
         segment: ``(T,) int32`` segment id (index into ``neutral``), -1 where absent.
     """
 
@@ -117,6 +123,8 @@ def similarity_align(points: np.ndarray, reference: np.ndarray) -> tuple[np.ndar
 def fit_track(track: FaceTrack, model: FaceModel | None = None) -> FaceFit:
     """Fit pose, neutral shape and expression to every frame of a track.
 
+    Works through the track in chunks, so memory does not grow with its length.
+
     Args:
         track: The tracked face.
         model: The canonical face; the packaged one by default.
@@ -127,23 +135,30 @@ def fit_track(track: FaceTrack, model: FaceModel | None = None) -> FaceFit:
     model = model or load_face_model()
     t_count = track.n_frames
     stable = np.asarray(STABLE)
+    reference = model.template[stable].astype(np.float64)
     scale = np.full((t_count,), np.nan, np.float32)
     rotation = np.tile(np.eye(3, dtype=np.float32), (t_count, 1, 1))
     translation = np.full((t_count, 3), np.nan, np.float32)
-    canonical = np.full((t_count, N_LANDMARKS, 3), np.nan, np.float32)
-    idx = np.flatnonzero(track.present)
-    if idx.size:
-        lm = track.landmarks[idx].astype(np.float64)
-        s, R, t = similarity_align(lm[:, stable], model.template[stable].astype(np.float64))
-        scale[idx] = s
-        rotation[idx] = R
-        translation[idx] = t
-        # canonical = R^T (x - t) / s
-        canonical[idx] = np.einsum("tji,tnj->tni", R, lm - t[:, None]) / s[:, None, None]
+    canonical = empty_frames(t_count, (N_LANDMARKS, 3))
+    for sl in chunks(t_count):
+        idx = np.flatnonzero(track.present[sl]) + sl.start
+        block = np.full((sl.stop - sl.start, N_LANDMARKS, 3), np.nan, np.float32)
+        if idx.size:
+            lm = track.landmarks[idx].astype(np.float64)
+            s, R, t = similarity_align(lm[:, stable], reference)
+            scale[idx], rotation[idx], translation[idx] = s, R, t
+            # canonical = R^T (x - t) / s
+            block[idx - sl.start] = np.einsum("tji,tnj->tni", R, lm - t[:, None]) / s[:, None, None]
+        canonical[sl] = block
+        release(canonical, track.landmarks)
     n_seg = int(track.segment.max()) + 1 if t_count else 0
     neutral = np.zeros((n_seg, N_LANDMARKS, 3), np.float32)
     for k in range(n_seg):
-        neutral[k] = np.median(canonical[track.segment == k], axis=0)
+        frames = np.flatnonzero(track.segment == k)
+        if frames.size > _NEUTRAL_SAMPLES:
+            frames = frames[np.linspace(0, frames.size - 1, _NEUTRAL_SAMPLES).astype(int)]
+        neutral[k] = np.median(canonical[frames], axis=0)
+    release(canonical)
     return FaceFit(
         scale=scale,
         rotation=rotation,

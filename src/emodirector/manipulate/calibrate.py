@@ -141,7 +141,9 @@ def calibrate_prototypes(
         e for e in EXPRESSIVE if any(e in c and Emotion.NEUTRAL in c for c in by_actor.values())
     )
     actors = tuple(
-        a for a, c in sorted(by_actor.items()) if Emotion.NEUTRAL in c and all(e in c for e in emotions)
+        a
+        for a, c in sorted(by_actor.items())
+        if Emotion.NEUTRAL in c and all(e in c for e in emotions)
     )
     if not actors or not emotions:
         raise InvalidOptionError("need, for at least one actor, a neutral and an emotional clip")

@@ -3,9 +3,9 @@
 Working on the canonical expression of a fitted face, the editor
 
 1. estimates, frame by frame, how much of each emotion prototype the actor shows: a part held
-   through the whole segment (the resting face compared with the calibration actors' mean neutral face) and a
-   part that comes and goes (each frame compared with the resting face), smoothed over time so
-   that blinks and micro-motion are not mistaken for emotion;
+   through the whole segment (the resting face compared with the calibration actors' mean
+   neutral face) and a part that comes and goes (each frame compared with the resting face),
+   smoothed over time so that blinks and micro-motion are not mistaken for emotion;
 2. builds the edit as ``intensity * (target prototype - estimated own emotion)``: at intensity 0
    nothing changes, at 1 the actor's emotion is replaced by the target's at MEAD level-3 strength;
 3. keeps the speech part: prototypes carry no lip or jaw opening (see ``SpeechConstraint``), and
@@ -31,6 +31,7 @@ from emodirector.face_model import (
 )
 from emodirector.fit.expression import emotion_feature_indices
 from emodirector.fit.fitting import FaceFit
+from emodirector.framearrays import chunks, release
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
 
@@ -203,7 +204,13 @@ class PrototypeEditor:
                 continue
             held = self._project((fit.neutral[k] - reference)[None], nonneg=True)[0]
             held *= self.options.held_emotion_gain
-            moving = self._project(fit.expression(frames), nonneg=False)
+            moving = np.concatenate(
+                [
+                    self._project(fit.expression(frames[sl]), nonneg=False)
+                    for sl in chunks(frames.size)
+                ]
+            )
+            release(fit.canonical)
             sigma = self.options.dynamics_seconds * fps
             if sigma > 0 and frames.size > 1:
                 moving = gaussian_filter1d(moving, sigma, axis=0, mode="nearest")
@@ -234,7 +241,11 @@ class PrototypeEditor:
         weights = target.intensity * (goal[None, :] - own)
         gain = _segment_ramp(fit.present, fit.segment, o.ramp_seconds * fps)
         gain *= _yaw_fade(fit, o.max_yaw_degrees)
-        open_ = _eye_openness(np.nan_to_num(fit.canonical))
+        open_ = np.concatenate(
+            [_eye_openness(np.nan_to_num(fit.canonical[sl])) for sl in chunks(fit.n_frames)]
+            or [np.zeros((0, 2))]
+        )
+        release(fit.canonical)
         usual = np.zeros((fit.n_frames, 2))
         for k in range(fit.neutral.shape[0]):
             sel = fit.segment == k
@@ -248,4 +259,3 @@ class PrototypeEditor:
             gain=gain.astype(np.float32),
             lid_gate=lid_gate.astype(np.float32),
         )
-

@@ -81,9 +81,9 @@ class EmotionPrototypes:
     @classmethod
     def load_default(cls) -> EmotionPrototypes:
         """The prototypes shipped with the package."""
-        with resources.files("emodirector.data").joinpath(PROTOTYPES_FILE).open("rb") as f:
-            with np.load(f) as d:
-                return cls._from_arrays(d)
+        ref = resources.files("emodirector.data").joinpath(PROTOTYPES_FILE)
+        with ref.open("rb") as f, np.load(f) as d:
+            return cls._from_arrays(d)
 
     @classmethod
     def _from_arrays(cls, d: np.lib.npyio.NpzFile) -> EmotionPrototypes:

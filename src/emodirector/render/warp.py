@@ -101,8 +101,12 @@ def warp_field(
     full = (x1 - x0, y1 - y0)
     # corner-aligned upsampling: grid node i sits at pixel i * step
     big = (int((gx.size - 1) * step) + 1, int((gy.size - 1) * step) + 1)
-    disp_img = cv2.resize(disp.reshape(*shape, 2).astype(np.float32), big, interpolation=cv2.INTER_LINEAR)
-    weight_img = cv2.resize(weight.reshape(shape).astype(np.float32), big, interpolation=cv2.INTER_LINEAR)
+    disp_img = cv2.resize(
+        disp.reshape(*shape, 2).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
+    )
+    weight_img = cv2.resize(
+        weight.reshape(shape).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
+    )
     return WarpField(
         roi=(x0, y0, x1, y1),
         displacement=np.ascontiguousarray(disp_img[: full[1], : full[0]]),
@@ -119,9 +123,7 @@ def _remap(plane: np.ndarray, roi: tuple[int, int, int, int], disp: np.ndarray) 
     return cv2.remap(plane, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def warp_yuv420(
-    frame: np.ndarray, field: WarpField
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def warp_yuv420(frame: np.ndarray, field: WarpField) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Resample the face region of a yuv420p frame through ``field``.
 
     Args:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from emodirector.framearrays import chunks, empty_frames, release
+
 #: Half window in frames.
 _RADIUS = 2
 #: Temporal scale of the weights, in frames.
@@ -33,13 +35,25 @@ def smooth_landmarks(
         landmarks: ``(T, N, 3)`` pixel landmarks (NaN where absent).
         segment: ``(T,)`` segment id per frame, -1 where absent; frames of different segments
             never influence each other.
-        strength: Scales the motion threshold; 0 returns the input.
+        strength: Scales the motion threshold; 0 returns a copy of the input.
 
     Returns:
-        ``(T, N, 3) float32`` smoothed landmarks, NaN where the input was.
+        ``(T, N, 3) float32`` smoothed landmarks (disk-backed), NaN where the input was.
     """
-    if strength <= 0 or landmarks.shape[0] < 2:
-        return landmarks.astype(np.float32, copy=True)
+    t_count = landmarks.shape[0]
+    out = empty_frames(t_count, landmarks.shape[1:])
+    for sl in chunks(t_count):
+        lo, hi = max(0, sl.start - _RADIUS), min(t_count, sl.stop + _RADIUS)
+        window = landmarks[lo:hi]
+        if strength > 0:
+            window = _smooth_window(window, segment[lo:hi], strength)
+        out[sl] = window[sl.start - lo : sl.stop - lo]
+        release(out, landmarks)
+    return out
+
+
+def _smooth_window(landmarks: np.ndarray, segment: np.ndarray, strength: float) -> np.ndarray:
+    """``smooth_landmarks`` on an in-memory window of frames."""
     lm = landmarks.astype(np.float64)
     t_count = lm.shape[0]
     sigma_x = _SIGMA_MOTION * strength * np.nan_to_num(_face_height(lm), nan=1.0)  # (T,)

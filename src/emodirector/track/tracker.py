@@ -15,6 +15,7 @@ import numpy as np
 
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import N_LANDMARKS
+from emodirector.framearrays import FrameSpool
 from emodirector.track.smoothing import smooth_landmarks
 from emodirector.video.reader import VideoInfo, iter_frames
 
@@ -59,9 +60,9 @@ class FaceTrack:
     """One face followed through a video.
 
     Attributes:
-        landmarks: ``(T, 478, 3) float32``: x, y in pixels of the coded (unrotated) frame, z in
-            the same pixel units, growing away from the camera (MediaPipe's depth scaled by the
-            frame width). NaN on frames where the face is absent.
+        landmarks: ``(T, 478, 3) float32``, disk-backed: x, y in pixels of the coded
+            (unrotated) frame, z in the same pixel units, growing away from the camera
+            (MediaPipe's depth scaled by the frame width). NaN where the face is absent.
         present: ``(T,) bool``, the face was tracked on that frame.
         segment: ``(T,) int32``, id of the continuous stretch of the same face the frame belongs
             to (-1 where absent). A new id starts when the face is lost and a face is found again
@@ -211,7 +212,7 @@ class FaceTracker:
         upright_size = size if info.rotation % 180 == 0 else (size[1], size[0])
         to_coded = np.array([info.width / size[0], info.height / size[1], info.width / size[0]])
         mesh = self._face_mesh(static=False)
-        landmarks: list[np.ndarray] = []
+        landmarks = FrameSpool((N_LANDMARKS, 3))
         times: list[float] = []
         segment: list[int] = []
         last_box: np.ndarray | None = None
@@ -221,7 +222,10 @@ class FaceTracker:
             faces = self._faces(mesh, upright(frame.image, info.rotation))
             faces = [
                 np.concatenate(
-                    [from_upright(f[:, :2], info.rotation, size), f[:, 2:] * size[0] / upright_size[0]],
+                    [
+                        from_upright(f[:, :2], info.rotation, size),
+                        f[:, 2:] * size[0] / upright_size[0],
+                    ],
                     axis=1,
                 )
                 * to_coded
@@ -241,10 +245,8 @@ class FaceTracker:
             times.append(frame.time)
             if progress is not None:
                 progress("track", frame.index + 1, info.frame_count)
-        lm = np.stack(landmarks) if landmarks else np.zeros((0, N_LANDMARKS, 3), np.float32)
         seg = np.asarray(segment, np.int32)
-        if o.smoothing > 0:
-            lm = smooth_landmarks(lm, seg, strength=o.smoothing)
+        lm = smooth_landmarks(landmarks.finish(), seg, strength=o.smoothing)
         return FaceTrack(
             landmarks=lm,
             present=seg >= 0,

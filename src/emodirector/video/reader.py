@@ -55,7 +55,9 @@ class VideoInfo:
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
-            raise UnsupportedVideoError(f"{self.path}: invalid frame size {self.width}x{self.height}")
+            raise UnsupportedVideoError(
+                f"{self.path}: invalid frame size {self.width}x{self.height}"
+            )
         if self.fps <= 0:
             raise UnsupportedVideoError(f"{self.path}: invalid frame rate {self.fps}")
 
@@ -96,7 +98,9 @@ def check_input_path(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def _rotation_of(stream: av.video.stream.VideoStream, container: av.container.InputContainer) -> int:
+def _rotation_of(
+    stream: av.video.stream.VideoStream, container: av.container.InputContainer
+) -> int:
     """Display rotation from the stream's display matrix (via the first frame), in degrees."""
     try:
         for frame in container.decode(stream):
@@ -147,7 +151,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             )
             rotation = _rotation_of(stream, container)
     except av.error.FFmpegError as exc:
-        raise UnsupportedVideoError(f"{p}: cannot be read as a video ({exc.strerror or exc})") from None
+        raise UnsupportedVideoError(
+            f"{p}: cannot be read as a video ({exc.strerror or exc})"
+        ) from None
     return VideoInfo(rotation=rotation, **info_args)  # type: ignore[arg-type]
 
 
@@ -176,11 +182,10 @@ def iter_frames(
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for index, frame in enumerate(container.decode(stream)):
-                if frame.pts is not None:
-                    time = float(frame.pts * tb)
-                else:
-                    time = index / float(info.fps)
+                time = float(frame.pts * tb) if frame.pts is not None else index / float(info.fps)
                 image = frame.reformat(width=width, height=height, format=pixel_format).to_ndarray()
                 yield Frame(index=index, pts=frame.pts, time=time, image=image)
     except av.error.FFmpegError as exc:
-        raise UnsupportedVideoError(f"{info.path}: decoding failed ({exc.strerror or exc})") from None
+        raise UnsupportedVideoError(
+            f"{info.path}: decoding failed ({exc.strerror or exc})"
+        ) from None

@@ -53,9 +53,7 @@ class EncodeOptions:
             raise InvalidOptionError(f"unknown x264 preset {self.preset!r}")
 
 
-def check_output_path(
-    output: str | os.PathLike[str], input_path: Path, overwrite: bool
-) -> Path:
+def check_output_path(output: str | os.PathLike[str], input_path: Path, overwrite: bool) -> Path:
     """Validate the destination before any work is done.
 
     Raises:
@@ -64,9 +62,7 @@ def check_output_path(
     """
     out = Path(output)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise OutputError(
-            f"{out}: output must end in one of {', '.join(sorted(OUTPUT_SUFFIXES))}"
-        )
+        raise OutputError(f"{out}: output must end in one of {', '.join(sorted(OUTPUT_SUFFIXES))}")
     if out.exists() and input_path.exists() and out.resolve() == input_path.resolve():
         raise OutputError(f"{out}: output is the input file; choose another output path")
     if out.is_dir():
@@ -107,7 +103,9 @@ class VideoWriter:
         self.info = info
         self.options = options
         self.copy_audio = copy_audio and info.has_audio
-        self.temp_path = output.with_name(f".{output.stem}.{uuid.uuid4().hex[:8]}.part{output.suffix}")
+        self.temp_path = output.with_name(
+            f".{output.stem}.{uuid.uuid4().hex[:8]}.part{output.suffix}"
+        )
         self.frames_written = 0
         self._out: av.container.OutputContainer | None = None
         self._audio_in: av.container.InputContainer | None = None
@@ -230,4 +228,3 @@ class VideoWriter:
             self._close()
         with contextlib.suppress(FileNotFoundError):
             self.temp_path.unlink()
-
