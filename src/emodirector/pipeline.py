@@ -155,7 +155,7 @@ def render_frame(
     src = analysis.track.landmarks[index]
     if float(np.abs(dst[:, :2] - src[:, :2]).max()) < _MIN_VISIBLE_PX:
         return frame
-    field_ = warp_field(src[:, :2], dst[:, :2], analysis.track.frame_size)
+    field_ = warp_field(src, dst, analysis.track.frame_size)
     if field_ is None:
         return frame
     rendered = warp_yuv420(frame, field_)

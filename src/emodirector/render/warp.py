@@ -1,9 +1,11 @@
 """Mesh-guided dense warp of a frame from the tracked face geometry to the edited geometry.
 
-The tracked landmarks and a ring of anchor points around the face (which never move) are
-triangulated in the *edited* geometry; every output pixel finds its triangle and takes the
-barycentric mix of the vertices' displacements back to the tracked geometry, i.e. a backward
-piecewise-affine map with no holes and no folds. The map is evaluated on a coarse grid and
+The tracked landmarks and a ring of anchor points around the face (which never move) form a fixed
+triangle mesh (the canonical face's Delaunay triangulation, so it also spans the eyes and the
+mouth opening). The mesh is rasterised in the *edited* geometry; every output pixel takes the
+barycentric mix of its triangle's vertex displacements back to the tracked geometry, i.e. a
+backward piecewise-affine map with no holes; where a turned head folds the far side of the mesh
+over the near side, the nearer triangle wins. The map is evaluated on a coarse grid and
 interpolated (the displacement is smooth at that scale), then the Y, U and V planes are resampled
 with it. Irises are moved rigidly by the editor (their offsets equal their eye corners'), so
 the triangles inside them translate without stretching; the mouth interior is interpolated
@@ -13,17 +15,19 @@ between the lips, whose gap the edit preserves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from emodirector.face_model import FACE_OVAL
+from emodirector.face_model import FACE_OVAL, load_face_model
 
 #: Anchor ring radius, relative to the face oval about its centre.
 RING_SCALE = 1.25
-#: Coarse grid step (pixels) of the displacement map.
-GRID_STEP = 4
+#: Coarse grid step of the displacement map, as a fraction of the face height (the mesh's
+#: triangles are about 1/30 of it, and the map is interpolated linearly between nodes).
+GRID_STEP_FRACTION = 1 / 50
 
 
 @dataclass(frozen=True)
@@ -56,20 +60,84 @@ def anchor_ring(points: np.ndarray) -> np.ndarray:
     return centre + (oval - centre) * RING_SCALE
 
 
+@dataclass(frozen=True)
+class WarpMesh:
+    """Fixed triangulation of the landmarks plus the anchor ring.
+
+    Attributes:
+        triangles: ``(M, 3) int32`` indices into the 478 landmarks followed by the 36 ring
+            anchors. Built once from the canonical face, so the topology never changes from frame
+            to frame (no swimming); it also covers the eyes and the mouth opening.
+    """
+
+    triangles: np.ndarray
+
+
+@cache
+def default_warp_mesh() -> WarpMesh:
+    """Delaunay triangulation of the canonical face (frontal, x-y) and its anchor ring."""
+    template = load_face_model().template[:, :2].astype(np.float64)
+    points = np.concatenate([template, anchor_ring(template)])
+    return WarpMesh(triangles=Delaunay(points).simplices.astype(np.int32))
+
+
+def _rasterize(
+    tris: np.ndarray, order: np.ndarray, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which triangle covers each node of a grid, and where.
+
+    Args:
+        tris: ``(M, 3, 2)`` triangle corners in grid units.
+        order: ``(M,)`` drawing order (far to near): where triangles overlap (a turned head folds
+            the far side over), the one drawn last wins.
+        shape: ``(rows, cols)`` of the grid.
+
+    Returns:
+        ``(node, triangle, bary)``: flat indices of covered nodes, the covering triangle of each,
+        and ``(n, 3)`` barycentric coordinates.
+    """
+    rows, cols = shape
+    tris = tris[order]
+    lo = np.clip(np.ceil(tris.min(axis=1) - 1e-9), 0, [cols, rows]).astype(np.int64)
+    hi = np.clip(np.floor(tris.max(axis=1) + 1e-9), -1, [cols - 1, rows - 1]).astype(np.int64)
+    nx = np.maximum(hi[:, 0] - lo[:, 0] + 1, 0)
+    ny = np.maximum(hi[:, 1] - lo[:, 1] + 1, 0)
+    counts = nx * ny
+    tri_id = np.repeat(np.arange(len(tris)), counts)
+    local = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    gx = lo[tri_id, 0] + local % nx[tri_id]
+    gy = lo[tri_id, 1] + local // nx[tri_id]
+    bary = _barycentric(np.stack([gx, gy], axis=1).astype(np.float64), tris[tri_id])
+    ok = (bary >= -1e-6).all(axis=1)
+    node = gy[ok] * cols + gx[ok]
+    # keep the last (nearest) triangle per node
+    _, last = np.unique(node[::-1], return_index=True)
+    keep = np.flatnonzero(ok)[::-1][last]
+    return node[::-1][last], order[tri_id[keep]], bary[keep]
+
+
 def warp_field(
-    src: np.ndarray, dst: np.ndarray, frame_size: tuple[int, int], step: int = GRID_STEP
+    src: np.ndarray,
+    dst: np.ndarray,
+    frame_size: tuple[int, int],
+    step: int | None = None,
+    mesh: WarpMesh | None = None,
 ) -> WarpField | None:
     """The dense backward map that moves the face from ``src`` to ``dst`` landmark positions.
 
     Args:
-        src: ``(478, 2)`` tracked landmark pixels.
-        dst: ``(478, 2)`` edited landmark pixels.
+        src: ``(478, 2+)`` tracked landmark pixels (a third column, depth, orders overlaps).
+        dst: ``(478, 2+)`` edited landmark pixels.
         frame_size: ``(width, height)`` of the frame.
-        step: Coarse grid step in pixels.
+        step: Coarse grid step in pixels; by default ``GRID_STEP_FRACTION`` of the face height.
+        mesh: Triangulation; the canonical face's by default.
 
     Returns:
         The WarpField, or None if the face lies entirely outside the frame.
     """
+    mesh = mesh or default_warp_mesh()
+    if step is None:
+        step = int(np.clip(round(np.ptp(src[:, 1]) * GRID_STEP_FRACTION), 2, 16))
     w, h = frame_size
     ring = anchor_ring(src)
     dst_all = np.concatenate([dst[:, :2], ring]).astype(np.float64)
@@ -80,38 +148,51 @@ def warp_field(
     x1, y1 = min(w, int(hi[0]) + (int(hi[0]) & 1)), min(h, int(hi[1]) + (int(hi[1]) & 1))
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
-    gx = np.arange(x0, x1 + step, step, dtype=np.float64)
-    gy = np.arange(y0, y1 + step, step, dtype=np.float64)
-    grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
-    tri = Delaunay(dst_all)
-    simplex = tri.find_simplex(grid)
-    inside = simplex >= 0
-    s = simplex[inside]
-    T = tri.transform[s]
-    b2 = np.einsum("nij,nj->ni", T[:, :2], grid[inside] - T[:, 2])
-    bary = np.concatenate([b2, 1.0 - b2.sum(axis=1, keepdims=True)], axis=1)
-    verts = tri.simplices[s]
-    disp_v = src_all - dst_all
+    cols = (x1 - x0 + step - 1) // step + 1
+    rows = (y1 - y0 + step - 1) // step + 1
+    depth = (
+        np.concatenate([dst[:, 2], np.full(len(ring), dst[:, 2].max())])
+        if dst.shape[1] > 2
+        else None
+    )
+    tris = mesh.triangles
+    order = (
+        np.argsort(-depth[tris].mean(axis=1), kind="stable")
+        if depth is not None
+        else np.arange(len(tris))
+    )
+    corners = (dst_all[tris] - (x0, y0)) / step
+    node, tri_idx, bary = _rasterize(corners, order, (rows, cols))
+    verts = tris[tri_idx]
+    disp = np.zeros((rows * cols, 2))
+    weight = np.zeros(rows * cols)
+    disp[node] = np.einsum("nk,nkc->nc", bary, (src_all - dst_all)[verts])
     weight_v = np.concatenate([np.ones(len(dst)), np.zeros(len(ring))])
-    disp = np.zeros((grid.shape[0], 2))
-    weight = np.zeros(grid.shape[0])
-    disp[inside] = np.einsum("nk,nkc->nc", bary, disp_v[verts])
-    weight[inside] = (bary * weight_v[verts]).sum(axis=1)
-    shape = (gy.size, gx.size)
-    full = (x1 - x0, y1 - y0)
+    weight[node] = (bary * weight_v[verts]).sum(axis=1)
     # corner-aligned upsampling: grid node i sits at pixel i * step
-    big = (int((gx.size - 1) * step) + 1, int((gy.size - 1) * step) + 1)
+    big = ((cols - 1) * step + 1, (rows - 1) * step + 1)
     disp_img = cv2.resize(
-        disp.reshape(*shape, 2).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
+        disp.reshape(rows, cols, 2).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
     )
     weight_img = cv2.resize(
-        weight.reshape(shape).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
+        weight.reshape(rows, cols).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
     )
     return WarpField(
         roi=(x0, y0, x1, y1),
-        displacement=np.ascontiguousarray(disp_img[: full[1], : full[0]]),
-        weight=np.ascontiguousarray(weight_img[: full[1], : full[0]]),
+        displacement=np.ascontiguousarray(disp_img[: y1 - y0, : x1 - x0]),
+        weight=np.ascontiguousarray(weight_img[: y1 - y0, : x1 - x0]),
     )
+
+
+def _barycentric(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
+    """``(n, 3)`` barycentric coordinates of points ``(n, 2)`` in triangles ``(n, 3, 2)``."""
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    v0, v1, v2 = b - a, c - a, p - a
+    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+    den = np.where(np.abs(den) < 1e-12, 1e-12, den)
+    u = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
+    v = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
+    return np.stack([1.0 - u - v, u, v], axis=1)
 
 
 def _remap(plane: np.ndarray, roi: tuple[int, int, int, int], disp: np.ndarray) -> np.ndarray:
