@@ -39,11 +39,12 @@ CHIN = 152
 UPPER_LIP_MID = 13
 LOWER_LIP_MID = 14
 
-#: Points that move little with expression or speech: forehead, nose bridge and tip, temples and
-#: the eye corners. The rigid head pose is fitted to these.
+#: Points that move little with expression or speech: nose bridge and tip, the sides of the face
+#: by the ears, and the eye corners. The rigid head pose is fitted to these. The forehead is left
+#: out: raising the brows drags its skin (and MediaPipe's forehead points) up.
 STABLE = (
-    10, 338, 297, 109, 67, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 327,
-    127, 356, 234, 454, 162, 389, 21, 251, 33, 133, 362, 263, 245, 465, 122, 351,
+    168, 6, 197, 195, 5, 4, 1, 19, 94, 2,
+    127, 356, 234, 454, 162, 389, 33, 133, 362, 263, 245, 465, 122, 351,
 )  # fmt: skip
 
 #: Upper/lower lip pairs whose vertical gap is the lip aperture (the speech constraint).

@@ -3,10 +3,16 @@
 For every actor that has a neutral clip and emotional clips, each clip is tracked and fitted;
 the actor's neutral face is the median canonical shape over the neutral clip. On an emotional
 clip, every frame's offset from that neutral is made speech-free (``SpeechConstraint``), and the
-prototype is the mean offset of the most expressive quarter of the frames (ranked by their
+prototype is the mean offset of the most expressive tenth of the frames (ranked by their
 projection on the clip's median offset), so that intensity 1 matches acted level-3 strength
-rather than the clip's quieter moments. Offsets are smoothed over the mesh, the irises are made
-to follow their eye corners rigidly, and the per-actor prototypes are averaged.
+rather than the clip's quieter moments. Offsets are smoothed over the mesh and the irises are
+made to follow their eye corners rigidly.
+
+The per-actor prototypes are combined by a per-coordinate median (with three or more actors; a
+mean otherwise), so that one actor's idiosyncrasy does not leak in. Actors express an emotion in
+partly different ways, so the combination is weaker than any one of them; it is scaled back up
+to the actors' mean magnitude (at most ``_MAX_GAIN`` times), which makes intensity 1 as strong
+as one actor's acting rather than a blend that cancels out.
 """
 
 from __future__ import annotations
@@ -48,7 +54,9 @@ _MEAD_EMOTIONS = {
     "disgusted": Emotion.DISGUSTED,
 }
 #: Frames ranked above this quantile of expressiveness make the prototype (the clip's peak).
-_PEAK_QUANTILE = 0.75
+_PEAK_QUANTILE = 0.9
+#: Largest gain applied to an averaged prototype to restore the per-actor magnitude.
+_MAX_GAIN = 2.0
 #: Passes of neighbour averaging over the mesh applied to each prototype.
 _SMOOTH_PASSES = 2
 
@@ -159,9 +167,13 @@ def calibrate_prototypes(
                 offset = smoother @ offset
             offset[N_MESH:] = 0.0
             actor_offsets[i, j] = constraint.project(_rigid_irises(offset))
+    mean = np.median(actor_offsets, axis=0) if len(actors) > 2 else actor_offsets.mean(axis=0)
+    actor_norm = np.sqrt((actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)  # (E,)
+    mean_norm = np.sqrt((mean**2).sum(axis=(1, 2)))
+    gain = np.clip(actor_norm / np.maximum(mean_norm, 1e-12), 1.0, _MAX_GAIN)
     return EmotionPrototypes(
         emotions=emotions,
-        offsets=actor_offsets.mean(axis=0).astype(np.float32),
+        offsets=(mean * gain[:, None, None]).astype(np.float32),
         neutral=neutrals.mean(axis=0).astype(np.float32),
         actors=actors,
         actor_offsets=actor_offsets.astype(np.float32),
