@@ -22,6 +22,7 @@ from emodirector.manipulate.emotions import EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.render.warp import warp_field, warp_yuv420
 from emodirector.track.tracker import FaceTrack, FaceTracker, ProgressCallback, TrackerOptions
+from emodirector.video.prefetch import prefetch
 from emodirector.video.reader import VideoInfo, check_input_path, iter_frames, probe
 from emodirector.video.writer import EncodeOptions, VideoWriter, check_output_path
 
@@ -206,7 +207,7 @@ def edit_video(
     timer.lap("manipulate")
     frames = 0
     with VideoWriter(out, info, options.encode) as writer:
-        for frame in iter_frames(info, "yuv420p"):
+        for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
             image = render_frame(frame.image, frame.index, analysis, edit, timer)
             timer.lap("blend")

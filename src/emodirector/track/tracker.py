@@ -17,6 +17,7 @@ from emodirector.errors import InvalidOptionError
 from emodirector.face_model import N_LANDMARKS
 from emodirector.framearrays import FrameSpool
 from emodirector.track.smoothing import smooth_landmarks
+from emodirector.video.prefetch import prefetch
 from emodirector.video.reader import VideoInfo, iter_frames
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -218,7 +219,7 @@ class FaceTracker:
         last_box: np.ndarray | None = None
         seg_id = -1
         nan_face = np.full((N_LANDMARKS, 3), np.nan, np.float32)
-        for frame in iter_frames(info, "rgb24", size=size):
+        for frame in prefetch(iter_frames(info, "rgb24", size=size)):
             faces = self._faces(mesh, upright(frame.image, info.rotation))
             faces = [
                 np.concatenate(

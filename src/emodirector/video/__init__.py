@@ -1,5 +1,6 @@
 """Video I/O: streaming decode, encode with the original audio copied packet for packet."""
 
+from emodirector.video.prefetch import prefetch
 from emodirector.video.reader import Frame, VideoInfo, check_input_path, iter_frames, probe
 from emodirector.video.writer import EncodeOptions, VideoWriter, check_output_path
 
@@ -11,5 +12,6 @@ __all__ = [
     "check_input_path",
     "check_output_path",
     "iter_frames",
+    "prefetch",
     "probe",
 ]
