@@ -9,7 +9,7 @@ Speech part (what the words need), measured per frame as named scalars in canoni
 Emotion part: everything an emotion moves, in named regions (brows, eyelids, cheeks, nose, lip
 corners, chin). An emotion edit must not change the speech part; ``SpeechConstraint`` removes
 from any offset field the component that would open or close the lips or the jaw, keeping the
-rest (a smile may still pull the lip corners out and up, both lips moving together).
+rest (a smile may still pull the lip corners out and up, both lips of a pair moving together).
 """
 
 from __future__ import annotations
@@ -29,14 +29,23 @@ from emodirector.face_model import (
     LIPS_INNER_LOWER,
     LIPS_INNER_UPPER,
     N_LANDMARKS,
+    N_MESH,
     RIGHT_BROW,
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
     UPPER_LIP_MID,
+    load_face_model,
     region_indices,
 )
 
 _X, _Y, _Z = 0, 1, 2
+
+#: The mouth band runs from just below the nose to the chin crease (landmarks 164 and 18) and
+#: spans ``_BAND_WIDTH`` times the mouth's width; offsets in it are a polynomial in x.
+_BAND_TOP = 164
+_BAND_BOTTOM = 18
+_BAND_WIDTH = 1.3
+_BAND_DEGREE = 4
 
 
 class SpeechFeature(Enum):
@@ -88,32 +97,60 @@ def speech_features(shapes: np.ndarray) -> np.ndarray:
 class SpeechConstraint:
     """Linear constraint "this offset field leaves the lip and jaw opening unchanged".
 
+    Two parts, applied in turn by ``project``:
+
+    - Mouth band: the landmarks between the nose and the chin crease, a little wider than the
+      mouth, may only move as vertical columns: their offset is a smooth function (a polynomial)
+      of their horizontal canonical position. Nothing inside the band is stretched vertically,
+      so the lips cannot open or close wherever they really are in the image, even where the
+      tracked lip contour is off (a moustache, a hand, motion blur).
+    - Pairs: each upper/lower lip pair (inner and outer contour), and the chin with the lower
+      lip, move as one (the same x, y and z offset); constraining only the vertical gap is not
+      enough, as on a turned or tilted head a sideways or depth shear projects into an opening.
+
     Attributes:
-        matrix: ``(K, 478 * 3)``: one row per lip pair (vertical gap between upper and lower lip,
-            inner and outer contour) plus one for the jaw (chin relative to the lower lip).
+        matrix: ``(K, 478 * 3)``: three rows (x, y, z) per pair.
+        band: ``(B,)`` landmark indices of the mouth band.
+        band_projector: ``(B, B)`` least-squares projection onto the column-wise offsets.
     """
 
     matrix: np.ndarray
+    band: np.ndarray
+    band_projector: np.ndarray
 
     @classmethod
-    def build(cls) -> SpeechConstraint:
+    def build(cls, template: np.ndarray | None = None) -> SpeechConstraint:
+        """The constraint for the canonical face ``template`` (the packaged one by default)."""
+        if template is None:
+            template = load_face_model().template
         rows = []
-        for up, lo in LIP_PAIRS:
-            r = np.zeros((N_LANDMARKS, 3))
-            r[lo, _Y], r[up, _Y] = 1.0, -1.0
-            rows.append(r.ravel())
-        r = np.zeros((N_LANDMARKS, 3))
-        r[CHIN, _Y], r[LIPS_INNER_LOWER[5], _Y] = 1.0, -1.0
-        rows.append(r.ravel())
-        return cls(matrix=np.stack(rows))
+        pairs = (*LIP_PAIRS, (LIPS_INNER_LOWER[5], CHIN))
+        for up, lo in pairs:
+            for axis in (_X, _Y, _Z):
+                r = np.zeros((N_LANDMARKS, 3))
+                r[lo, axis], r[up, axis] = 1.0, -1.0
+                rows.append(r.ravel())
+        x, y = template[:, _X].astype(np.float64), template[:, _Y].astype(np.float64)
+        half_width = (x[LIP_CORNERS[1]] - x[LIP_CORNERS[0]]) / 2
+        centre = (x[LIP_CORNERS[1]] + x[LIP_CORNERS[0]]) / 2
+        inside = (
+            (y >= y[_BAND_TOP])
+            & (y <= y[_BAND_BOTTOM])
+            & (np.abs(x - centre) <= _BAND_WIDTH * half_width)
+        )
+        inside[N_MESH:] = False
+        band = np.flatnonzero(inside)
+        u = (x[band] - centre) / half_width
+        basis = np.stack([u**k for k in range(_BAND_DEGREE + 1)], axis=1)
+        return cls(matrix=np.stack(rows), band=band, band_projector=basis @ np.linalg.pinv(basis))
 
     def violation(self, offsets: np.ndarray) -> np.ndarray:
-        """``(..., K)`` how much ``(..., 478, 3)`` offsets change each lip/jaw gap."""
+        """``(..., K)`` how much ``(..., 478, 3)`` offsets move each pair apart."""
         flat = offsets.reshape(*offsets.shape[:-2], N_LANDMARKS * 3)
         return flat @ self.matrix.T
 
     def project(self, offsets: np.ndarray) -> np.ndarray:
-        """The nearest offsets (least squares) that change no lip or jaw gap.
+        """Offsets that open no lip or jaw: the band made column-wise, then pairs made rigid.
 
         Args:
             offsets: ``(..., 478, 3)``.
@@ -121,8 +158,12 @@ class SpeechConstraint:
         Returns:
             Offsets of the same shape with ``violation(...) == 0``.
         """
+        out = np.array(offsets, dtype=np.float64, copy=True)
+        out[..., self.band, :] = np.einsum(
+            "ij,...jc->...ic", self.band_projector, out[..., self.band, :]
+        )
         A = self.matrix
-        flat = offsets.reshape(*offsets.shape[:-2], N_LANDMARKS * 3)
+        flat = out.reshape(*out.shape[:-2], N_LANDMARKS * 3)
         lam = np.linalg.solve(A @ A.T, (flat @ A.T)[..., None])[..., 0]
         return (flat - lam @ A).reshape(offsets.shape)
 

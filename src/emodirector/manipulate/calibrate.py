@@ -171,9 +171,11 @@ def calibrate_prototypes(
     actor_norm = np.sqrt((actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)  # (E,)
     mean_norm = np.sqrt((mean**2).sum(axis=(1, 2)))
     gain = np.clip(actor_norm / np.maximum(mean_norm, 1e-12), 1.0, _MAX_GAIN)
+    # the median is not linear: project again so the combination opens no lip or jaw either
+    combined = constraint.project(_rigid_irises(mean * gain[:, None, None]))
     return EmotionPrototypes(
         emotions=emotions,
-        offsets=(mean * gain[:, None, None]).astype(np.float32),
+        offsets=combined.astype(np.float32),
         neutral=neutrals.mean(axis=0).astype(np.float32),
         actors=actors,
         actor_offsets=actor_offsets.astype(np.float32),
