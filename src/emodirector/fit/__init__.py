@@ -7,6 +7,7 @@ from emodirector.fit.expression import (
     SpeechFeature,
     emotion_feature_indices,
     speech_features,
+    without_rounding,
 )
 from emodirector.fit.fitting import FaceFit, fit_track, similarity_align
 
@@ -21,4 +22,5 @@ __all__ = [
     "load_face_model",
     "similarity_align",
     "speech_features",
+    "without_rounding",
 ]

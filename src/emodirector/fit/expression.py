@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
+from scipy.linalg import orth
 
 from emodirector.face_model import (
     CHIN,
@@ -40,8 +41,10 @@ from emodirector.face_model import (
 
 _X, _Y, _Z = 0, 1, 2
 
-#: The mouth band runs from just below the nose to the chin crease (landmarks 164 and 18) and
-#: spans ``_BAND_WIDTH`` times the mouth's width; offsets in it are a polynomial in x.
+#: The mouth band runs from just below the nose to the chin crease (landmarks 164 and 18), so
+#: it holds wherever the real lip edges are even if the tracked ones are off, and spans
+#: ``_BAND_WIDTH`` times the mouth's width; offsets in it are a polynomial in x. (Down to the
+#: chin tip would also forbid any chin motion, and with it the jaw's share of a smile.)
 _BAND_TOP = 164
 _BAND_BOTTOM = 18
 _BAND_WIDTH = 1.3
@@ -97,26 +100,32 @@ def speech_features(shapes: np.ndarray) -> np.ndarray:
 class SpeechConstraint:
     """Linear constraint "this offset field leaves the lip and jaw opening unchanged".
 
-    Two parts, applied in turn by ``project``:
+    Two parts, both imposed at once by ``project`` (the orthogonal projection onto the offsets
+    that satisfy both):
 
     - Mouth band: the landmarks between the nose and the chin crease, a little wider than the
       mouth, may only move as vertical columns: their offset is a smooth function (a polynomial)
       of their horizontal canonical position. Nothing inside the band is stretched vertically,
-      so the lips cannot open or close wherever they really are in the image, even where the
-      tracked lip contour is off (a moustache, a hand, motion blur).
+      so the lips cannot open or close wherever they really are in the image,
+      even where the tracked lip contour is off (a moustache, a hand, motion blur).
     - Pairs: each upper/lower lip pair (inner and outer contour), and the chin with the lower
-      lip, move as one (the same x, y and z offset); constraining only the vertical gap is not
+      lip (the jaw), moves as one (the same x, y
+      and z offset); constraining only the vertical gap is not
       enough, as on a turned or tilted head a sideways or depth shear projects into an opening.
 
     Attributes:
-        matrix: ``(K, 478 * 3)``: three rows (x, y, z) per pair.
+        matrix: ``(K, 478 * 3)``: three rows (x, y, z) per pair (the lip pairs, then the jaw).
         band: ``(B,)`` landmark indices of the mouth band.
-        band_projector: ``(B, B)`` least-squares projection onto the column-wise offsets.
+        projector: ``(478 * 3, 478 * 3)`` orthogonal projection onto the allowed offsets.
+        rounding_mode: ``(478, 3)`` unit offset field of lip rounding: the mouth band narrowing
+            about the mouth's centre. It is allowed by ``project`` (a smile widens the mouth),
+            and removed by ``without_rounding`` where an emotion would narrow the mouth.
     """
 
     matrix: np.ndarray
     band: np.ndarray
-    band_projector: np.ndarray
+    projector: np.ndarray
+    rounding_mode: np.ndarray
 
     @classmethod
     def build(cls, template: np.ndarray | None = None) -> SpeechConstraint:
@@ -124,8 +133,7 @@ class SpeechConstraint:
         if template is None:
             template = load_face_model().template
         rows = []
-        pairs = (*LIP_PAIRS, (LIPS_INNER_LOWER[5], CHIN))
-        for up, lo in pairs:
+        for up, lo in (*LIP_PAIRS, (LIPS_INNER_LOWER[5], CHIN)):
             for axis in (_X, _Y, _Z):
                 r = np.zeros((N_LANDMARKS, 3))
                 r[lo, axis], r[up, axis] = 1.0, -1.0
@@ -140,9 +148,31 @@ class SpeechConstraint:
         )
         inside[N_MESH:] = False
         band = np.flatnonzero(inside)
-        u = (x[band] - centre) / half_width
+        # a lip pair shares one column (its mean x), so columns and pairs agree exactly
+        column_x = x.copy()
+        for up, lo in LIP_PAIRS:
+            column_x[up] = column_x[lo] = (x[up] + x[lo]) / 2
+        u = (column_x[band] - centre) / half_width
         basis = np.stack([u**k for k in range(_BAND_DEGREE + 1)], axis=1)
-        return cls(matrix=np.stack(rows), band=band, band_projector=basis @ np.linalg.pinv(basis))
+        # band rows: (I - B B^+) applied to each coordinate of the band's offsets must vanish
+        off_columns = np.eye(band.size) - basis @ np.linalg.pinv(basis)
+        n_pair_rows = len(rows)
+        for axis in (_X, _Y, _Z):
+            r = np.zeros((band.size, N_LANDMARKS, 3))
+            r[:, band, axis] = off_columns
+            rows.extend(r.reshape(band.size, -1))
+        C = np.stack(rows)
+        rows_space = orth(C.T, rcond=1e-9)  # orthonormal basis of what the constraints forbid
+        projector = np.eye(N_LANDMARKS * 3) - rows_space @ rows_space.T
+        # lip rounding: the band narrowing about the mouth centre (x offsets proportional to x)
+        rounding = np.zeros((N_LANDMARKS, 3))
+        rounding[band, _X] = -u
+        return cls(
+            matrix=C[:n_pair_rows],
+            band=band,
+            projector=projector,
+            rounding_mode=rounding / np.linalg.norm(rounding),
+        )
 
     def violation(self, offsets: np.ndarray) -> np.ndarray:
         """``(..., K)`` how much ``(..., 478, 3)`` offsets move each pair apart."""
@@ -150,22 +180,28 @@ class SpeechConstraint:
         return flat @ self.matrix.T
 
     def project(self, offsets: np.ndarray) -> np.ndarray:
-        """Offsets that open no lip or jaw: the band made column-wise, then pairs made rigid.
+        """The nearest offsets (least squares) that satisfy both parts of the constraint.
 
         Args:
             offsets: ``(..., 478, 3)``.
 
         Returns:
-            Offsets of the same shape with ``violation(...) == 0``.
+            Offsets of the same shape, with ``violation(...) == 0`` and the band moving in
+            columns; projecting again changes nothing.
         """
-        out = np.array(offsets, dtype=np.float64, copy=True)
-        out[..., self.band, :] = np.einsum(
-            "ij,...jc->...ic", self.band_projector, out[..., self.band, :]
-        )
-        A = self.matrix
-        flat = out.reshape(*out.shape[:-2], N_LANDMARKS * 3)
-        lam = np.linalg.solve(A @ A.T, (flat @ A.T)[..., None])[..., 0]
-        return (flat - lam @ A).reshape(offsets.shape)
+        flat = np.asarray(offsets, dtype=np.float64).reshape(*offsets.shape[:-2], N_LANDMARKS * 3)
+        return (flat @ self.projector).reshape(offsets.shape)
+
+
+def without_rounding(offsets: np.ndarray, constraint: SpeechConstraint) -> np.ndarray:
+    """Remove the lip-rounding component of ``(478, 3)`` offsets if they narrow the mouth.
+
+    Rounding (pursing, the "oo" of speech) belongs to the speech part; widening belongs to
+    emotions (a smile, the stretched lips of fear) and is kept.
+    """
+    mode = constraint.rounding_mode
+    amount = float((offsets * mode).sum())
+    return offsets - amount * mode if amount > 0 else offsets
 
 
 def emotion_feature_indices(include_eyelids: bool = False) -> np.ndarray:

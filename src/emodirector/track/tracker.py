@@ -210,7 +210,6 @@ class FaceTracker:
         o = self.options
         scale = min(1.0, o.max_side / max(info.width, info.height))
         size = (max(2, round(info.width * scale)), max(2, round(info.height * scale)))
-        upright_size = size if info.rotation % 180 == 0 else (size[1], size[0])
         to_coded = np.array([info.width / size[0], info.height / size[1], info.width / size[0]])
         mesh = self._face_mesh(static=False)
         landmarks = FrameSpool((N_LANDMARKS, 3))
@@ -225,7 +224,7 @@ class FaceTracker:
                 np.concatenate(
                     [
                         from_upright(f[:, :2], info.rotation, size),
-                        f[:, 2:] * size[0] / upright_size[0],
+                        f[:, 2:],  # depth is in pixels already; rotation keeps pixel size
                     ],
                     axis=1,
                 )
