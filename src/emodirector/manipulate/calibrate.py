@@ -6,7 +6,11 @@ clip, every frame's offset from that neutral is made speech-free (``SpeechConstr
 prototype is the mean offset of the most expressive tenth of the frames (ranked by their
 projection on the clip's median offset), so that intensity 1 matches acted level-3 strength
 rather than the clip's quieter moments. Offsets are smoothed over the mesh and the irises are
-made to follow their eye corners rigidly.
+made to follow their eye corners rigidly. Before that, the main modes of *neutral* speech
+(principal components of the lower face over the neutral clips: jaw opening first) are removed
+from every frame, so that an emotion acted with an open mouth does not leave a shifted mouth
+behind. Lip rounding (the mouth narrowing: MEAD's surprise is
+acted with an "oh") is speech, not emotion, and is removed from a prototype that carries it.
 
 The per-actor prototypes are combined by a per-coordinate median (with three or more actors; a
 mean otherwise), so that one actor's idiosyncrasy does not leak in. Actors express an emotion in
@@ -35,7 +39,7 @@ from emodirector.face_model import (
     RIGHT_IRIS,
     load_face_model,
 )
-from emodirector.fit.expression import SpeechConstraint
+from emodirector.fit.expression import SpeechConstraint, without_rounding
 from emodirector.fit.fitting import fit_track
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
 from emodirector.manipulate.prototypes import EmotionPrototypes
@@ -57,6 +61,10 @@ _MEAD_EMOTIONS = {
 _PEAK_QUANTILE = 0.9
 #: Largest gain applied to an averaged prototype to restore the per-actor magnitude.
 _MAX_GAIN = 2.0
+#: Principal modes of neutral speech removed from every emotional frame.
+_SPEECH_MODES = 1
+#: Landmark of the nose tip: the lower face, where speech moves, lies below it.
+_NOSE_TIP = 1
 #: Passes of neighbour averaging over the mesh applied to each prototype.
 _SMOOTH_PASSES = 2
 
@@ -99,21 +107,50 @@ def _rigid_irises(offsets: np.ndarray) -> np.ndarray:
     return out
 
 
+def speech_modes(neutral_offsets: list[np.ndarray], count: int = _SPEECH_MODES) -> np.ndarray:
+    """The main ways the lower face moves while actors speak neutrally.
+
+    Args:
+        neutral_offsets: Per actor, ``(T, 478, 3)`` offsets of a neutral speaking clip from the
+            actor's neutral face.
+        count: How many modes to keep.
+
+    Returns:
+        ``(count, 478 * 3)`` orthonormal modes (principal components of the lower face: jaw
+        opening, lip aperture, rounding come first).
+    """
+    lower = load_face_model().template[:, 1] > load_face_model().template[_NOSE_TIP, 1]
+    rows = []
+    for d in neutral_offsets:
+        d = d[~np.isnan(d).any(axis=(1, 2))].astype(np.float64)
+        d[:, ~lower] = 0.0
+        rows.append(d.reshape(len(d), -1) - d.reshape(len(d), -1).mean(axis=0))
+    _, _, vt = np.linalg.svd(np.concatenate(rows), full_matrices=False)
+    return vt[:count]
+
+
 def clip_prototype(
-    canonical: np.ndarray, neutral: np.ndarray, constraint: SpeechConstraint
+    canonical: np.ndarray,
+    neutral: np.ndarray,
+    constraint: SpeechConstraint,
+    modes: np.ndarray,
 ) -> np.ndarray:
-    """Speech-free offset of an emotional clip's expressive half from the actor's neutral.
+    """Speech-free offset of an emotional clip's expressive peak from the actor's neutral.
 
     Args:
         canonical: ``(T, 478, 3)`` fitted canonical shapes of the emotional clip.
         neutral: ``(478, 3)`` the actor's neutral shape.
         constraint: The speech constraint.
+        modes: ``(K, 478 * 3)`` orthonormal speech modes, removed from every frame first (so a
+            jaw drop is taken out whole rather than spread over the mouth by the constraint).
 
     Returns:
         ``(478, 3)`` offset.
     """
     ok = ~np.isnan(canonical).any(axis=(1, 2))
-    d = constraint.project(canonical[ok] - neutral)
+    flat = (canonical[ok] - neutral).reshape(int(ok.sum()), -1).astype(np.float64)
+    flat -= (flat @ modes.T) @ modes
+    d = constraint.project(flat.reshape(-1, N_LANDMARKS, 3))
     median = np.median(d, axis=0)
     score = (d * median).sum(axis=(1, 2)) / max(float((median**2).sum()), 1e-12)
     strong = score >= np.quantile(score, _PEAK_QUANTILE)
@@ -158,21 +195,27 @@ def calibrate_prototypes(
     actor_offsets = np.zeros((len(actors), len(emotions), N_LANDMARKS, 3))
     neutrals = np.zeros((len(actors), N_LANDMARKS, 3))
     for i, actor in enumerate(actors):
+        neutrals[i] = np.nanmedian(by_actor[actor][Emotion.NEUTRAL], axis=0)
+    modes = speech_modes(
+        [by_actor[a][Emotion.NEUTRAL] - n for a, n in zip(actors, neutrals, strict=True)]
+    )
+    for i, actor in enumerate(actors):
         shapes = by_actor[actor]
-        neutral = np.nanmedian(shapes[Emotion.NEUTRAL], axis=0)
-        neutrals[i] = neutral
+        neutral = neutrals[i]
         for j, emotion in enumerate(emotions):
-            offset = clip_prototype(shapes[emotion], neutral, constraint)
+            offset = clip_prototype(shapes[emotion], neutral, constraint, modes)
             for _ in range(_SMOOTH_PASSES):
                 offset = smoother @ offset
             offset[N_MESH:] = 0.0
             actor_offsets[i, j] = constraint.project(_rigid_irises(offset))
     mean = np.median(actor_offsets, axis=0) if len(actors) > 2 else actor_offsets.mean(axis=0)
-    actor_norm = np.sqrt((actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)  # (E,)
-    mean_norm = np.sqrt((mean**2).sum(axis=(1, 2)))
-    gain = np.clip(actor_norm / np.maximum(mean_norm, 1e-12), 1.0, _MAX_GAIN)
     # the median is not linear: project again so the combination opens no lip or jaw either
-    combined = constraint.project(_rigid_irises(mean * gain[:, None, None]))
+    combined = constraint.project(_rigid_irises(mean))
+    combined = constraint.project(np.stack([without_rounding(c, constraint) for c in combined]))
+    actor_norm = np.sqrt((actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)  # (E,)
+    combined_norm = np.sqrt((combined**2).sum(axis=(1, 2)))
+    gain = np.clip(actor_norm / np.maximum(combined_norm, 1e-12), 1.0, _MAX_GAIN)
+    combined = combined * gain[:, None, None]  # linear: the constraints still hold
     return EmotionPrototypes(
         emotions=emotions,
         offsets=combined.astype(np.float32),
