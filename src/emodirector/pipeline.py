@@ -194,19 +194,20 @@ def edit_video(
     out = check_output_path(output_path, src, options.overwrite)
     start = time.perf_counter()
     timer = _Timer()
-    if analysis is None:
-        info = probe(src)
-        with FaceTracker(options.tracker) as tracker:
-            track = tracker.track_video(info, progress)
-        timer.lap("track")
-        fit = fit_track(track)
-        timer.lap("fit")
-        analysis = VideoAnalysis(info=info, track=track, fit=fit)
-    info = analysis.info
-    edit = plan_edit(analysis, target, options.editor)
-    timer.lap("manipulate")
+    info = analysis.info if analysis is not None else probe(src)
     frames = 0
+    # The writer is opened first, so that an output that cannot be written fails before the
+    # (long) tracking pass; on any error it removes its temporary file.
     with VideoWriter(out, info, options.encode) as writer:
+        if analysis is None:
+            with FaceTracker(options.tracker) as tracker:
+                track = tracker.track_video(info, progress)
+            timer.lap("track")
+            fit = fit_track(track)
+            timer.lap("fit")
+            analysis = VideoAnalysis(info=info, track=track, fit=fit)
+        edit = plan_edit(analysis, target, options.editor)
+        timer.lap("manipulate")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
             image = render_frame(frame.image, frame.index, analysis, edit, timer)

@@ -152,6 +152,13 @@ class VideoWriter:
             for s in in_streams:
                 self._audio_map[s.index] = self._out.add_stream_from_template(s)
             self._audio_packets = iter(self._audio_in.demux(in_streams))
+        try:
+            self._out.start_encoding()  # writes the header: fails now if a stream cannot fit
+        except av.error.FFmpegError as exc:
+            raise OutputError(
+                f"{self.output}: this container cannot hold the input's streams "
+                f"({exc.strerror or exc}); try an .mkv output"
+            ) from None
 
     def write(self, image: np.ndarray, pts: int | None) -> None:
         """Encode one ``(H * 3 // 2, W) uint8`` yuv420p frame at timestamp ``pts``.
