@@ -204,13 +204,10 @@ class PrototypeEditor:
                 continue
             held = self._project((fit.neutral[k] - reference)[None], nonneg=True)[0]
             held *= self.options.held_emotion_gain
-            moving = np.concatenate(
-                [
-                    self._project(fit.expression(frames[sl]), nonneg=False)
-                    for sl in chunks(frames.size)
-                ]
-            )
-            release(fit.canonical)
+            moving = np.zeros((frames.size, n_e))
+            for sl in chunks(frames.size):
+                moving[sl] = self._project(fit.expression(frames[sl]), nonneg=False)
+                release(fit.canonical)
             sigma = self.options.dynamics_seconds * fps
             if sigma > 0 and frames.size > 1:
                 moving = gaussian_filter1d(moving, sigma, axis=0, mode="nearest")
@@ -241,11 +238,10 @@ class PrototypeEditor:
         weights = target.intensity * (goal[None, :] - own)
         gain = _segment_ramp(fit.present, fit.segment, o.ramp_seconds * fps)
         gain *= _yaw_fade(fit, o.max_yaw_degrees)
-        open_ = np.concatenate(
-            [_eye_openness(np.nan_to_num(fit.canonical[sl])) for sl in chunks(fit.n_frames)]
-            or [np.zeros((0, 2))]
-        )
-        release(fit.canonical)
+        open_ = np.zeros((fit.n_frames, 2))
+        for sl in chunks(fit.n_frames):
+            open_[sl] = _eye_openness(np.nan_to_num(fit.canonical[sl]))
+            release(fit.canonical)
         usual = np.zeros((fit.n_frames, 2))
         for k in range(fit.neutral.shape[0]):
             sel = fit.segment == k

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from emodirector.video.reader import VideoInfo
 #: Containers we write; each can hold H.264 video and the audio codecs our inputs carry.
 OUTPUT_SUFFIXES = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
 
+#: Frames that may wait for the encoder thread.
+_QUEUE_FRAMES = 4
 #: How far ahead of the video (seconds) audio packets are muxed, keeping the interleave tight.
 _AUDIO_LEAD_S = 0.5
 
@@ -113,6 +117,11 @@ class VideoWriter:
         self._pending: av.Packet | None = None
         self._audio_map: dict[int, av.stream.Stream] = {}
         self._last_pts: int | None = None
+        # Encoding runs in a worker thread (x264 and the muxer release the GIL), overlapping
+        # with the caller's rendering of the next frame.
+        self._queue: queue.Queue[av.VideoFrame | None] = queue.Queue(maxsize=_QUEUE_FRAMES)
+        self._worker: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def __enter__(self) -> VideoWriter:
         fmt = OUTPUT_SUFFIXES[self.output.suffix.lower()]
@@ -125,6 +134,10 @@ class VideoWriter:
         except BaseException:
             self._abort()
             raise
+        self._worker = threading.Thread(
+            target=self._encode_frames, name="emodirector-encode", daemon=True
+        )
+        self._worker.start()
         return self
 
     def _open_streams(self) -> None:
@@ -176,10 +189,39 @@ class VideoWriter:
         frame.pts = pts
         frame.time_base = self.info.time_base
         self._last_pts = pts
-        for packet in self._video.encode(frame):
-            self._out.mux(packet)
+        self._raise_worker_error()
+        self._queue.put(frame)
         self.frames_written += 1
-        self._mux_audio_until(float(pts * self.info.time_base) + _AUDIO_LEAD_S)
+
+    def _encode_frames(self) -> None:
+        """Worker thread: encode queued frames and mux them with the audio, until None."""
+        assert self._out is not None
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is not None:
+                continue  # drain after a failure
+            try:
+                for packet in self._video.encode(frame):
+                    self._out.mux(packet)
+                pts = frame.pts or 0
+                self._mux_audio_until(float(pts * self.info.time_base) + _AUDIO_LEAD_S)
+            except BaseException as exc:
+                self._error = exc
+
+    def _raise_worker_error(self) -> None:
+        if self._error is not None:
+            exc = self._error
+            if isinstance(exc, av.error.FFmpegError):
+                raise OutputError(f"{self.output}: encoding failed ({exc})") from None
+            raise exc
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join()
+            self._worker = None
 
     def _mux_audio_until(self, t: float | None) -> None:
         """Mux audio packets whose timestamp is before ``t`` seconds (all if ``t`` is None)."""
@@ -212,6 +254,8 @@ class VideoWriter:
             self._abort()
             return
         try:
+            self._stop_worker()
+            self._raise_worker_error()
             assert self._out is not None
             for packet in self._video.encode(None):
                 self._out.mux(packet)
@@ -231,6 +275,7 @@ class VideoWriter:
             self._out = None
 
     def _abort(self) -> None:
+        self._stop_worker()
         with contextlib.suppress(Exception):
             self._close()
         with contextlib.suppress(FileNotFoundError):
