@@ -33,6 +33,7 @@ class _ProgressBars:
 
         bar = self._bars.get(stage)
         if bar is None:
+            self.close()  # one pass at a time: finish the previous bar first
             label = {"track": "tracking", "render": "rendering"}.get(stage, stage)
             bar = tqdm(total=total or None, desc=f"{label:9s}", unit="frame", leave=True)
             self._bars[stage] = bar
