@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -375,3 +376,16 @@ def test_video_info_rejects_zero_size(tmp_path: Path) -> None:
             time_base=Fraction(1, 25), frame_count=0, duration=0.0, codec="h264",
             pix_fmt="yuv420p", rotation=0, color_range=0, audio_streams=(),
         )  # fmt: skip
+
+
+def test_odd_frame_size_is_refused_before_any_work(tmp_path: Path) -> None:
+    """853x479 cannot be encoded as H.264 4:2:0: a typed error, and no file is created."""
+    clip = make_clip(tmp_path / "in.mp4", n_frames=3)
+    info = dataclasses.replace(probe(clip), width=853, height=479)
+    out = tmp_path / "out.mp4"
+    with (
+        pytest.raises(UnsupportedVideoError, match="odd frame size"),
+        VideoWriter(out, info, EncodeOptions()),
+    ):
+        pass
+    assert list(tmp_path.iterdir()) == [clip]

@@ -20,7 +20,7 @@ from types import TracebackType
 import av
 import numpy as np
 
-from emodirector.errors import InvalidOptionError, OutputError
+from emodirector.errors import InvalidOptionError, OutputError, UnsupportedVideoError
 from emodirector.video.reader import VideoInfo
 
 #: Containers we write; each can hold H.264 video and the audio codecs our inputs carry.
@@ -124,6 +124,11 @@ class VideoWriter:
         self._error: BaseException | None = None
 
     def __enter__(self) -> VideoWriter:
+        if self.info.width % 2 or self.info.height % 2:
+            raise UnsupportedVideoError(
+                f"{self.info.path}: odd frame size {self.info.width}x{self.info.height} is not "
+                "supported yet (H.264 4:2:0 output needs even width and height)"
+            )
         fmt = OUTPUT_SUFFIXES[self.output.suffix.lower()]
         try:
             self._out = av.open(str(self.temp_path), mode="w", format=fmt)
