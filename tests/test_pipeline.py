@@ -14,6 +14,7 @@ from emodirector import (
     EmotionTarget,
     EncodeOptions,
     InputNotFoundError,
+    InvalidOptionError,
     OutputError,
     UnsupportedVideoError,
     VideoAnalysis,
@@ -250,3 +251,15 @@ def test_surprised_edit_keeps_lip_motion(
     original = lip_aperture(np.asarray(grid_analysis.track.landmarks))
     r = np.corrcoef(original, lip_aperture(np.asarray(edited.landmarks)))[0, 1]
     assert r >= _LIP_CORR_MIN
+
+
+def test_analysis_of_another_video_is_refused(grid_analysis: VideoAnalysis, tmp_path: Path) -> None:
+    other = make_clip(tmp_path / "other.mp4", n_frames=3)
+    with pytest.raises(InvalidOptionError, match="analysis"):
+        edit_video(
+            other,
+            tmp_path / "out.mp4",
+            EmotionTarget.from_label("happy"),
+            analysis=grid_analysis,
+        )
+    assert not (tmp_path / "out.mp4").exists()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from emodirector.blend.composite import composite_yuv420
+from emodirector.errors import InvalidOptionError, UnsupportedVideoError
 from emodirector.fit.fitting import FaceFit, fit_track
 from emodirector.framearrays import CHUNK, release
 from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, PrototypeEditor
@@ -194,6 +195,8 @@ def edit_video(
     out = check_output_path(output_path, src, options.overwrite)
     start = time.perf_counter()
     timer = _Timer()
+    if analysis is not None and analysis.info.path.resolve() != src.resolve():
+        raise InvalidOptionError(f"the analysis given is of {analysis.info.path}, not of {src}")
     info = analysis.info if analysis is not None else probe(src)
     frames = 0
     # The writer is opened first, so that an output that cannot be written fails before the
@@ -219,6 +222,8 @@ def edit_video(
                 release(analysis.track.landmarks, analysis.fit.canonical)
             if progress is not None:
                 progress("render", frames, analysis.track.n_frames)
+        if frames == 0:
+            raise UnsupportedVideoError(f"{src}: no frame could be decoded")
         timer.lap("encode")
     return EditResult(
         output=out,
