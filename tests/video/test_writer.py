@@ -389,3 +389,23 @@ def test_odd_frame_size_is_refused_before_any_work(tmp_path: Path) -> None:
     ):
         pass
     assert list(tmp_path.iterdir()) == [clip]
+
+
+def test_encoder_thread_failure_surfaces_and_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error inside the encoding thread reaches the caller as an OutputError; nothing is left."""
+    clip = make_clip(tmp_path / "in.mp4", n_frames=5)
+    info = probe(clip)
+
+    def broken(self: VideoWriter, t: float | None) -> None:
+        raise av.error.InvalidDataError(1094995529, "broken on purpose")
+
+    monkeypatch.setattr(VideoWriter, "_mux_audio_until", broken)
+    with (
+        pytest.raises(OutputError, match="encoding failed"),
+        VideoWriter(tmp_path / "out.mp4", info, EncodeOptions()) as writer,
+    ):
+        for frame in iter_frames(info, "yuv420p"):
+            writer.write(frame.image, frame.pts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
