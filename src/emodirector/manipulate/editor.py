@@ -45,8 +45,12 @@ class EditorOptions:
     Attributes:
         remove_own_emotion: Estimate and remove the actor's own emotion before adding the target.
         held_emotion_gain: How much of the emotion estimated from the resting face (compared
-            with the average neutral face) is trusted; identity differences leak into it, so
-            it is damped.
+            with the calibration actors' mean neutral face) is trusted; identity differences
+            leak into it, so it is damped.
+        held_gain_overrides: Per-emotion exceptions to ``held_emotion_gain``. A held smile is
+            read reliably (on the shared clips: at most 0.05 on neutral faces, 0.32-0.64 on
+            MEAD's acted happiness), so it is trusted fully; the other emotions read up to 0.8
+            on neutral faces.
         dynamics_seconds: Time scale over which the actor's changing emotion is estimated;
             faster motion (speech, blinks, micro-expressions) is kept as it is.
         ramp_seconds: Length of the fade in/out where the face appears or disappears.
@@ -56,14 +60,18 @@ class EditorOptions:
 
     remove_own_emotion: bool = True
     held_emotion_gain: float = 0.5
+    held_gain_overrides: tuple[tuple[Emotion, float], ...] = ((Emotion.HAPPY, 1.0),)
     dynamics_seconds: float = 0.4
     ramp_seconds: float = 0.3
     max_yaw_degrees: float = 35.0
     ridge: float = 0.05
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.held_emotion_gain <= 1.0:
-            raise InvalidOptionError("held_emotion_gain must be within 0..1")
+        gains = [self.held_emotion_gain, *(g for _, g in self.held_gain_overrides)]
+        if not all(0.0 <= g <= 1.0 for g in gains):
+            raise InvalidOptionError(
+                "held_emotion_gain and held_gain_overrides must be within 0..1"
+            )
         if self.ramp_seconds < 0 or self.dynamics_seconds < 0:
             raise InvalidOptionError("time constants must be non-negative")
         if not 0.0 < self.max_yaw_degrees <= 90.0:
@@ -172,6 +180,10 @@ class PrototypeEditor:
         self._features = idx
         basis = self.prototypes.offsets[:, idx, :2].reshape(len(self.prototypes.emotions), -1)
         self._basis = basis.astype(np.float64)  # (E, F)
+        overrides = dict(self.options.held_gain_overrides)
+        self._held_gains = np.array(
+            [overrides.get(e, self.options.held_emotion_gain) for e in self.prototypes.emotions]
+        )
 
     def _project(self, offsets: np.ndarray, nonneg: bool) -> np.ndarray:
         """Weights ``(n, E)`` of the prototypes that best explain ``(n, 478, 3)`` offsets."""
@@ -203,7 +215,7 @@ class PrototypeEditor:
             if frames.size == 0:
                 continue
             held = self._project((fit.neutral[k] - reference)[None], nonneg=True)[0]
-            held *= self.options.held_emotion_gain
+            held *= self._held_gains
             moving = np.zeros((frames.size, n_e))
             for sl in chunks(frames.size):
                 moving[sl] = self._project(fit.expression(frames[sl]), nonneg=False)
