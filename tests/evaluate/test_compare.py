@@ -1,0 +1,154 @@
+"""Known-answer checks of every edit measurement (emodirector.evaluate.compare).
+
+The "edits" are clips whose answer is known: the clip itself, its mirror image (same person and
+speech, every background pixel moved), the clip with the mouth frozen at frame 0 (speech gone,
+nothing else changed) and another person saying another sentence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emodirector.evaluate.compare import EditEvaluation, compare_clips
+from emodirector.evaluate.dlibface import SAME_PERSON_DISTANCE
+from emodirector.evaluate.measure import ClipMeasurements, measure_clip
+from emodirector.face_model import LIPS_OUTER_LOWER, LIPS_OUTER_UPPER
+from emodirector.video import iter_frames, probe
+from tests._media import make_clip
+
+WOMAN_CLIP = "videos/grid_brbk7n_woman_360x288_speech.mpg"
+
+
+def _planes(frame: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y, U and V planes of a ``(H * 3 // 2, W)`` yuv420p frame."""
+    width = frame.shape[1]
+    quarter = height // 4
+    u = frame[height : height + quarter].reshape(height // 2, width // 2)
+    v = frame[height + quarter :].reshape(height // 2, width // 2)
+    return frame[:height], u, v
+
+
+def _yuv_frames(path: Path) -> list[np.ndarray]:
+    return [f.image.copy() for f in iter_frames(probe(path), "yuv420p")]
+
+
+def _write(path: Path, frames: list[np.ndarray], size: tuple[int, int]) -> Path:
+    """Encode yuv420p frames losslessly (x264 crf 0) at 25 fps."""
+    return make_clip(path, size=size, frames=iter(frames), audio=False, crf=0)
+
+
+@pytest.fixture(scope="module")
+def grid(grid_clip: Path) -> ClipMeasurements:
+    return measure_clip(grid_clip)
+
+
+@pytest.fixture(scope="module")
+def identical(grid: ClipMeasurements) -> EditEvaluation:
+    return compare_clips(grid, grid, "happy")
+
+
+@pytest.fixture(scope="module")
+def mirrored(
+    grid_clip: Path, grid: ClipMeasurements, tmp_path_factory: pytest.TempPathFactory
+) -> EditEvaluation:
+    path = tmp_path_factory.mktemp("mirror") / "mirrored.mp4"
+    frames = []
+    for f in _yuv_frames(grid_clip):
+        out = f.copy()
+        for src, dst in zip(_planes(f, 288), _planes(out, 288), strict=True):
+            dst[:] = np.fliplr(src)
+        frames.append(out)
+    _write(path, frames, (360, 288))
+    return compare_clips(grid, measure_clip(path, identity_frames=grid.identity_frames), "happy")
+
+
+@pytest.fixture(scope="module")
+def frozen(
+    grid_clip: Path, grid: ClipMeasurements, tmp_path_factory: pytest.TempPathFactory
+) -> EditEvaluation:
+    """The mouth region of frame 0 pasted into every frame (the head barely moves in GRID)."""
+    lips = grid.track.landmarks[0][list(LIPS_OUTER_UPPER + LIPS_OUTER_LOWER), :2]
+    (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
+    pad = 0.35 * (x1 - x0)
+    xa, xb = int(x0 - pad), int(x1 + pad)
+    ya, yb = int(y0 - pad), int(y1 + pad)
+    xa, xb, ya, yb = (v - v % 2 for v in (xa, xb, ya, yb))  # whole chroma samples
+    frames = _yuv_frames(grid_clip)
+    y0_, u0, v0 = (p.copy() for p in _planes(frames[0], 288))
+    for f in frames:
+        y, u, v = _planes(f, 288)
+        y[ya:yb, xa:xb] = y0_[ya:yb, xa:xb]
+        u[ya // 2 : yb // 2, xa // 2 : xb // 2] = u0[ya // 2 : yb // 2, xa // 2 : xb // 2]
+        v[ya // 2 : yb // 2, xa // 2 : xb // 2] = v0[ya // 2 : yb // 2, xa // 2 : xb // 2]
+    path = tmp_path_factory.mktemp("frozen") / "frozen.mp4"
+    _write(path, frames, (360, 288))
+    return compare_clips(grid, measure_clip(path, identity_frames=grid.identity_frames), "happy")
+
+
+@pytest.fixture(scope="module")
+def other_person(data_dir: Path, grid: ClipMeasurements) -> EditEvaluation:
+    path = data_dir / WOMAN_CLIP
+    if not path.is_file():
+        pytest.skip(f"{WOMAN_CLIP} is missing")
+    return compare_clips(grid, measure_clip(path, identity_frames=grid.identity_frames), "happy")
+
+
+def test_identical_clip_measures_no_change(identical: EditEvaluation) -> None:
+    d = identical.to_dict()
+    assert d["emotion"]["target_probability_before"] == d["emotion"]["target_probability_after"]
+    assert d["emotion"]["per_frame_before"] == d["emotion"]["per_frame_after"]
+    assert d["identity"]["mean_distance"] == 0.0 and d["identity"]["same_person"] is True
+    assert d["identity"]["mean_cosine_similarity"] == pytest.approx(1.0)
+    assert d["speech"]["lip_correlation"] == pytest.approx(1.0)
+    assert d["speech"]["lip_mean_abs_difference"] == 0.0
+    assert d["stability"]["jitter_before"] == d["stability"]["jitter_after"]
+    assert d["stability"]["face_flicker_before"] == d["stability"]["face_flicker_after"]
+    assert d["outside_face"]["mean_abs_difference"] == 0.0
+    assert d["outside_face"]["inside_mean_abs_difference"] == 0.0
+
+
+def test_json_keys_are_stable(identical: EditEvaluation) -> None:
+    d = identical.to_dict()
+    assert list(d) == [
+        "schema", "original", "edited", "frames", "fps", "target", "classes", "emotion",
+        "identity", "speech", "stability", "outside_face", "speed",
+    ]  # fmt: skip
+    assert len(d["emotion"]["per_frame_before"]) == d["frames"] == 75
+    assert len(d["emotion"]["per_frame_before"][0]) == 7
+
+
+def test_grid_speaker_reads_neutral(grid: ClipMeasurements) -> None:
+    assert grid.emotion.dominant() == "neutral"
+    np.testing.assert_allclose(grid.emotion.probabilities.sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_mirror_keeps_person_speech_and_emotion(mirrored: EditEvaluation) -> None:
+    d = mirrored.to_dict()
+    assert d["identity"]["same_person"] is True
+    assert d["speech"]["lip_correlation"] > 0.9
+    assert d["emotion"]["dominant_after"] == d["emotion"]["dominant_before"]
+    before, after = d["stability"]["face_flicker_before"], d["stability"]["face_flicker_after"]
+    assert after == pytest.approx(before, rel=0.15)
+
+
+def test_mirror_changes_outside_the_face(mirrored: EditEvaluation) -> None:
+    assert mirrored.to_dict()["outside_face"]["mean_abs_difference"] > 3.0
+
+
+def test_frozen_mouth_loses_speech_only(frozen: EditEvaluation) -> None:
+    d = frozen.to_dict()
+    r = d["speech"]["lip_correlation"]
+    assert r is None or r < 0.5
+    assert d["speech"]["lip_mean_abs_difference"] > 0.015
+    assert d["identity"]["same_person"] is True
+    assert d["outside_face"]["mean_abs_difference"] < 1.0
+    assert d["outside_face"]["inside_mean_abs_difference"] > 1.0
+
+
+def test_other_person_is_not_the_same_identity(other_person: EditEvaluation) -> None:
+    d = other_person.to_dict()
+    assert d["identity"]["mean_distance"] > SAME_PERSON_DISTANCE
+    assert d["identity"]["same_person"] is False
