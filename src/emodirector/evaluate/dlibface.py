@@ -13,10 +13,10 @@ as wide as the face, square, bottom at the chin.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 
+from emodirector.closing import Closing
 from emodirector.evaluate.emotion import ModelNotInstalledError, package_data_file
 from emodirector.face_model import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS
 
@@ -85,7 +85,7 @@ def inner_lip_aperture68(points: np.ndarray) -> np.ndarray:
     return out
 
 
-class DlibFace:
+class DlibFace(Closing):
     """dlib's shape predictor and face recognition network, loaded on first use.
 
     Use as ``with DlibFace() as d:`` or call ``close`` when done.
@@ -94,17 +94,6 @@ class DlibFace:
     def __init__(self) -> None:
         self._predictor: object | None = None
         self._recognizer: object | None = None
-
-    def __enter__(self) -> DlibFace:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Drop the loaded models."""

@@ -16,11 +16,11 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import cv2
 import numpy as np
 
+from emodirector.closing import Closing
 from emodirector.errors import EmodirectorError
 
 #: Classes of the network, in its output order (FER2013), with this project's emotion names.
@@ -153,28 +153,19 @@ class EmotionSeries:
         return float((self.top == k).sum() / n)
 
 
-class EmotionClassifier:
+class EmotionClassifier(Closing):
     """The FER2013 mini-Xception, loaded on first use (or ``with EmotionClassifier() as c``)."""
 
     def __init__(self, model_path: Path | None = None) -> None:
         self._model_path = model_path
         self._interpreter: object | None = None
 
-    def __enter__(self) -> EmotionClassifier:
-        self._load()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def close(self) -> None:
         """Release the interpreter."""
         self._interpreter = None
+
+    def _open(self) -> None:
+        self._load()
 
     def _load(self) -> object:
         if self._interpreter is None:

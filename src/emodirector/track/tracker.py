@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 
 import numpy as np
 
+from emodirector.closing import Closing
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import N_LANDMARKS
 from emodirector.framearrays import FrameSpool
@@ -134,7 +134,7 @@ def from_upright(points: np.ndarray, rotation: int, coded_size: tuple[int, int])
 
 
 @dataclass
-class FaceTracker:
+class FaceTracker(Closing):
     """Follows the largest face through a video (or an image) with MediaPipe's face mesh.
 
     Use as a context manager; MediaPipe's graph is created on entry and closed on exit.
@@ -144,17 +144,6 @@ class FaceTracker:
 
     def __post_init__(self) -> None:
         self._mesh: object | None = None
-
-    def __enter__(self) -> FaceTracker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         if self._mesh is not None:
