@@ -19,7 +19,7 @@ from emodirector.evaluate.emotion import EMOTION_CLASSES
 from emodirector.evaluate.lips import MIN_FRAMES, LipSyncReport, compare_apertures
 from emodirector.evaluate.measure import ClipMeasurements, face_mask, measure_clip
 from emodirector.manipulate.emotions import Emotion
-from emodirector.track.tracker import ProgressCallback, TrackerOptions
+from emodirector.track.tracker import ProgressCallback, TrackerOptions, upright
 from emodirector.video.reader import iter_frames
 
 #: The region that counts as "face" for the untouched-outside check: the face oval scaled about
@@ -249,7 +249,7 @@ def _upright_rgb(yuv: np.ndarray, rotation: int) -> np.ndarray:
     import cv2
 
     rgb = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)
-    return np.ascontiguousarray(np.rot90(rgb, k=(rotation // 90) % 4))
+    return upright(rgb, rotation)
 
 
 def evaluate_edit(

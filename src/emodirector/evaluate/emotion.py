@@ -22,6 +22,7 @@ import numpy as np
 
 from emodirector.closing import Closing
 from emodirector.errors import EmodirectorError
+from emodirector.track.tracker import upright
 
 #: Classes of the network, in its output order (FER2013), with this project's emotion names.
 EMOTION_CLASSES = ("angry", "disgusted", "fearful", "happy", "sad", "surprised", "neutral")
@@ -99,7 +100,7 @@ def face_crop(
     crop = cv2.warpAffine(
         grey, M, (side, side), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
     )
-    return np.ascontiguousarray(np.rot90(crop, k=(rotation // 90) % 4))
+    return upright(crop, rotation)
 
 
 @dataclass(frozen=True)

@@ -21,34 +21,20 @@ from emodirector.evaluate.emotion import (
     face_crop,
 )
 from emodirector.face_model import FACE_OVAL
-from emodirector.track.tracker import FaceTrack, FaceTracker, ProgressCallback, TrackerOptions
+from emodirector.track.tracker import (
+    FaceTrack,
+    FaceTracker,
+    ProgressCallback,
+    TrackerOptions,
+    to_upright,
+    upright,
+)
 from emodirector.video.prefetch import prefetch
 from emodirector.video.reader import VideoInfo, iter_frames, probe
 
 #: Frames (at most) on which an identity descriptor is computed, spread evenly over the clip.
 IDENTITY_SAMPLES = 8
 _OVAL = np.asarray(FACE_OVAL, dtype=np.int64)
-
-
-def to_upright(points: np.ndarray, rotation: int, coded_size: tuple[int, int]) -> np.ndarray:
-    """Map ``(N, 2+)`` coded-frame pixels into the upright (displayed) frame.
-
-    The inverse of ``emodirector.track.tracker.from_upright``.
-
-    >>> to_upright(np.array([[10.0, 0.0]]), 90, (20, 10)).tolist()
-    [[0.0, 10.0]]
-    """
-    w, h = coded_size
-    out = points.copy()
-    x, y = points[:, 0], points[:, 1]
-    k = (rotation // 90) % 4
-    if k == 1:
-        out[:, 0], out[:, 1] = y, w - x
-    elif k == 2:
-        out[:, 0], out[:, 1] = w - x, h - y
-    elif k == 3:
-        out[:, 0], out[:, 1] = h - y, x
-    return out
 
 
 def face_mask(shape: tuple[int, int], landmarks: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -197,7 +183,7 @@ def measure_clip(
             i = frame.index
             if i >= t:
                 break
-            rgb = np.ascontiguousarray(np.rot90(frame.image, k=(info.rotation // 90) % 4))
+            rgb = upright(frame.image, info.rotation)
             grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
             if track.present[i]:
                 pts = to_upright(track.landmarks[i], info.rotation, track.frame_size)
@@ -241,5 +227,4 @@ __all__ = [
     "identity_sample",
     "landmark_jitter",
     "measure_clip",
-    "to_upright",
 ]
