@@ -7,7 +7,7 @@ by code that does not share its assumptions.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -192,4 +192,83 @@ def write_rotated_copy(source: Path, output: Path, rotation: int) -> Path:
                 c.mux(packet)
         for packet in stream.encode(None):
             c.mux(packet)
+    return output
+
+
+def transcode(
+    source: Path,
+    output: Path,
+    *,
+    pix_fmt: str = "yuv420p",
+    canvas: tuple[int, int] | None = None,
+    offset: tuple[int, int] = (0, 0),
+    max_frames: int | None = None,
+    pts_ms: Callable[[int], int] | None = None,
+    audio_copies: int = 1,
+    rotation: int = 0,
+    edit: Callable[[int, np.ndarray], np.ndarray] | None = None,
+    sources: tuple[Path, ...] = (),
+) -> Path:
+    """Re-encode a real clip into an awkward variant (lossless libx264), audio copied.
+
+    Args:
+        source: The clip (its first audio stream is copied, packet for packet).
+        output: The file to write.
+        pix_fmt: Encoded pixel format (``yuv420p10le``, ``yuv444p``, ...; odd sizes need 4:4:4).
+        canvas: ``(width, height)`` of a mid-grey canvas the frames are pasted on at ``offset``
+            (frames are cropped where they do not fit); default: the source's own size.
+        offset: ``(x, y)`` of the frame's top-left corner on the canvas.
+        max_frames: Take at most this many frames of each clip.
+        pts_ms: Timestamp of frame ``i`` in milliseconds (default: the source's frame rate).
+        audio_copies: How many audio streams to write, each a copy of the source's first one.
+        rotation: Display rotation to store.
+        edit: ``edit(i, rgb) -> rgb`` applied to each (canvas) frame before encoding.
+        sources: More clips whose frames follow the first's (a hard cut between them).
+    """
+    info = probe(source)
+    width, height = canvas or (info.width, info.height)
+    fps = info.fps
+    tb = Fraction(1, 1000) if pts_ms is not None else Fraction(1) / fps
+    with av.open(str(output), "w") as c, av.open(str(source)) as src:
+        v = c.add_stream("libx264", rate=fps)
+        v.width, v.height, v.pix_fmt = width, height, pix_fmt
+        v.time_base = tb
+        v.codec_context.time_base = tb
+        v.codec_context.options = {"qp": "0", "preset": "ultrafast"}
+        if rotation:
+            v.set_display_rotation(rotation)
+        template = src.streams.audio[0] if src.streams.audio else None
+        outs = (
+            [c.add_stream_from_template(template) for _ in range(audio_copies)] if template else []
+        )
+        index = 0
+        for clip in (source, *sources):
+            for frame in iter_frames(probe(clip), "rgb24"):
+                if max_frames is not None and frame.index >= max_frames:
+                    break
+                rgb = np.full((height, width, 3), 128, np.uint8)
+                x, y = offset
+                h = min(frame.image.shape[0], height - y)
+                w = min(frame.image.shape[1], width - x)
+                rgb[y : y + h, x : x + w] = frame.image[:h, :w]
+                if edit is not None:
+                    rgb = edit(index, rgb)
+                vf = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt)
+                vf.pts = pts_ms(index) if pts_ms is not None else index
+                vf.time_base = tb
+                for packet in v.encode(vf):
+                    c.mux(packet)
+                index += 1
+        for packet in v.encode(None):
+            c.mux(packet)
+        end = float((pts_ms(index) if pts_ms is not None else index) * tb)
+        if template is not None:
+            for packet in src.demux(template):
+                if packet.dts is None or packet.size == 0:
+                    continue
+                if float(packet.pts * packet.time_base) >= end:
+                    break
+                for out in outs:
+                    packet.stream = out
+                    c.mux(packet)
     return output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -378,17 +377,43 @@ def test_video_info_rejects_zero_size(tmp_path: Path) -> None:
         )  # fmt: skip
 
 
-def test_odd_frame_size_is_refused_before_any_work(tmp_path: Path) -> None:
-    """853x479 cannot be encoded as H.264 4:2:0: a typed error, and no file is created."""
-    clip = make_clip(tmp_path / "in.mp4", n_frames=3)
-    info = dataclasses.replace(probe(clip), width=853, height=479)
+#: Largest luma difference (levels) of a lossless odd-size pass-through (4:4:4 round trip).
+_ODD_SIZE_LUMA_TOL = 0
+
+
+def test_odd_frame_size_is_written_as_yuv444_at_its_size(tmp_path: Path) -> None:
+    """853x479 cannot be H.264 4:2:0: frames come padded to 854x480 and are written 4:4:4,
+    cropped back to 853x479, luma unchanged."""
+    even = make_clip(tmp_path / "even.mp4", n_frames=3, size=(854, 480), audio=False, crf=0)
+    src = tmp_path / "odd.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 853, 479, "yuv444p"
+        s.codec_context.options = {"qp": "0"}
+        for i, plane in enumerate(decoded_yuv(even)):
+            full = av.VideoFrame.from_ndarray(plane, format="yuv420p").reformat(format="yuv444p")
+            a = full.to_ndarray()[:, :479, :853]
+            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="yuv444p")
+            f.pts = i
+            for packet in s.encode(f):
+                c.mux(packet)
+        for packet in s.encode(None):
+            c.mux(packet)
+    info = probe(src)
+    assert info.padded_size == (854, 480)
     out = tmp_path / "out.mp4"
-    with (
-        pytest.raises(UnsupportedVideoError, match="odd frame size"),
-        VideoWriter(out, info, EncodeOptions()),
-    ):
-        pass
-    assert list(tmp_path.iterdir()) == [clip]
+    with VideoWriter(out, info, EncodeOptions(crf=0)) as w:
+        for frame in iter_frames(info, "yuv420p"):
+            assert frame.image.shape == (720, 854)
+            w.write(frame.image, frame.pts)
+    with av.open(str(out)) as c:
+        stream = c.streams.video[0]
+        assert (stream.width, stream.height) == (853, 479)
+        assert stream.codec_context.pix_fmt == "yuv444p"
+    with av.open(str(src)) as a_c, av.open(str(out)) as b_c:
+        for fa, fb in zip(a_c.decode(video=0), b_c.decode(video=0), strict=True):
+            ya, yb = fa.to_ndarray()[0].astype(int), fb.to_ndarray()[0].astype(int)
+            assert np.abs(ya - yb).max() <= _ODD_SIZE_LUMA_TOL
 
 
 def test_encoder_thread_failure_surfaces_and_leaves_no_file(

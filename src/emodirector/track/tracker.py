@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from emodirector.closing import Closing
 from emodirector.errors import InvalidOptionError
-from emodirector.face_model import N_LANDMARKS
+from emodirector.face_model import N_LANDMARKS, STABLE
 from emodirector.framearrays import FrameSpool
 from emodirector.track.smoothing import smooth_landmarks
 from emodirector.video.prefetch import prefetch
@@ -22,6 +23,21 @@ from emodirector.video.reader import VideoInfo, iter_frames
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(stage, frames_done, frames_total)``; ``frames_total`` is 0 when unknown."""
+
+FaceSelection = str | int
+"""Which face to edit: ``"largest"``, ``"all"``, or ``N >= 1``, the N-th face from the left."""
+
+#: Side of the grey thumbnail compared between consecutive frames to find scene cuts.
+_THUMB_SIDE = 32
+#: Mean absolute change of the thumbnail (fraction of full scale) that is a scene cut by itself.
+#: Ordinary motion in the shared talking clips stays below 0.06; a hard cut is typically > 0.3.
+_CUT_PICTURE = 0.15
+#: A smaller picture change counts as a cut when the face's shape jumps at the same frame ...
+_CUT_PICTURE_WITH_SHAPE = 0.06
+#: ... by this much: Procrustes residual (1 - sum of singular values) between the unit-norm,
+#: centred stable points of consecutive frames. The same face moves it by < 0.001 from frame to
+#: frame; a cut to another person at the same place moves it by ~0.01.
+_CUT_SHAPE = 0.005
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,10 @@ class TrackerOptions:
         min_face_size: Faces smaller than this (box height in pixels of the full frame) are
             treated as absent: too small to track or to edit reliably.
         smoothing: Strength of the temporal smoothing (0 disables it); see ``smooth_landmarks``.
+        face: Which face is followed: ``"largest"`` (the largest face when one is first found,
+            then followed), ``N >= 1`` (the N-th face from the left, by box centre, among those
+            found when one is first found, then followed), or ``"all"`` (every face, up to
+            ``max_faces``, each its own track; see ``FaceTracker.track_all``).
     """
 
     max_faces: int = 4
@@ -45,10 +65,21 @@ class TrackerOptions:
     max_side: int = 1280
     min_face_size: float = 40.0
     smoothing: float = 1.0
+    face: FaceSelection = "largest"
 
     def __post_init__(self) -> None:
         if self.max_faces < 1:
             raise InvalidOptionError("max_faces must be at least 1")
+        if isinstance(self.face, bool) or not (
+            self.face in ("largest", "all") or (isinstance(self.face, int) and self.face >= 1)
+        ):
+            raise InvalidOptionError(
+                f"face must be 'largest', 'all' or a number from 1, got {self.face!r}"
+            )
+        if isinstance(self.face, int) and self.face > self.max_faces:
+            raise InvalidOptionError(
+                f"face {self.face} cannot be found with max_faces={self.max_faces}"
+            )
         for name in ("min_detection_confidence", "min_tracking_confidence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InvalidOptionError(f"{name} must be within 0..1")
@@ -66,10 +97,14 @@ class FaceTrack:
             (MediaPipe's depth scaled by the frame width). NaN where the face is absent.
         present: ``(T,) bool``, the face was tracked on that frame.
         segment: ``(T,) int32``, id of the continuous stretch of the same face the frame belongs
-            to (-1 where absent). A new id starts when the face is lost and a face is found again
-            somewhere else (possibly another person).
+            to (-1 where absent), numbered from 0. A new id starts when the face is lost and a
+            face is found again somewhere else (possibly another person), and at a scene cut
+            (the picture changes abruptly, or changes and the face's shape jumps), so that a cut
+            to another person at the same place gets its own neutral face.
         times: ``(T,) float64`` presentation time of each frame in seconds.
         frame_size: ``(width, height)`` of the coded frames.
+        small_frames: Frames on which faces were seen but all were smaller than
+            ``TrackerOptions.min_face_size`` (they are left untouched).
     """
 
     landmarks: np.ndarray
@@ -77,6 +112,7 @@ class FaceTrack:
     segment: np.ndarray
     times: np.ndarray
     frame_size: tuple[int, int]
+    small_frames: int = 0
 
     def __post_init__(self) -> None:
         t = self.landmarks.shape[0]
@@ -208,7 +244,9 @@ class FaceTracker(Closing):
         return sorted(faces, key=lambda f: -float(np.ptp(f[:, 1])))
 
     def track_video(self, info: VideoInfo, progress: ProgressCallback | None = None) -> FaceTrack:
-        """Track the largest face through ``info``'s video.
+        """Track the selected face (``options.face``) through ``info``'s video.
+
+        With ``face="all"`` this is the first (most present) of ``track_all``'s tracks.
 
         Args:
             info: The probed input.
@@ -217,20 +255,41 @@ class FaceTracker(Closing):
         Returns:
             The FaceTrack; frames without a face have ``present == False``.
         """
+        return self.track_all(info, progress)[0]
+
+    def track_all(
+        self, info: VideoInfo, progress: ProgressCallback | None = None
+    ) -> tuple[FaceTrack, ...]:
+        """Track faces through ``info``'s video: the selected one, or every one for ``"all"``.
+
+        With ``face="all"``, faces are matched from frame to frame by box overlap; each of up
+        to ``max_faces`` tracks holds one face at a time (a face that appears while a track is
+        free takes it, as a new segment). Tracks are returned most present first; a video
+        without any face gives one track with no frame present.
+
+        Args:
+            info: The probed input.
+            progress: Called after each frame.
+
+        Returns:
+            One FaceTrack per followed face (one unless ``face="all"``).
+        """
         o = self.options
         scale = min(1.0, o.max_side / max(info.width, info.height))
         size = (max(2, round(info.width * scale)), max(2, round(info.height * scale)))
         to_coded = np.array([info.width / size[0], info.height / size[1], info.width / size[0]])
         mesh = self._face_mesh(static=False)
-        landmarks = FrameSpool((N_LANDMARKS, 3))
+        n_slots = o.max_faces if o.face == "all" else 1
+        slots = [_Slot() for _ in range(n_slots)]
         times: list[float] = []
-        segment: list[int] = []
-        last_box: np.ndarray | None = None
-        seg_id = -1
-        nan_face = np.full((N_LANDMARKS, 3), np.nan, np.float32)
+        small_frames = 0
+        last_thumb: np.ndarray | None = None
         for frame in prefetch(iter_frames(info, "rgb24", size=size)):
-            faces = self._faces(mesh, upright(frame.image, info.rotation))
-            faces = [
+            rgb = upright(frame.image, info.rotation)
+            thumb = _thumbnail(rgb)
+            change = 0.0 if last_thumb is None else float(np.abs(thumb - last_thumb).mean())
+            last_thumb = thumb
+            found = [
                 np.concatenate(
                     [
                         from_upright(f[:, :2], info.rotation, size),
@@ -239,37 +298,42 @@ class FaceTracker(Closing):
                     axis=1,
                 )
                 * to_coded
-                for f in faces
+                for f in self._faces(mesh, rgb)
             ]
-            faces = [f for f in faces if np.ptp(f[:, 1]) >= o.min_face_size]
-            chosen, continued = self._choose(faces, last_box)
-            if chosen is None:
-                landmarks.append(nan_face)
-                segment.append(-1)
+            faces = [f for f in found if np.ptp(f[:, 1]) >= o.min_face_size]
+            small_frames += bool(found) and not faces
+            if n_slots == 1:
+                chosen, continued = self._choose(faces, slots[0].last_box, o.face)
+                slots[0].add(chosen, continued, change)
             else:
-                if not continued:
-                    seg_id += 1
-                last_box = _box(chosen)
-                landmarks.append(chosen.astype(np.float32))
-                segment.append(seg_id)
+                _assign(slots, faces, change)
             times.append(frame.time)
             if progress is not None:
                 progress("track", frame.index + 1, info.frame_count)
-        seg = np.asarray(segment, np.int32)
-        lm = smooth_landmarks(landmarks.finish(), seg, strength=o.smoothing)
-        return FaceTrack(
-            landmarks=lm,
-            present=seg >= 0,
-            segment=seg,
-            times=np.asarray(times, np.float64),
-            frame_size=(info.width, info.height),
+        tracks = [
+            slot.finish(np.asarray(times, np.float64), (info.width, info.height), o.smoothing)
+            for slot in slots
+        ]
+        order = sorted(range(len(tracks)), key=lambda k: -int(tracks[k].present.sum()))
+        kept = [tracks[k] for k in order if k == order[0] or tracks[k].present.any()]
+        kept[0] = FaceTrack(
+            landmarks=kept[0].landmarks,
+            present=kept[0].present,
+            segment=kept[0].segment,
+            times=kept[0].times,
+            frame_size=kept[0].frame_size,
+            small_frames=small_frames,
         )
+        return tuple(kept)
 
     @staticmethod
     def _choose(
-        faces: list[np.ndarray], last_box: np.ndarray | None
+        faces: list[np.ndarray], last_box: np.ndarray | None, selection: FaceSelection = "largest"
     ) -> tuple[np.ndarray | None, bool]:
-        """The face that continues the track, else the largest; and whether it continues."""
+        """The face that continues the track, else the selected one; and whether it continues.
+
+        ``selection`` is ``"largest"`` or ``N``: the N-th face from the left (by box centre).
+        """
         if not faces:
             return None, False
         if last_box is not None:
@@ -277,5 +341,118 @@ class FaceTracker(Closing):
             best = int(np.argmax(ious))
             if ious[best] > 0.3:
                 return faces[best], True
+        if isinstance(selection, int):
+            by_x = sorted(faces, key=lambda f: float(_box(f)[[0, 2]].mean()))
+            return (by_x[selection - 1], False) if len(by_x) >= selection else (None, False)
         areas = [float(np.prod(np.ptp(f[:, :2], axis=0))) for f in faces]
         return faces[int(np.argmax(areas))], False
+
+
+def _thumbnail(rgb: np.ndarray) -> np.ndarray:
+    """``(32, 32) float32`` grey thumbnail of an RGB frame, values in 0..1."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(grey, (_THUMB_SIDE, _THUMB_SIDE), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32) / 255.0
+
+
+def _shape(landmarks: np.ndarray) -> np.ndarray:
+    """The stable points of ``(478, 2+)`` landmarks, centred and scaled to unit norm."""
+    pts = landmarks[np.asarray(STABLE), :2].astype(np.float64)
+    pts -= pts.mean(axis=0)
+    return pts / max(float(np.linalg.norm(pts)), 1e-9)
+
+
+def shape_jump(a: np.ndarray, b: np.ndarray) -> float:
+    """Procrustes residual between the stable-point shapes of two ``(478, 2+)`` landmark sets.
+
+    0 for shapes equal up to translation, rotation and scale; grows with the difference.
+
+    >>> pts = np.random.default_rng(0).normal(size=(478, 2))
+    >>> round(shape_jump(pts, 2 * pts + 5), 9)
+    0.0
+    """
+    sv = np.linalg.svd(_shape(a).T @ _shape(b), compute_uv=False)
+    return float(max(0.0, 1.0 - sv.sum()))
+
+
+def is_cut(picture_change: float, shape_change: float) -> bool:
+    """Whether a frame starts a new shot for the face: see ``_CUT_PICTURE`` and ``_CUT_SHAPE``.
+
+    >>> is_cut(0.3, 0.0), is_cut(0.07, 0.01), is_cut(0.07, 0.001), is_cut(0.01, 0.05)
+    (True, True, False, False)
+    """
+    return picture_change >= _CUT_PICTURE or (
+        picture_change >= _CUT_PICTURE_WITH_SHAPE and shape_change >= _CUT_SHAPE
+    )
+
+
+class _Slot:
+    """One face being followed: its landmarks per frame, segments, last box and shape."""
+
+    def __init__(self) -> None:
+        self.landmarks = FrameSpool((N_LANDMARKS, 3))
+        self.segment: list[int] = []
+        self.last_box: np.ndarray | None = None
+        self.last_face: np.ndarray | None = None
+        self.seg_id = -1
+
+    @property
+    def was_present(self) -> bool:
+        return bool(self.segment) and self.segment[-1] >= 0
+
+    def add(self, face: np.ndarray | None, continued: bool, picture_change: float) -> None:
+        """Append one frame: ``face`` (or None), continuing the current segment or not."""
+        if face is None:
+            self.landmarks.append(np.full((N_LANDMARKS, 3), np.nan, np.float32))
+            self.segment.append(-1)
+            self.last_face = None
+            return
+        if continued and self.last_face is not None:
+            continued = not is_cut(picture_change, shape_jump(self.last_face, face))
+        elif continued:
+            continued = picture_change < _CUT_PICTURE
+        if not continued:
+            self.seg_id += 1
+        self.last_box = _box(face)
+        self.last_face = face
+        self.landmarks.append(face.astype(np.float32))
+        self.segment.append(self.seg_id)
+
+    def finish(self, times: np.ndarray, frame_size: tuple[int, int], smoothing: float) -> FaceTrack:
+        seg = np.asarray(self.segment, np.int32)
+        lm = smooth_landmarks(self.landmarks.finish(), seg, strength=smoothing)
+        return FaceTrack(
+            landmarks=lm, present=seg >= 0, segment=seg, times=times, frame_size=frame_size
+        )
+
+
+def _assign(slots: list[_Slot], faces: list[np.ndarray], picture_change: float) -> None:
+    """Give each slot one frame: faces matched to the slots' last boxes by overlap (greedy,
+    best first); unmatched faces take free slots, largest first; extra faces are dropped."""
+    boxes = [_box(f) for f in faces]
+    pairs = sorted(
+        (
+            (box_iou(b, slot.last_box), i, k)
+            for k, slot in enumerate(slots)
+            if slot.last_box is not None
+            for i, b in enumerate(boxes)
+        ),
+        reverse=True,
+    )
+    given: dict[int, tuple[np.ndarray, bool]] = {}
+    used: set[int] = set()
+    for iou, i, k in pairs:
+        if iou <= 0.3 or i in used or k in given:
+            continue
+        given[k] = (faces[i], True)
+        used.add(i)
+    rest = sorted(
+        (i for i in range(len(faces)) if i not in used),
+        key=lambda i: -float(np.prod(np.ptp(faces[i][:, :2], axis=0))),
+    )
+    free = [k for k in range(len(slots)) if k not in given]
+    for i, k in zip(rest, free, strict=False):
+        given[k] = (faces[i], False)
+    for k, slot in enumerate(slots):
+        face, continued = given.get(k, (None, False))
+        slot.add(face, continued, picture_change)

@@ -20,6 +20,9 @@ from emodirector.errors import InputNotFoundError, UnsupportedVideoError
 
 PixelFormat = Literal["rgb24", "yuv420p"]
 
+#: Container formats FFmpeg uses for single still images (``*_pipe`` covers png, webp, bmp...).
+_IMAGE_FORMATS = {"image2", "image2pipe", "apng"}
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -38,6 +41,9 @@ class VideoInfo:
         rotation: Display rotation in degrees, counter-clockwise, one of 0, 90, 180, 270.
         color_range: FFmpeg colour range code of the stream (1 limited, 2 full, 0 unknown).
         audio_streams: Indices of the audio streams in the container.
+        colorspace: FFmpeg colour matrix code (1 BT.709, 6 BT.601, 2 unspecified).
+        color_primaries: FFmpeg colour primaries code (2 unspecified).
+        color_trc: FFmpeg transfer characteristic code (2 unspecified).
     """
 
     path: Path
@@ -52,6 +58,9 @@ class VideoInfo:
     rotation: int
     color_range: int
     audio_streams: tuple[int, ...]
+    colorspace: int = 2
+    color_primaries: int = 2
+    color_trc: int = 2
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0:
@@ -65,6 +74,15 @@ class VideoInfo:
     def has_audio(self) -> bool:
         return bool(self.audio_streams)
 
+    @property
+    def padded_size(self) -> tuple[int, int]:
+        """``(width, height)`` rounded up to even: the size of ``yuv420p`` frames.
+
+        4:2:0 frames need an even width and height; an odd-sized video is decoded with its last
+        column and/or row repeated once (see ``iter_frames``) and cropped back when written.
+        """
+        return self.width + self.width % 2, self.height + self.height % 2
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -75,7 +93,8 @@ class Frame:
         pts: Presentation timestamp in ``VideoInfo.time_base`` units (None if the file has none).
         time: Presentation time in seconds.
         image: ``(H, W, 3) uint8`` RGB for ``rgb24``; ``(H * 3 // 2, W) uint8`` planar Y, U, V
-            for ``yuv420p`` (FFmpeg's layout: Y rows, then U rows, then V rows at half size).
+            for ``yuv420p`` (FFmpeg's layout: Y rows, then U rows, then V rows at half size),
+            where ``(W, H)`` is ``VideoInfo.padded_size`` (odd sizes get one repeated edge).
     """
 
     index: int
@@ -129,6 +148,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         with av.open(str(p)) as container:
             if not container.streams.video:
                 raise UnsupportedVideoError(f"{p}: has no video stream")
+            fmt = container.format.name
+            if fmt in _IMAGE_FORMATS or fmt.endswith("_pipe"):
+                raise UnsupportedVideoError(f"{p}: is a still image ({fmt}), not a video")
             stream = container.streams.video[0]
             cc = stream.codec_context
             fps = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -148,6 +170,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
                 pix_fmt=str(cc.pix_fmt),
                 color_range=int(cc.color_range or 0),
                 audio_streams=audio,
+                colorspace=int(cc.colorspace or 2),
+                color_primaries=int(cc.color_primaries or 2),
+                color_trc=int(cc.color_trc or 2),
             )
             rotation = _rotation_of(stream, container)
     except av.error.FFmpegError as exc:
@@ -170,22 +195,96 @@ def iter_frames(
         size: Optional ``(width, height)`` to scale to while converting (cheap, one pass).
 
     Yields:
-        Frames in presentation order, as the decoder outputs them.
+        Frames in presentation order, as the decoder outputs them. ``yuv420p`` frames of an
+        odd-sized video (without ``size``) are ``VideoInfo.padded_size``: the last column
+        and/or row is repeated once.
 
     Raises:
-        UnsupportedVideoError: The stream is corrupt beyond what the decoder can conceal.
+        UnsupportedVideoError: The stream is truncated or corrupt: the decoder failed, or it
+            marked a frame as damaged (concealed errors are refused rather than edited).
     """
     width, height = size if size is not None else (info.width, info.height)
+    pad = pixel_format == "yuv420p" and (width % 2 or height % 2)
     tb = info.time_base
+    index = -1
     try:
         with av.open(str(info.path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            for index, frame in enumerate(container.decode(stream)):
+            declared = int(stream.frames or 0)
+            packets = 0
+            for frame in _decode(container, stream):
+                if isinstance(frame, int):  # a packet was read
+                    packets += 1
+                    continue
+                index += 1
+                if frame.is_corrupt:
+                    raise UnsupportedVideoError(
+                        f"{info.path}: corrupt or truncated video (frame {index} is damaged)"
+                    )
                 time = float(frame.pts * tb) if frame.pts is not None else index / float(info.fps)
-                image = frame.reformat(width=width, height=height, format=pixel_format).to_ndarray()
+                if pad:
+                    yuv = frame.reformat(width=width, height=height, format="yuv444p")
+                    image = pad_yuv444_to_yuv420(yuv.to_ndarray())
+                else:
+                    image = frame.reformat(
+                        width=width, height=height, format=pixel_format
+                    ).to_ndarray()
                 yield Frame(index=index, pts=frame.pts, time=time, image=image)
+            if packets < declared:
+                raise UnsupportedVideoError(
+                    f"{info.path}: corrupt or truncated video (the file ends after {packets} of "
+                    f"its {declared} video packets)"
+                )
     except av.error.FFmpegError as exc:
         raise UnsupportedVideoError(
-            f"{info.path}: decoding failed ({exc.strerror or exc})"
+            f"{info.path}: corrupt or truncated video (decoding failed after frame {index}: "
+            f"{exc.strerror or exc})"
         ) from None
+
+
+def _decode(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> Iterator[av.VideoFrame | int]:
+    """Decoded frames of ``stream``, with a ``1`` yielded for every non-empty packet read."""
+    for packet in container.demux(stream):
+        if packet.size:
+            yield 1
+        yield from packet.decode()  # the final, empty packet flushes the decoder
+
+
+def pad_yuv444_to_yuv420(planes: np.ndarray) -> np.ndarray:
+    """Planar ``(3, H, W)`` yuv444p to a yuv420p frame of even size, edges repeated.
+
+    Args:
+        planes: ``(3, H, W) uint8`` Y, U, V at full resolution (any H, W).
+
+    Returns:
+        ``(H2 * 3 // 2, W2) uint8`` yuv420p (FFmpeg layout) with ``H2, W2`` rounded up to even:
+        the last row/column repeated, chroma the mean of each 2x2 block.
+
+    >>> pad_yuv444_to_yuv420(np.full((3, 3, 5), 7, np.uint8)).shape
+    (6, 6)
+    """
+    _, h, w = planes.shape
+    padded = np.pad(planes, ((0, 0), (0, h % 2), (0, w % 2)), mode="edge")
+    h2, w2 = padded.shape[1:]
+    chroma = padded[1:].reshape(2, h2 // 2, 2, w2 // 2, 2).astype(np.uint16).sum(axis=(2, 4))
+    chroma = ((chroma + 2) // 4).astype(np.uint8)
+    return np.concatenate([padded[0], chroma.reshape(-1, w2)])
+
+
+def yuv420_to_yuv444(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A yuv420p frame (FFmpeg layout) as planar ``(3, h, w) uint8`` yuv444p cropped to ``size``.
+
+    The inverse of ``pad_yuv444_to_yuv420`` up to chroma resolution: chroma samples are
+    repeated over their 2x2 block, then the padding is cropped.
+
+    >>> yuv420_to_yuv444(np.zeros((6, 6), np.uint8), (5, 3)).shape
+    (3, 3, 5)
+    """
+    w, h = size
+    h2, w2 = image.shape[0] * 2 // 3, image.shape[1]
+    chroma = image[h2:].reshape(2, h2 // 2, w2 // 2)
+    full = chroma.repeat(2, axis=1).repeat(2, axis=2)
+    return np.ascontiguousarray(np.concatenate([image[None, :h2], full])[:, :h, :w])

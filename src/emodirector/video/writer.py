@@ -20,8 +20,8 @@ from types import TracebackType
 import av
 import numpy as np
 
-from emodirector.errors import InvalidOptionError, OutputError, UnsupportedVideoError
-from emodirector.video.reader import VideoInfo
+from emodirector.errors import InvalidOptionError, OutputError
+from emodirector.video.reader import VideoInfo, yuv420_to_yuv444
 
 #: Containers we write; each can hold H.264 video and the audio codecs our inputs carry.
 OUTPUT_SUFFIXES = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".m4v": "mp4"}
@@ -84,6 +84,11 @@ def check_output_path(output: str | os.PathLike[str], input_path: Path, overwrit
 class VideoWriter:
     """Context manager that encodes frames into a temporary file and renames it on success.
 
+    The video is H.264 yuv420p at the input's size. H.264 4:2:0 needs an even width and height,
+    so a video of odd width or height is written as H.264 4:4:4 (yuv444p, High 4:4:4 profile)
+    at its exact size instead: nothing is cropped or padded, but some players (browsers,
+    QuickTime) cannot play 4:4:4.
+
     Args:
         output: Final path of the video.
         info: The input video: frame rate, time base, rotation and colour range are copied.
@@ -123,12 +128,12 @@ class VideoWriter:
         self._worker: threading.Thread | None = None
         self._error: BaseException | None = None
 
+    @property
+    def pix_fmt(self) -> str:
+        """The encoded pixel format: yuv420p, or yuv444p for odd frame sizes."""
+        return "yuv444p" if self.info.width % 2 or self.info.height % 2 else "yuv420p"
+
     def __enter__(self) -> VideoWriter:
-        if self.info.width % 2 or self.info.height % 2:
-            raise UnsupportedVideoError(
-                f"{self.info.path}: odd frame size {self.info.width}x{self.info.height} is not "
-                "supported yet (H.264 4:2:0 output needs even width and height)"
-            )
         fmt = OUTPUT_SUFFIXES[self.output.suffix.lower()]
         try:
             self._out = av.open(str(self.temp_path), mode="w", format=fmt)
@@ -151,13 +156,16 @@ class VideoWriter:
         stream = self._out.add_stream("libx264", rate=info.fps)
         stream.width = info.width
         stream.height = info.height
-        stream.pix_fmt = "yuv420p"
+        stream.pix_fmt = self.pix_fmt
         stream.time_base = info.time_base
         cc = stream.codec_context
         cc.time_base = info.time_base
         cc.framerate = info.fps
         if info.color_range:
             cc.color_range = info.color_range
+        cc.colorspace = info.colorspace
+        cc.color_primaries = info.color_primaries
+        cc.color_trc = info.color_trc
         cc.thread_type = "AUTO"
         cc.thread_count = self.options.threads
         cc.options = {"crf": str(self.options.crf), "preset": self.options.preset}
@@ -181,13 +189,20 @@ class VideoWriter:
     def write(self, image: np.ndarray, pts: int | None) -> None:
         """Encode one ``(H * 3 // 2, W) uint8`` yuv420p frame at timestamp ``pts``.
 
-        Timestamps that are missing or not increasing are replaced by the next frame slot, so
-        that the encoder always receives a strictly increasing sequence.
+        ``(W, H)`` is ``info.padded_size``: for an odd-sized video the repeated edge is cropped
+        and the frame encoded as yuv444p. Timestamps that are missing or not increasing are
+        replaced by the next frame slot, so that the encoder always receives a strictly
+        increasing sequence.
         """
         assert self._out is not None, "use VideoWriter as a context manager"
-        frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
+        if self.pix_fmt == "yuv444p":
+            size = (self.info.width, self.info.height)
+            frame = av.VideoFrame.from_ndarray(yuv420_to_yuv444(image, size), format="yuv444p")
+        else:
+            frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
         if self.info.color_range:
             frame.color_range = self.info.color_range
+        frame.colorspace = self.info.colorspace
         step = max(1, round(1 / (self.info.fps * self.info.time_base)))
         if pts is None or (self._last_pts is not None and pts <= self._last_pts):
             pts = step * self.frames_written if self._last_pts is None else self._last_pts + step

@@ -1,0 +1,48 @@
+"""How much of an edit to show given the head's pose.
+
+The warp moves a frontal face mesh; as the head tilts far up or down the mesh's triangles fold
+over each other (the nose hides the mouth, the brows the eyes) and a warp would smear the face.
+The editor already fades its edit out as the head turns (yaw, see ``EditorOptions``); this is the
+same for pitch, applied where the edit is mapped into the image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Up to this head pitch (degrees, either way) the edit is shown in full ...
+MAX_PITCH_DEGREES = 25.0
+#: ... and it is gone at this pitch; smoothstep in between, so it fades without a jump.
+ZERO_PITCH_DEGREES = 40.0
+
+
+def head_pitch(rotation: np.ndarray) -> np.ndarray:
+    """``(n,)`` head pitch in degrees of ``(n, 3, 3)`` canonical-to-image rotations.
+
+    The same angle as ``FaceFit.yaw_pitch_roll``'s second column.
+
+    >>> head_pitch(np.eye(3)[None]).tolist()
+    [0.0]
+    """
+    R = np.asarray(rotation, np.float64)
+    return np.degrees(np.arctan2(R[:, 2, 1], R[:, 2, 2]))
+
+
+def pitch_weight(
+    rotation: np.ndarray,
+    full: float = MAX_PITCH_DEGREES,
+    zero: float = ZERO_PITCH_DEGREES,
+) -> np.ndarray:
+    """``(n,)`` weight in 0..1 of the edit for ``(n, 3, 3)`` head rotations.
+
+    1 while ``|pitch| <= full``, 0 from ``zero`` on, smoothstep between; 0 where the rotation
+    is NaN (no face).
+
+    >>> c, s = np.cos(np.radians(32.5)), np.sin(np.radians(32.5))
+    >>> R = np.array([np.eye(3), [[1, 0, 0], [0, c, -s], [0, s, c]]])
+    >>> pitch_weight(R).round(3).tolist()
+    [1.0, 0.5]
+    """
+    pitch = np.abs(head_pitch(rotation))
+    x = np.clip((zero - pitch) / (zero - full), 0.0, 1.0)
+    return np.nan_to_num(x * x * (3 - 2 * x), nan=0.0)
