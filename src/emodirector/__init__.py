@@ -8,6 +8,14 @@ Public API::
 Nothing heavy is imported until it is used.
 """
 
+from emodirector.direct import (
+    ActionUnitTarget,
+    Keyframe,
+    ReferenceExpression,
+    ReferenceTarget,
+    Timeline,
+    read_reference,
+)
 from emodirector.errors import (
     EmodirectorError,
     InputNotFoundError,
@@ -17,6 +25,7 @@ from emodirector.errors import (
     UnsupportedVideoError,
 )
 from emodirector.manipulate import (
+    ActionUnits,
     EditorOptions,
     Emotion,
     EmotionPrototypes,
@@ -38,6 +47,8 @@ from emodirector.video import EncodeOptions
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionUnitTarget",
+    "ActionUnits",
     "EditOptions",
     "EditResult",
     "EditorOptions",
@@ -48,14 +59,19 @@ __all__ = [
     "EncodeOptions",
     "InputNotFoundError",
     "InvalidOptionError",
+    "Keyframe",
     "NoFaceFoundError",
     "OutputError",
     "PrototypeEditor",
+    "ReferenceExpression",
+    "ReferenceTarget",
+    "Timeline",
     "TrackerOptions",
     "UnsupportedVideoError",
     "VideoAnalysis",
     "analyze_video",
     "edit_video",
     "plan_edit",
+    "read_reference",
     "render_frame",
 ]

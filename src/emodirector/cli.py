@@ -12,8 +12,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from emodirector.errors import EmodirectorError
+from emodirector.errors import EmodirectorError, InputNotFoundError, InvalidOptionError
+
+if TYPE_CHECKING:
+    from emodirector import ActionUnitTarget, ReferenceExpression
+    from emodirector.direct import Direction
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted")
 EXIT_INTERRUPTED = 130
@@ -55,6 +60,30 @@ def _intensity(text: str) -> float:
     return value
 
 
+def _face(text: str) -> str | int:
+    if text in ("largest", "all"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be 'largest', 'all' or a number from 1, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"face numbers start at 1 (the leftmost), got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0.0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number of seconds, got {text}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="emodirector",
@@ -68,18 +97,48 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("edit", help="edit the emotion of the largest face in a video")
     e.add_argument("input", type=Path, help="video to edit (never modified)")
     e.add_argument("-o", "--output", type=Path, required=True, help="edited video (.mp4/.mov/.mkv)")
-    e.add_argument(
+    how = e.add_argument_group("what the face should show (exactly one)")
+    direction = how.add_mutually_exclusive_group(required=True)
+    direction.add_argument(
         "--emotion",
-        required=True,
         choices=EMOTIONS,
         metavar="EMOTION",
         help=f"target emotion: {', '.join(EMOTIONS)}",
+    )
+    direction.add_argument(
+        "--reference",
+        type=Path,
+        metavar="PHOTO_OR_CLIP",
+        help="take on the emotion of the face in this photo or short clip (anyone's face; its "
+        "emotion is copied, not its face shape)",
+    )
+    direction.add_argument(
+        "--au",
+        metavar="AU12=0.7,AU6=0.5,...",
+        help="set FACS action units to intensities 0..1 (0 removes one); others are left "
+        "alone. 'emodirector aus' lists them; lips part and jaw drop are refused (speech owns "
+        "them), lip units are limited",
+    )
+    direction.add_argument(
+        "--timeline",
+        metavar="SPEC_OR_JSON",
+        help="keyframes 'SECONDS:EMOTION[@0..1]' or 'SECONDS:ref=PHOTO[@0..1]', comma-separated, "
+        "e.g. '0:neutral, 2.5:happy@0.8, 6:sad'; or a .json file; the face holds each keyframe "
+        "until the next and is unchanged before the first",
     )
     e.add_argument(
         "--intensity",
         type=_intensity,
         default=1.0,
-        help="0 = unchanged, 1 = strong, like acted MEAD level 3 (default 1)",
+        help="0 = unchanged, 1 = strong, like acted MEAD level 3 (default 1); scales a "
+        "reference's or the action units' change too",
+    )
+    e.add_argument(
+        "--ramp",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="length of each timeline transition (default 0.5; a JSON timeline may set it)",
     )
     _add_output_options(e)
     e.add_argument(
@@ -88,6 +147,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="REPORT.html",
         help="after the edit, evaluate it (see 'evaluate') and write this HTML report and a "
         "JSON beside it; the edit's speed (fps) is included",
+    )
+
+    sub.add_parser(
+        "aus",
+        help="list the facial action units --au accepts, with what each does",
+        description="FACS action units for 'edit --au'. Weight 1 is the unit as strongly as "
+        "MEAD's level-3 actors showed it. Units that would open or close the lips or jaw "
+        "against the speech are refused, lip units are limited to what speech allows.",
     )
 
     d = sub.add_parser("demo", help="edit a clip that ships with the installation")
@@ -122,10 +189,25 @@ def _parser() -> argparse.ArgumentParser:
         "else EDITED_STEM_evaluation.json in the current folder)"
     )  # fmt: skip
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    u = sub.add_parser("ui", help="start the local web UI and print its address")
+    u.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1: this computer only)")  # fmt: skip
+    u.add_argument("--port", type=int, default=7860, help="TCP port (default 7860)")
+    u.add_argument("--max-upload-mb", type=int, default=500,
+                   help="largest upload accepted, in MB (default 500)")  # fmt: skip
     return p
 
 
 def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--face",
+        type=_face,
+        default="largest",
+        metavar="largest|all|N",
+        help="which face to edit: the largest (default), all faces (up to 4), or the N-th from "
+        "the left (1 = leftmost, counted when a face is first found, then followed)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.add_argument(
         "--crf", type=int, default=18, help="x264 quality, 0 lossless .. 51 (default 18)"
@@ -135,12 +217,20 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
 
 
 def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
-    from emodirector import EditOptions, EmotionTarget, EncodeOptions, edit_video
+    from emodirector import EditOptions, EncodeOptions, edit_video
+    from emodirector.track import TrackerOptions
 
     options = EditOptions(
-        encode=EncodeOptions(crf=args.crf, preset=args.preset), overwrite=args.overwrite
+        tracker=TrackerOptions(face=args.face),
+        encode=EncodeOptions(crf=args.crf, preset=args.preset),
+        overwrite=args.overwrite,
     )
-    target = EmotionTarget.from_label(args.emotion, args.intensity)
+    target = _direction(args)
+    if getattr(args, "report", None) is not None and _report_emotion(args, target) is None:
+        raise InvalidOptionError(
+            "--report needs one target emotion: use it with --emotion or --reference, or run "
+            "'emodirector evaluate' afterwards with the emotion to measure"
+        )
     bars = _ProgressBars(enabled=not args.quiet)
     try:
         result = edit_video(input_path, args.output, target, options, progress=bars)
@@ -154,9 +244,79 @@ def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
     if result.frames_with_face == 0:
         print("warning: no face was found; the video was passed through unchanged",
               file=sys.stderr)  # fmt: skip
+    if result.frames_small_face:
+        print(f"warning: on {result.frames_small_face} frames the only faces were too small to "
+              "edit; they were passed through unchanged", file=sys.stderr)  # fmt: skip
     if getattr(args, "report", None) is not None:
-        _evaluate(input_path, result.output, args.emotion, args.report, None, args.quiet,
-                  result.fps)  # fmt: skip
+        _evaluate(input_path, result.output, str(_report_emotion(args, target)), args.report,
+                  None, args.quiet, result.fps)  # fmt: skip
+
+
+def _direction(args: argparse.Namespace) -> Direction:
+    """The target the edit options name (label, reference, action units or timeline)."""
+    from emodirector import (
+        ActionUnitTarget,
+        EmotionTarget,
+        ReferenceTarget,
+        Timeline,
+        read_reference,
+    )
+    from emodirector.direct import DEFAULT_RAMP_SECONDS
+
+    def read(path: Path) -> ReferenceExpression:
+        reference = read_reference(path)
+        if not args.quiet:
+            print(f"reference {reference.summary()}")
+        return reference
+
+    if getattr(args, "reference", None) is not None:
+        return ReferenceTarget(read(args.reference), args.intensity)
+    if getattr(args, "au", None) is not None:
+        target = ActionUnitTarget.parse(args.au, args.intensity)
+        _note_limited_units(target, args.quiet)
+        return target
+    if getattr(args, "timeline", None) is not None:
+        spec = Path(args.timeline)
+        if spec.suffix.lower() == ".json":
+            if not spec.is_file():
+                raise InputNotFoundError(f"timeline {spec}: no such file")
+            timeline = Timeline.load(spec, read)
+            if args.ramp is not None:
+                timeline = Timeline(timeline.keyframes, args.ramp)
+        else:
+            ramp = DEFAULT_RAMP_SECONDS if args.ramp is None else args.ramp
+            timeline = Timeline.parse(args.timeline, read, ramp)
+        if args.intensity != 1.0:
+            raise InvalidOptionError("with --timeline, give each keyframe its own @intensity")
+        return timeline
+    return EmotionTarget.from_label(args.emotion, args.intensity)
+
+
+def _report_emotion(args: argparse.Namespace, target: Direction) -> str | None:
+    """The emotion an edit's report measures: the label, or what the reference read as."""
+    from emodirector import ReferenceTarget
+
+    if isinstance(target, ReferenceTarget):
+        return target.reference.dominant.value
+    return getattr(args, "emotion", None)
+
+
+def _note_limited_units(target: ActionUnitTarget, quiet: bool) -> None:
+    from emodirector.manipulate import ActionUnits, UnitStatus
+
+    units = ActionUnits.load_default()
+    for code, _ in target.units:
+        if units.status(code) is UnitStatus.LIMITED and not quiet:
+            note = dict((c, n) for c, _, n in units.describe())[code]
+            print(f"note: {code} is {note}", file=sys.stderr)
+
+
+def _run_aus() -> None:
+    from emodirector.manipulate import ActionUnits
+
+    for code, name, note in ActionUnits.load_default().describe():
+        label = code.replace("AU0", "AU")
+        print(f"{label:5s} {name:48s} {note}")
 
 
 def _writable(path: Path) -> Path:
@@ -253,6 +413,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "edit":
             _run_edit(args, args.input)
+        elif args.command == "aus":
+            _run_aus()
         elif args.command == "demo":
             from emodirector.demo import demo_clip
 
@@ -263,6 +425,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_analyze(args)
         elif args.command == "evaluate":
             _run_evaluate(args)
+        elif args.command == "ui":
+            from emodirector.ui import UIOptions, serve
+
+            options = UIOptions(host=args.host, port=args.port, max_upload_mb=args.max_upload_mb)
+            serve(options, announce=lambda line: print(line, flush=True))
     except EmodirectorError as exc:
         print(f"emodirector: error: {exc}", file=sys.stderr)
         return exc.exit_code

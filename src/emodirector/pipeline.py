@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from emodirector.blend.composite import composite_yuv420
+from emodirector.blend.pose import pitch_weight
+from emodirector.direct.targets import Direction, edit_goal
 from emodirector.errors import InvalidOptionError, UnsupportedVideoError
 from emodirector.fit.fitting import FaceFit, fit_track
 from emodirector.framearrays import CHUNK, release
-from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, PrototypeEditor
-from emodirector.manipulate.emotions import EmotionTarget
+from emodirector.manipulate.action_units import ActionUnits
+from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, ExpressionEditor
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.render.warp import warp_field, warp_yuv420
 from emodirector.track.tracker import FaceTrack, FaceTracker, ProgressCallback, TrackerOptions
@@ -54,13 +56,22 @@ class VideoAnalysis:
 
     Attributes:
         info: The probed video.
-        track: The followed face.
+        track: The followed face (with ``TrackerOptions(face="all")``: the most present one).
         fit: Its pose, neutral shape and expression.
+        others: With ``face="all"``, the other faces, each analysed like this one (and with no
+            ``others`` of its own); empty otherwise.
     """
 
     info: VideoInfo
     track: FaceTrack
     fit: FaceFit
+    others: tuple[VideoAnalysis, ...] = ()
+
+    @classmethod
+    def from_tracks(cls, info: VideoInfo, tracks: tuple[FaceTrack, ...]) -> VideoAnalysis:
+        """Fit each track; the first becomes ``track``/``fit``, the rest ``others``."""
+        others = tuple(cls(info=info, track=t, fit=fit_track(t)) for t in tracks[1:])
+        return cls(info=info, track=tracks[0], fit=fit_track(tracks[0]), others=others)
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,9 @@ class EditResult:
         frames_with_face: Frames on which the face was found (and edited if the gain was > 0).
         seconds: Wall time per stage (decode, track, fit, manipulate, render, blend, encode).
         total_seconds: Wall time of the whole edit.
+        faces: Faces edited (more than 1 only with ``face="all"``).
+        frames_small_face: Frames on which faces were seen but were all too small to edit
+            (``TrackerOptions.min_face_size``); they were passed through.
     """
 
     output: Path
@@ -80,6 +94,8 @@ class EditResult:
     frames_with_face: int
     seconds: dict[str, float]
     total_seconds: float
+    faces: int = 1
+    frames_small_face: int = 0
 
     @property
     def fps(self) -> float:
@@ -112,22 +128,43 @@ def analyze_video(
     """
     info = probe(path)
     with FaceTracker(options or TrackerOptions()) as tracker:
-        track = tracker.track_video(info, progress)
-    return VideoAnalysis(info=info, track=track, fit=fit_track(track))
+        tracks = tracker.track_all(info, progress)
+    return VideoAnalysis.from_tracks(info, tracks)
 
 
 def plan_edit(
     analysis: VideoAnalysis,
-    target: EmotionTarget,
+    target: Direction,
     options: EditorOptions | None = None,
     prototypes: EmotionPrototypes | None = None,
+    action_units: ActionUnits | None = None,
 ) -> ExpressionEdit:
-    """The per-frame edit of an analysed clip towards ``target``."""
-    editor = PrototypeEditor(
-        prototypes=prototypes or EmotionPrototypes.load_default(),
-        options=options or EditorOptions(),
+    """The per-frame edit of an analysed clip towards ``target``.
+
+    Args:
+        analysis: The analysed clip.
+        target: A label (``EmotionTarget``), a reference (``ReferenceTarget``), action units
+            (``ActionUnitTarget``) or a ``Timeline``.
+        options: Editor tuning.
+        prototypes: Emotion prototypes (the packaged ones by default).
+        action_units: Action units (the packaged ones by default).
+
+    Raises:
+        InvalidOptionError: A timeline keyframe after the video's end.
+    """
+    prototypes = prototypes or EmotionPrototypes.load_default()
+    track = analysis.track
+    period = 1.0 / float(analysis.info.fps) if analysis.info.fps > 0 else 0.0
+    end = float(track.times[-1]) + period if track.n_frames else 0.0
+    goal = edit_goal(
+        target,
+        track.times,
+        prototypes,
+        action_units,
+        duration=max(end, float(analysis.info.duration)),
     )
-    return editor.edit(analysis.fit, target, float(analysis.info.fps))
+    editor = ExpressionEditor(goal.basis, options or EditorOptions())
+    return editor.edit_goal(analysis.fit, goal, float(analysis.info.fps))
 
 
 def edited_landmarks(
@@ -140,6 +177,7 @@ def edited_landmarks(
         return None
     sel = np.array([index])
     offsets = analysis.fit.to_image(edit.offsets(sel), sel)[0]
+    offsets *= pitch_weight(analysis.fit.rotation[sel])[0]
     return analysis.track.landmarks[index] + offsets
 
 
@@ -157,7 +195,8 @@ def render_frame(
     src = analysis.track.landmarks[index]
     if float(np.abs(dst[:, :2] - src[:, :2]).max()) < _MIN_VISIBLE_PX:
         return frame
-    field_ = warp_field(src, dst, analysis.track.frame_size)
+    # the frame's own size: an odd-sized video is decoded padded to even (VideoInfo.padded_size)
+    field_ = warp_field(src, dst, (frame.shape[1], frame.shape[0] * 2 // 3))
     if field_ is None:
         return frame
     rendered = warp_yuv420(frame, field_)
@@ -169,7 +208,7 @@ def render_frame(
 def edit_video(
     input_path: str | os.PathLike[str],
     output_path: str | os.PathLike[str],
-    target: EmotionTarget,
+    target: Direction,
     options: EditOptions | None = None,
     progress: ProgressCallback | None = None,
     analysis: VideoAnalysis | None = None,
@@ -179,7 +218,8 @@ def edit_video(
     Args:
         input_path: The video to edit (never modified).
         output_path: Where to write the edited video (``.mp4``, ``.mov``, ``.mkv``).
-        target: Emotion and intensity.
+        target: What the face should show: a label, a reference, action units or a
+            timeline (see ``plan_edit``).
         options: Tracking, editing and encoding options.
         progress: ``progress(stage, done, total)`` after every frame of each pass.
         analysis: A previous ``analyze_video`` of the same input, to skip tracking.
@@ -204,22 +244,25 @@ def edit_video(
     with VideoWriter(out, info, options.encode) as writer:
         if analysis is None:
             with FaceTracker(options.tracker) as tracker:
-                track = tracker.track_video(info, progress)
+                tracks = tracker.track_all(info, progress)
             timer.lap("track")
-            fit = fit_track(track)
+            analysis = VideoAnalysis.from_tracks(info, tracks)
             timer.lap("fit")
-            analysis = VideoAnalysis(info=info, track=track, fit=fit)
         edit = plan_edit(analysis, target, options.editor)
+        others = [(a, plan_edit(a, target, options.editor)) for a in analysis.others]
         timer.lap("manipulate")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
             image = render_frame(frame.image, frame.index, analysis, edit, timer)
+            for other, other_edit in others:
+                image = render_frame(image, frame.index, other, other_edit, timer)
             timer.lap("blend")
             writer.write(image, frame.pts)
             timer.lap("encode")
             frames += 1
             if frames % CHUNK == 0:
-                release(analysis.track.landmarks, analysis.fit.canonical)
+                for a in (analysis, *analysis.others):
+                    release(a.track.landmarks, a.fit.canonical)
             if progress is not None:
                 progress("render", frames, analysis.track.n_frames)
         if frames == 0:
@@ -231,6 +274,8 @@ def edit_video(
         frames_with_face=int(analysis.track.present.sum()),
         seconds=timer.seconds,
         total_seconds=time.perf_counter() - start,
+        faces=1 + len(analysis.others) if analysis.track.present.any() else 0,
+        frames_small_face=analysis.track.small_frames,
     )
 
 

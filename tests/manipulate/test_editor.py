@@ -262,7 +262,7 @@ def test_expression_edit_rejects_wrong_gain_shape(editor: PrototypeEditor) -> No
     e = len(editor.prototypes.emotions)
     with pytest.raises(ValueError, match="gain"):
         ExpressionEdit(
-            prototypes=editor.prototypes,
+            basis=editor.basis,
             weights=np.zeros((4, e), np.float32),
             own=np.zeros((4, e), np.float32),
             gain=np.zeros(3, np.float32),

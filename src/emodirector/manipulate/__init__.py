@@ -1,17 +1,29 @@
 """Emotion manipulation: targets, measured prototypes, and the prototype editor."""
 
+from emodirector.manipulate.action_units import ActionUnits, UnitStatus
+from emodirector.manipulate.basis import EditGoal, ExpressionBasis
 from emodirector.manipulate.calibrate import LabeledClip, calibrate_prototypes, find_mead_clips
-from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, PrototypeEditor
+from emodirector.manipulate.editor import (
+    EditorOptions,
+    ExpressionEdit,
+    ExpressionEditor,
+    PrototypeEditor,
+)
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion, EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
 
 __all__ = [
+    "ActionUnits",
+    "UnitStatus",
     "EXPRESSIVE",
+    "EditGoal",
     "EditorOptions",
     "Emotion",
     "EmotionPrototypes",
     "EmotionTarget",
+    "ExpressionBasis",
     "ExpressionEdit",
+    "ExpressionEditor",
     "LabeledClip",
     "PrototypeEditor",
     "calibrate_prototypes",

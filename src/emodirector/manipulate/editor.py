@@ -1,12 +1,14 @@
-"""The default emotion editor: remove the actor's own emotion, add the target's.
+"""The expression editor: remove the actor's own expression, add the direction's.
 
-Working on the canonical expression of a fitted face, the editor
+Working on the canonical expression of a fitted face and a basis of named modes (the emotion
+prototypes, or action units; see ``basis.py``), the editor
 
 1. estimates, frame by frame, how much of each emotion prototype the actor shows: a part held
    through the whole segment (the resting face compared with the calibration actors' mean
    neutral face) and a part that comes and goes (each frame compared with the resting face),
    smoothed over time so that blinks and micro-motion are not mistaken for emotion;
-2. builds the edit as ``intensity * (target prototype - estimated own emotion)``: at intensity 0
+2. builds the edit as ``strength * (goal - estimated own weights)`` on the modes the direction
+   controls (for a label: ``intensity * (target prototype - own emotion)``): at strength 0
    nothing changes, at 1 the actor's emotion is replaced by the target's at MEAD level-3 strength;
 3. keeps the speech part: prototypes carry no lip or jaw opening (see ``SpeechConstraint``), and
    since the edit is an offset added to the real face, the actor's own lip motion, blinks and
@@ -18,7 +20,7 @@ Working on the canonical expression of a fitted face, the editor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -32,6 +34,7 @@ from emodirector.face_model import (
 from emodirector.fit.expression import emotion_feature_indices
 from emodirector.fit.fitting import FaceFit
 from emodirector.framearrays import chunks, release
+from emodirector.manipulate.basis import EditGoal, ExpressionBasis
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
 
@@ -47,7 +50,8 @@ class EditorOptions:
         held_emotion_gain: How much of the emotion estimated from the resting face (compared
             with the calibration actors' mean neutral face) is trusted; identity differences
             leak into it, so it is damped.
-        held_gain_overrides: Per-emotion exceptions to ``held_emotion_gain``. A held smile is
+        held_gain_overrides: Per-mode exceptions to ``held_emotion_gain`` (an Emotion, or a
+            mode name such as ``"AU12"``). A held smile is
             read reliably (on the shared clips: at most 0.05 on neutral faces, 0.32-0.64 on
             MEAD's acted happiness), so it is trusted fully; the other emotions read up to 0.8
             on neutral faces.
@@ -60,7 +64,7 @@ class EditorOptions:
 
     remove_own_emotion: bool = True
     held_emotion_gain: float = 0.5
-    held_gain_overrides: tuple[tuple[Emotion, float], ...] = ((Emotion.HAPPY, 1.0),)
+    held_gain_overrides: tuple[tuple[Emotion | str, float], ...] = ((Emotion.HAPPY, 1.0),)
     dynamics_seconds: float = 0.4
     ramp_seconds: float = 0.3
     max_yaw_degrees: float = 35.0
@@ -80,28 +84,28 @@ class EditorOptions:
 
 @dataclass(frozen=True)
 class ExpressionEdit:
-    """The edit of one face, as per-frame weights of the emotion prototypes.
+    """The edit of one face, as per-frame weights of the modes of a basis.
 
-    The canonical offset added on frame ``t`` is ``gain[t] * sum_e weights[t, e] * P_e`` with
+    The canonical offset added on frame ``t`` is ``gain[t] * sum_k weights[t, k] * M_k`` with
     eyelid landmarks further scaled by ``lid_gate[t]``; see ``offsets``.
 
     Attributes:
-        prototypes: The prototypes ``P_e`` the weights refer to.
-        weights: ``(T, E) float32`` change of each emotion's weight (target minus own).
-        own: ``(T, E) float32`` the estimated emotion the actor showed (for reports).
+        basis: The modes ``M_k`` the weights refer to (emotion prototypes or action units).
+        weights: ``(T, K) float32`` change of each mode's weight (goal minus own, times strength).
+        own: ``(T, K) float32`` the estimated weights the actor showed (for reports).
         gain: ``(T,) float32`` 0..1 ramp (0 where no face, fading at entry/exit and head turns).
         lid_gate: ``(T, 2) float32`` per eye (right, left), 0..1 how open the eye is relative to
             its usual opening; eyelid offsets are scaled by it.
     """
 
-    prototypes: EmotionPrototypes
+    basis: ExpressionBasis
     weights: np.ndarray
     own: np.ndarray
     gain: np.ndarray
     lid_gate: np.ndarray
 
     def __post_init__(self) -> None:
-        t, e = self.weights.shape[0], len(self.prototypes.emotions)
+        t, e = self.weights.shape[0], self.basis.size
         if self.weights.shape != (t, e) or self.own.shape != (t, e):
             raise ValueError(f"weights and own must be ({t}, {e})")
         if self.gain.shape != (t,) or self.lid_gate.shape != (t, 2):
@@ -114,7 +118,7 @@ class ExpressionEdit:
     def offsets(self, frames: slice | np.ndarray) -> np.ndarray:
         """``(n, 478, 3) float32`` canonical offsets to add on the given frames."""
         w = self.weights[frames] * self.gain[frames, None]
-        out = np.einsum("te,enk->tnk", w, self.prototypes.offsets)
+        out = np.einsum("te,enk->tnk", w, self.basis.offsets)
         gate = self.lid_gate[frames]
         for eye, pairs in enumerate((RIGHT_LID_PAIRS, LEFT_LID_PAIRS)):
             lids = np.asarray(pairs).ravel()
@@ -163,30 +167,31 @@ def _yaw_fade(fit: FaceFit, max_yaw: float) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
-@dataclass
-class PrototypeEditor:
-    """Edits a fitted face towards a target emotion using measured prototypes.
+class ExpressionEditor:
+    """Edits a fitted face towards a goal on a basis of expression modes.
 
     Args:
-        prototypes: Emotion prototypes; the packaged ones by default.
+        basis: The modes (emotion prototypes, action units).
         options: Tuning.
     """
 
-    prototypes: EmotionPrototypes = field(default_factory=EmotionPrototypes.load_default)
-    options: EditorOptions = field(default_factory=EditorOptions)
-
-    def __post_init__(self) -> None:
+    def __init__(self, basis: ExpressionBasis, options: EditorOptions | None = None) -> None:
+        self.basis = basis
+        self.options = options or EditorOptions()
         idx = emotion_feature_indices(include_eyelids=False)
         self._features = idx
-        basis = self.prototypes.offsets[:, idx, :2].reshape(len(self.prototypes.emotions), -1)
-        self._basis = basis.astype(np.float64)  # (E, F)
-        overrides = dict(self.options.held_gain_overrides)
+        flat = basis.offsets[:, idx, :2].reshape(basis.size, -1)
+        self._basis = flat.astype(np.float64)  # (K, F)
+        overrides = {
+            (key.value if isinstance(key, Emotion) else str(key)): gain
+            for key, gain in self.options.held_gain_overrides
+        }
         self._held_gains = np.array(
-            [overrides.get(e, self.options.held_emotion_gain) for e in self.prototypes.emotions]
+            [overrides.get(name, self.options.held_emotion_gain) for name in basis.names]
         )
 
     def _project(self, offsets: np.ndarray, nonneg: bool) -> np.ndarray:
-        """Weights ``(n, E)`` of the prototypes that best explain ``(n, 478, 3)`` offsets."""
+        """Weights ``(n, K)`` of the modes that best explain ``(n, 478, 3)`` offsets."""
         B = self._basis
         y = offsets[:, self._features, :2].reshape(offsets.shape[0], -1).astype(np.float64)
         lam = self.options.ridge * float((B**2).sum(axis=1).mean())
@@ -200,22 +205,29 @@ class PrototypeEditor:
             out[i] = nnls(A, np.concatenate([row, np.zeros(B.shape[0])]))[0]
         return out
 
-    def estimate_own_emotion(self, fit: FaceFit, fps: float) -> np.ndarray:
-        """``(T, E)`` how much of each prototype the actor shows on each frame (0 where absent).
+    def read_shape(self, canonical: np.ndarray) -> np.ndarray:
+        """``(K,)`` non-negative weights of the modes a single canonical face shows.
+
+        The face is read against the basis's population resting face, so for a face other
+        than the calibration actors' the read includes identity differences; it is not damped.
+        """
+        rest = self.basis.rest.astype(np.float64)
+        return self._project((np.asarray(canonical, np.float64) - rest)[None], nonneg=True)[0]
+
+    def estimate_own(self, fit: FaceFit, fps: float) -> np.ndarray:
+        """``(T, K)`` how much of each mode the actor shows on each frame (0 where absent).
 
         Args:
             fit: The fitted face.
             fps: Frame rate, for the time constants.
         """
-        n_e = len(self.prototypes.emotions)
+        n_e = self.basis.size
         own = np.zeros((fit.n_frames, n_e))
-        reference = self.prototypes.neutral.astype(np.float64)
         for k in range(fit.neutral.shape[0]):
             frames = np.flatnonzero(fit.segment == k)
             if frames.size == 0:
                 continue
-            held = self._project((fit.neutral[k] - reference)[None], nonneg=True)[0]
-            held *= self._held_gains
+            held = self.read_shape(fit.neutral[k]) * self._held_gains
             moving = np.zeros((frames.size, n_e))
             for sl in chunks(frames.size):
                 moving[sl] = self._project(fit.expression(frames[sl]), nonneg=False)
@@ -226,28 +238,25 @@ class PrototypeEditor:
             own[frames] = np.clip(held + moving, 0.0, None)
         return own
 
-    def edit(self, fit: FaceFit, target: EmotionTarget, fps: float) -> ExpressionEdit:
-        """Plan the edit of ``fit`` towards ``target``.
+    def edit_goal(self, fit: FaceFit, goal: EditGoal, fps: float) -> ExpressionEdit:
+        """Plan the edit of ``fit`` towards a per-frame goal.
 
         Args:
             fit: The fitted face.
-            target: Emotion and intensity.
-            fps: Frame rate of the video.
+            goal: Per-frame goal on this editor's basis, one row per frame of ``fit``.
+            fps: Frame rate of the video (for the time constants).
 
         Returns:
-            The ExpressionEdit; all zero where the face is absent or the intensity is 0.
+            The ExpressionEdit; all zero where the face is absent or the strength is 0.
         """
+        if goal.basis is not self.basis and goal.basis.names != self.basis.names:
+            raise ValueError("the goal is on another basis than the editor's")
+        if goal.n_frames != fit.n_frames:
+            raise ValueError(f"goal has {goal.n_frames} frames, the fit {fit.n_frames}")
         o = self.options
-        n_e = len(self.prototypes.emotions)
-        own = (
-            self.estimate_own_emotion(fit, fps)
-            if o.remove_own_emotion
-            else np.zeros((fit.n_frames, n_e))
-        )
-        goal = np.zeros(n_e)
-        if target.emotion is not Emotion.NEUTRAL:
-            goal[self.prototypes.index(target.emotion)] = 1.0
-        weights = target.intensity * (goal[None, :] - own)
+        n_e = self.basis.size
+        own = self.estimate_own(fit, fps) if o.remove_own_emotion else np.zeros((fit.n_frames, n_e))
+        weights = goal.strength[:, None] * (goal.goal - own) * goal.controlled[None, :]
         gain = _segment_ramp(fit.present, fit.segment, o.ramp_seconds * fps)
         gain *= _yaw_fade(fit, o.max_yaw_degrees)
         open_ = np.zeros((fit.n_frames, 2))
@@ -261,9 +270,48 @@ class PrototypeEditor:
         lid_gate = np.clip(open_ / np.maximum(usual, 1e-6), 0.0, 1.0) ** 2
         lid_gate[~fit.present] = 0.0
         return ExpressionEdit(
-            prototypes=self.prototypes,
+            basis=self.basis,
             weights=weights.astype(np.float32),
             own=own.astype(np.float32),
             gain=gain.astype(np.float32),
             lid_gate=lid_gate.astype(np.float32),
         )
+
+
+class PrototypeEditor(ExpressionEditor):
+    """Edits a fitted face towards a target emotion using measured prototypes.
+
+    Args:
+        prototypes: Emotion prototypes; the packaged ones by default.
+        options: Tuning.
+    """
+
+    def __init__(
+        self, prototypes: EmotionPrototypes | None = None, options: EditorOptions | None = None
+    ) -> None:
+        self.prototypes = prototypes or EmotionPrototypes.load_default()
+        super().__init__(self.prototypes.basis(), options)
+
+    def estimate_own_emotion(self, fit: FaceFit, fps: float) -> np.ndarray:
+        """``(T, E)`` how much of each prototype the actor shows on each frame (0 where absent)."""
+        return self.estimate_own(fit, fps)
+
+    def goal(self, target: EmotionTarget, n_frames: int) -> EditGoal:
+        """The constant goal of a label target."""
+        goal = np.zeros(self.basis.size)
+        if target.emotion is not Emotion.NEUTRAL:
+            goal[self.prototypes.index(target.emotion)] = 1.0
+        return EditGoal.constant(self.basis, goal, float(target.intensity), n_frames)
+
+    def edit(self, fit: FaceFit, target: EmotionTarget, fps: float) -> ExpressionEdit:
+        """Plan the edit of ``fit`` towards ``target``.
+
+        Args:
+            fit: The fitted face.
+            target: Emotion and intensity.
+            fps: Frame rate of the video.
+
+        Returns:
+            The ExpressionEdit; all zero where the face is absent or the intensity is 0.
+        """
+        return self.edit_goal(fit, self.goal(target, fit.n_frames), fps)

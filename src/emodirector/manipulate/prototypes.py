@@ -14,6 +14,7 @@ import numpy as np
 
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import N_LANDMARKS
+from emodirector.manipulate.basis import ExpressionBasis
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
 
 PROTOTYPES_FILE = "prototypes.npz"
@@ -94,6 +95,12 @@ class EmotionPrototypes:
             neutral=d["neutral"].astype(np.float32),
             actors=tuple(str(a) for a in d["actors"]),
             actor_offsets=d["actor_offsets"].astype(np.float32),
+        )
+
+    def basis(self) -> ExpressionBasis:
+        """The prototypes as an expression basis (modes named by emotion, rest = ``neutral``)."""
+        return ExpressionBasis(
+            names=tuple(e.value for e in self.emotions), offsets=self.offsets, rest=self.neutral
         )
 
     def covers_all(self) -> bool:

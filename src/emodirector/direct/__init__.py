@@ -1,0 +1,31 @@
+"""Directing: how the user says what the face should show, turned into a per-frame goal.
+
+A label (``EmotionTarget``), a reference photo or clip (``read_reference`` + ``ReferenceTarget``),
+FACS action units (``ActionUnitTarget``) or a timeline of keyframes (``Timeline``); ``edit_goal``
+turns each into the ``EditGoal`` the expression editor works towards.
+"""
+
+from emodirector.direct.reference import ReferenceExpression, read_reference
+from emodirector.direct.targets import (
+    DEFAULT_RAMP_SECONDS,
+    ActionUnitTarget,
+    Direction,
+    Keyframe,
+    ReferenceTarget,
+    Timeline,
+    edit_goal,
+    timeline_weights,
+)
+
+__all__ = [
+    "DEFAULT_RAMP_SECONDS",
+    "ActionUnitTarget",
+    "Direction",
+    "Keyframe",
+    "ReferenceExpression",
+    "ReferenceTarget",
+    "Timeline",
+    "edit_goal",
+    "read_reference",
+    "timeline_weights",
+]

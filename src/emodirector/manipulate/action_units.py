@@ -1,0 +1,155 @@
+"""Facial action units (FACS) as canonical offset fields, for directing a face unit by unit.
+
+The fields are built by ``scripts/build_action_units.py`` from the measured emotion prototypes,
+each cut to where its unit moves the skin (AU12 is the happy prototype's lip corners, AU4 the
+angry one's brows; see there), and shipped as ``data/action_units.npz``. Weight 1 is the unit as
+strongly as MEAD's level-3 actors showed it. Like the prototypes, every field satisfies the
+speech constraint; units that are speech motion (lips part, jaw drop) are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from importlib import resources
+
+import numpy as np
+
+from emodirector.errors import InvalidOptionError
+from emodirector.face_model import N_LANDMARKS
+from emodirector.manipulate.basis import ExpressionBasis
+
+ACTION_UNITS_FILE = "action_units.npz"
+
+#: FACS name of each supported unit.
+ACTION_UNIT_NAMES: dict[str, str] = {
+    "AU01": "inner brow raiser",
+    "AU02": "outer brow raiser",
+    "AU04": "brow lowerer (frown)",
+    "AU05": "upper lid raiser (eyes widened)",
+    "AU06": "cheek raiser (the raised cheeks of a real smile)",
+    "AU07": "lid tightener (narrowed eyes)",
+    "AU09": "nose wrinkler",
+    "AU10": "upper lip raiser",
+    "AU12": "lip corner puller (smile)",
+    "AU15": "lip corner depressor",
+    "AU17": "chin raiser",
+    "AU20": "lip stretcher",
+    "AU23": "lip tightener",
+    "AU25": "lips part",
+    "AU26": "jaw drop",
+    "AU43": "eyes closed",
+}
+
+#: Units refused because what they do is what speech does: the lips and jaw follow the words.
+FORBIDDEN_UNITS: dict[str, str] = {
+    "AU25": "parting the lips belongs to the speech, which the edit keeps",
+    "AU26": "opening the jaw belongs to the speech, which the edit keeps",
+}
+
+#: Units applied only in part: the lips move as a whole, never opening, closing or pursing.
+LIMITED_UNITS: dict[str, str] = {
+    "AU10": "the upper lip rises only together with the lower one",
+    "AU17": "the lower lip rises only together with the upper one",
+    "AU23": "the lips narrow only as far as speech allows; they are never pressed shut",
+}
+
+
+class UnitStatus(Enum):
+    """How fully a unit can be applied."""
+
+    OK = "ok"
+    LIMITED = "limited"
+    REFUSED = "refused"
+
+
+def normalize_code(text: str) -> str:
+    """The canonical code of an action unit name (``"au6"``, ``"AU6"``, ``"6"`` -> ``"AU06"``).
+
+    Raises:
+        InvalidOptionError: Not an action unit name, or not a supported unit.
+
+    >>> normalize_code("au6")
+    'AU06'
+    """
+    m = re.fullmatch(r"\s*(?:au)?\s*(\d{1,2})\s*", text, flags=re.IGNORECASE)
+    code = f"AU{int(m.group(1)):02d}" if m else None
+    if code is None or code not in ACTION_UNIT_NAMES:
+        known = ", ".join(c.replace("AU0", "AU") for c in ACTION_UNIT_NAMES)
+        raise InvalidOptionError(
+            f"unknown action unit {text.strip()!r}; supported: {known} ('emodirector aus' "
+            "describes them)"
+        )
+    return code
+
+
+@dataclass(frozen=True)
+class ActionUnits:
+    """The supported action units as canonical offset fields.
+
+    Attributes:
+        codes: Unit codes (``"AU01"`` ...), in the order of ``offsets``.
+        offsets: ``(U, 478, 3) float32`` canonical offsets of each unit at intensity 1.
+        speech_share: ``(U,) float32`` share (0..1) of each unit's cut-out motion that the speech
+            constraint removed when it was built (for reports).
+    """
+
+    codes: tuple[str, ...]
+    offsets: np.ndarray
+    speech_share: np.ndarray
+
+    def __post_init__(self) -> None:
+        u = len(self.codes)
+        if self.offsets.shape != (u, N_LANDMARKS, 3):
+            raise ValueError(f"offsets must be ({u}, 478, 3), got {self.offsets.shape}")
+        if self.speech_share.shape != (u,):
+            raise ValueError(f"speech_share must be ({u},)")
+        unknown = set(self.codes) - set(ACTION_UNIT_NAMES)
+        if unknown:
+            raise ValueError(f"unknown units {sorted(unknown)}")
+
+    @classmethod
+    def load_default(cls) -> ActionUnits:
+        """The action units shipped with the package."""
+        ref = resources.files("emodirector.data").joinpath(ACTION_UNITS_FILE)
+        with ref.open("rb") as f, np.load(f) as d:
+            return cls(
+                codes=tuple(str(c) for c in d["names"]),
+                offsets=d["offsets"].astype(np.float32),
+                speech_share=d["speech_share"].astype(np.float32),
+            )
+
+    def status(self, code: str) -> UnitStatus:
+        """Whether ``code`` is applied fully, limited by the speech constraint, or refused."""
+        if code in FORBIDDEN_UNITS:
+            return UnitStatus.REFUSED
+        return UnitStatus.LIMITED if code in LIMITED_UNITS else UnitStatus.OK
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """``(code, FACS name, what the edit does with it)`` per unit, for listings."""
+        rows = []
+        for code in self.codes:
+            status = self.status(code)
+            if status is UnitStatus.REFUSED:
+                note = "refused: " + FORBIDDEN_UNITS[code]
+            elif status is UnitStatus.LIMITED:
+                note = "limited: " + LIMITED_UNITS[code]
+            else:
+                note = "full"
+            rows.append((code, ACTION_UNIT_NAMES[code], note))
+        return rows
+
+    def basis(self, rest: np.ndarray) -> ExpressionBasis:
+        """The units as an expression basis, read against the resting face ``rest``."""
+        return ExpressionBasis(names=self.codes, offsets=self.offsets, rest=rest)
+
+
+__all__ = [
+    "ACTION_UNIT_NAMES",
+    "FORBIDDEN_UNITS",
+    "LIMITED_UNITS",
+    "ActionUnits",
+    "UnitStatus",
+    "normalize_code",
+]
