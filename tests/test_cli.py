@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import select
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +13,7 @@ import pytest
 from emodirector import VideoAnalysis
 from emodirector.track import FaceTracker
 from emodirector.video import probe
+from tests._cli import interrupt_cli, run_cli
 from tests._media import (
     audio_packets,
     container_duration,
@@ -34,8 +31,6 @@ _LIP_CORR_MIN = 0.95
 #: A happy edit must widen the mouth (corner to corner, over face height) by at least this
 #: fraction on average: the edit is visible to a landmark detector, not only in the plan.
 _HAPPY_WIDENING_MIN = 0.05
-#: Seconds a subprocess may take before the test gives up on it.
-_TIMEOUT_S = 120
 
 _EXIT_INVALID_OPTION = 2
 _EXIT_INPUT_NOT_FOUND = 3
@@ -44,14 +39,7 @@ _EXIT_OUTPUT_ERROR = 5
 _EXIT_INTERRUPTED = 130
 
 
-def _command(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "emodirector.cli", *map(str, args)]
-
-
-def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        _command(*args), capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
-    )
+_run = run_cli
 
 
 def _assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
@@ -310,31 +298,11 @@ def test_sigterm_stops_cleanly(odd_fps_clip: Path, tmp_path: Path) -> None:
     """SIGTERM while tracking: exit 130, a message, and no output or temporary file."""
     before = sha256(odd_fps_clip)
     out = tmp_path / "o.mp4"
-    proc = subprocess.Popen(
-        _command("edit", odd_fps_clip, "-o", out, "--emotion", "happy"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    # "tracking" is the first progress bar
+    code, stderr = interrupt_cli(
+        ("edit", odd_fps_clip, "-o", out, "--emotion", "happy"), b"tracking", signal.SIGTERM
     )
-    assert proc.stderr is not None
-    seen = b""
-    deadline = time.monotonic() + _TIMEOUT_S
-    try:
-        while b"tracking" not in seen and time.monotonic() < deadline:  # the first progress bar
-            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
-            if ready:
-                chunk = os.read(proc.stderr.fileno(), 4096)
-                if not chunk:
-                    break
-                seen += chunk
-        assert b"tracking" in seen, seen.decode(errors="replace")
-        proc.send_signal(signal.SIGTERM)
-        rest = proc.communicate(timeout=_TIMEOUT_S)[1]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    stderr = (seen + rest).decode(errors="replace")
-    assert proc.returncode == _EXIT_INTERRUPTED, stderr
+    assert code == _EXIT_INTERRUPTED, stderr
     assert "interrupted; no output was written" in stderr
     assert "Traceback" not in stderr
     _no_files_written(tmp_path, set())

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ from emodirector import (
 from emodirector.blend.pose import pitch_weight
 from emodirector.pipeline import edited_landmarks
 from emodirector.video import probe
+from tests._cli import interrupt_cli, run_cli
 from tests._media import (
     audio_packets,
     decoded_yuv,
@@ -50,7 +49,6 @@ _EXIT_INPUT_NOT_FOUND = 3
 _EXIT_UNSUPPORTED_VIDEO = 4
 _EXIT_OUTPUT_ERROR = 5
 _EXIT_INTERRUPTED = 130
-_TIMEOUT_S = 120
 #: Frames of the GRID clip used as base material (enough for the 0.3 s ramps, fast to track).
 _FRAMES = 40
 #: Mean colour (8-bit Y, U, V levels) of the picture outside the face may move by at most this
@@ -62,14 +60,7 @@ _OUTSIDE_FACE_EXACT = 0
 _VISIBLE_EDIT_MIN = 0.5
 
 
-def _command(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "emodirector.cli", *map(str, args)]
-
-
-def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        _command(*args), capture_output=True, text=True, timeout=_TIMEOUT_S, check=False
-    )
+_run = run_cli
 
 
 def _assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
@@ -574,33 +565,18 @@ def test_signal_while_rendering_leaves_nothing(
     no temporary file, input unchanged."""
     before = sha256(odd_fps_clip)
     out = tmp_path / "o.mp4"
-    proc = subprocess.Popen(
-        _command("edit", odd_fps_clip, "-o", out, "--emotion", "happy"),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stderr is not None
-    seen = b""
-    deadline = time.monotonic() + _TIMEOUT_S
-    try:
-        while b"rendering" not in seen and time.monotonic() < deadline:
-            ready, _, _ = select.select([proc.stderr], [], [], 1.0)
-            if ready:
-                chunk = os.read(proc.stderr.fileno(), 4096)
-                if not chunk:
-                    break
-                seen += chunk
-        assert b"rendering" in seen, seen.decode(errors="replace")
+
+    def inside_render_pass() -> None:
         time.sleep(0.5)  # well inside the render pass: frames have been encoded
         assert any(p.name.startswith(".o.") for p in tmp_path.iterdir())  # the temporary file
-        proc.send_signal(sig)
-        rest = proc.communicate(timeout=_TIMEOUT_S)[1]
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    stderr = (seen + rest).decode(errors="replace")
-    assert proc.returncode == _EXIT_INTERRUPTED, stderr
+
+    code, stderr = interrupt_cli(
+        ("edit", odd_fps_clip, "-o", out, "--emotion", "happy"),
+        b"rendering",
+        sig,
+        inside_render_pass,
+    )
+    assert code == _EXIT_INTERRUPTED, stderr
     assert "interrupted; no output was written" in stderr
     assert "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -12,6 +11,7 @@ import pytest
 
 from emodirector.track import FaceTracker
 from emodirector.video import probe
+from tests._cli import run_cli
 from tests._media import audio_packets, frame_count, lip_aperture, sha256
 
 _GRID_FRAMES = 75
@@ -23,13 +23,7 @@ _EXIT_NO_FACE = 6
 
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "emodirector.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=_TIMEOUT_S,
-        check=False,
-    )
+    return run_cli(*args, timeout=_TIMEOUT_S)
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:

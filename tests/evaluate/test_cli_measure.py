@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests._cli import run_cli
 from tests._media import make_clip
 
 _TIMEOUT_S = 300
@@ -16,14 +16,7 @@ _PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "emodirector.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=_TIMEOUT_S,
-        check=False,
-        cwd=cwd,
-    )
+    return run_cli(*args, timeout=_TIMEOUT_S, cwd=cwd)
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> None:

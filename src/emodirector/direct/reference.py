@@ -27,7 +27,7 @@ import numpy as np
 from emodirector.errors import InputNotFoundError, NoFaceFoundError, UnsupportedVideoError
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier
 from emodirector.face_model import STABLE, load_face_model
-from emodirector.fit.fitting import similarity_align
+from emodirector.fit.fitting import similarity_align, to_canonical
 from emodirector.manipulate.editor import ExpressionEditor
 from emodirector.manipulate.emotions import Emotion
 from emodirector.manipulate.prototypes import EmotionPrototypes
@@ -110,7 +110,6 @@ class _Reader:
     """The models a read needs, opened once."""
 
     def __init__(self, prototypes: EmotionPrototypes, tracker: FaceTracker) -> None:
-        self.prototypes = prototypes
         self.editor = ExpressionEditor(prototypes.basis())
         self.tracker = tracker
         template = load_face_model().template.astype(np.float64)
@@ -120,8 +119,7 @@ class _Reader:
     def geometry(self, landmarks: np.ndarray) -> np.ndarray:
         lm = landmarks[None].astype(np.float64)
         s, R, t = similarity_align(lm[:, self._stable], self._reference)
-        canonical = np.einsum("tji,tnj->tni", R, lm - t[:, None]) / s[:, None, None]
-        return np.clip(self.editor.read_shape(canonical[0]), 0.0, 1.0)
+        return np.clip(self.editor.read_shape(to_canonical(lm, s, R, t)[0]), 0.0, 1.0)
 
 
 def _read_image(

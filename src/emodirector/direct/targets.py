@@ -30,7 +30,7 @@ from emodirector.manipulate.action_units import (
     normalize_code,
 )
 from emodirector.manipulate.basis import EditGoal
-from emodirector.manipulate.emotions import Emotion, EmotionTarget
+from emodirector.manipulate.emotions import EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
 
 #: Default length of a timeline transition, in seconds.
@@ -295,8 +295,8 @@ def _emotion_goal(
         read = dict(zip(target.reference.emotions, target.reference.weights, strict=True))
         for i, emotion in enumerate(prototypes.emotions):
             goal[i] = float(read.get(emotion, 0.0))
-    elif target.emotion is not Emotion.NEUTRAL:
-        goal[prototypes.index(target.emotion)] = 1.0
+    else:
+        goal = prototypes.goal(target.emotion)
     return goal, float(target.intensity)
 
 

@@ -21,9 +21,11 @@ from emodirector.evaluate.lips import (
     track_lip_aperture,
 )
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip
+from emodirector.evaluate.report import EMOTION_COLOURS
 
 __all__ = [
     "EMOTION_CLASSES",
+    "EMOTION_COLOURS",
     "ClipMeasurements",
     "EditEvaluation",
     "EmotionClassifier",

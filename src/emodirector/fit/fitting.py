@@ -120,6 +120,20 @@ def similarity_align(points: np.ndarray, reference: np.ndarray) -> tuple[np.ndar
     return s, R, t
 
 
+def to_canonical(
+    points: np.ndarray, scale: np.ndarray, rotation: np.ndarray, translation: np.ndarray
+) -> np.ndarray:
+    """``(T, N, 3)`` points with the pose ``points ~ s * R @ canonical + t`` removed.
+
+    Args:
+        points: ``(T, N, 3)`` image points.
+        scale, rotation, translation: ``(T,)``, ``(T, 3, 3)``, ``(T, 3)`` from
+            ``similarity_align``.
+    """
+    centred = points - translation[:, None]
+    return np.einsum("tji,tnj->tni", rotation, centred) / scale[:, None, None]
+
+
 def fit_track(track: FaceTrack, model: FaceModel | None = None) -> FaceFit:
     """Fit pose, neutral shape and expression to every frame of a track.
 
@@ -147,8 +161,7 @@ def fit_track(track: FaceTrack, model: FaceModel | None = None) -> FaceFit:
             lm = track.landmarks[idx].astype(np.float64)
             s, R, t = similarity_align(lm[:, stable], reference)
             scale[idx], rotation[idx], translation[idx] = s, R, t
-            # canonical = R^T (x - t) / s
-            block[idx - sl.start] = np.einsum("tji,tnj->tni", R, lm - t[:, None]) / s[:, None, None]
+            block[idx - sl.start] = to_canonical(lm, s, R, t)
         canonical[sl] = block
         release(canonical, track.landmarks)
     n_seg = int(track.segment.max()) + 1 if t_count else 0

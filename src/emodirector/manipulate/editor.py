@@ -298,9 +298,7 @@ class PrototypeEditor(ExpressionEditor):
 
     def goal(self, target: EmotionTarget, n_frames: int) -> EditGoal:
         """The constant goal of a label target."""
-        goal = np.zeros(self.basis.size)
-        if target.emotion is not Emotion.NEUTRAL:
-            goal[self.prototypes.index(target.emotion)] = 1.0
+        goal = self.prototypes.goal(target.emotion)
         return EditGoal.constant(self.basis, goal, float(target.intensity), n_frames)
 
     def edit(self, fit: FaceFit, target: EmotionTarget, fps: float) -> ExpressionEdit:

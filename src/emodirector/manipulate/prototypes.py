@@ -97,6 +97,17 @@ class EmotionPrototypes:
             actor_offsets=d["actor_offsets"].astype(np.float32),
         )
 
+    def goal(self, emotion: Emotion) -> np.ndarray:
+        """``(E,)`` prototype weights of showing ``emotion`` fully (all zero for neutral).
+
+        Raises:
+            InvalidOptionError: No prototype was calibrated for it.
+        """
+        goal = np.zeros(len(self.emotions))
+        if emotion is not Emotion.NEUTRAL:
+            goal[self.index(emotion)] = 1.0
+        return goal
+
     def basis(self) -> ExpressionBasis:
         """The prototypes as an expression basis (modes named by emotion, rest = ``neutral``)."""
         return ExpressionBasis(

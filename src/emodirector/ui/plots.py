@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from emodirector.evaluate import EMOTION_CLASSES, EmotionSeries
-
-#: One colour per emotion class, the same in both panels.
-COLOURS = {
-    "angry": "#d62728",
-    "disgusted": "#8c564b",
-    "fearful": "#9467bd",
-    "happy": "#ff9f1c",
-    "sad": "#1f77b4",
-    "surprised": "#17becf",
-    "neutral": "#7f7f7f",
-}
+from emodirector.evaluate import EMOTION_CLASSES, EMOTION_COLOURS, EmotionSeries
 
 
 def emotion_figure(
@@ -45,7 +34,7 @@ def emotion_figure(
             ax.plot(
                 series.times,
                 series.probabilities[:, k],
-                color=COLOURS.get(label, "#000000"),
+                color=EMOTION_COLOURS.get(label, "#000000"),
                 lw=2.4 if target is not None and label == target else 1.3,
                 alpha=1.0 if strong else 0.5,
                 label=f"{label} ({mean[k]:.2f})" if np.isfinite(mean[k]) else label,
@@ -63,4 +52,4 @@ def emotion_figure(
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
-__all__ = ["COLOURS", "emotion_figure"]
+__all__ = ["emotion_figure"]
