@@ -40,11 +40,15 @@ class WarpField:
             at ``p + displacement[p]`` (x, y).
         weight: ``(y1 - y0, x1 - x0) float32`` 1 on the face mesh, falling linearly to 0 at
             the anchor ring: the soft face mask.
+        texture: ``(y1 - y0, x1 - x0, 2) float32`` where each output pixel lies in the texture
+            layout the warp was asked for (``warp_field(texture_vertices=...)``), -1 off the
+            mesh; None if none was asked for.
     """
 
     roi: tuple[int, int, int, int]
     displacement: np.ndarray
     weight: np.ndarray
+    texture: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.roi
@@ -81,7 +85,7 @@ def default_warp_mesh() -> WarpMesh:
     return WarpMesh(triangles=Delaunay(points).simplices.astype(np.int32))
 
 
-def _rasterize(
+def rasterize(
     tris: np.ndarray, order: np.ndarray, shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Which triangle covers each node of a grid, and where.
@@ -122,6 +126,7 @@ def warp_field(
     frame_size: tuple[int, int],
     step: int | None = None,
     mesh: WarpMesh | None = None,
+    texture_vertices: np.ndarray | None = None,
 ) -> WarpField | None:
     """The dense backward map that moves the face from ``src`` to ``dst`` landmark positions.
 
@@ -131,6 +136,9 @@ def warp_field(
         frame_size: ``(width, height)`` of the frame.
         step: Coarse grid step in pixels; by default ``GRID_STEP_FRACTION`` of the face height.
         mesh: Triangulation; the canonical face's by default.
+        texture_vertices: ``(478 + 36, 2)`` positions of the landmarks and anchor ring in a
+            texture layout (see ``texture.py``); if given, the field also says where each
+            output pixel lies in that layout.
 
     Returns:
         The WarpField, or None if the face lies entirely outside the frame.
@@ -162,7 +170,7 @@ def warp_field(
         else np.arange(len(tris))
     )
     corners = (dst_all[tris] - (x0, y0)) / step
-    node, tri_idx, bary = _rasterize(corners, order, (rows, cols))
+    node, tri_idx, bary = rasterize(corners, order, (rows, cols))
     verts = tris[tri_idx]
     disp = np.zeros((rows * cols, 2))
     weight = np.zeros(rows * cols)
@@ -177,10 +185,17 @@ def warp_field(
     weight_img = cv2.resize(
         weight.reshape(rows, cols).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
     )
+    texture = None
+    if texture_vertices is not None:
+        uv = np.full((rows * cols, 2), -1.0)
+        uv[node] = np.einsum("nk,nkc->nc", bary, np.asarray(texture_vertices)[verts])
+        uv_img = cv2.resize(uv.reshape(rows, cols, 2).astype(np.float32), big)
+        texture = np.ascontiguousarray(uv_img[: y1 - y0, : x1 - x0])
     return WarpField(
         roi=(x0, y0, x1, y1),
         displacement=np.ascontiguousarray(disp_img[: y1 - y0, : x1 - x0]),
         weight=np.ascontiguousarray(weight_img[: y1 - y0, : x1 - x0]),
+        texture=texture,
     )
 
 
