@@ -168,6 +168,11 @@ def _parser() -> argparse.ArgumentParser:
         "folder", type=Path, help="folder of MEAD clips (ACTOR_front_EMOTION_levelN_*.mp4)"
     )
     c.add_argument("-o", "--output", type=Path, required=True, help="prototype file (.npz)")
+    c.add_argument(
+        "--detail",
+        type=Path,
+        help="also measure the expression detail (ratio images) and write it here (.npz)",
+    )
 
     a = sub.add_parser("analyze", help="measure the emotion shown on the face over time")
     a.add_argument("input", type=Path, help="video to analyse")
@@ -391,15 +396,25 @@ def _run_evaluate(args: argparse.Namespace) -> None:
 
 def _run_calibrate(args: argparse.Namespace) -> None:
     from emodirector.errors import InvalidOptionError
-    from emodirector.manipulate import calibrate_prototypes, find_mead_clips
+    from emodirector.manipulate.calibrate import (
+        calibrate_prototypes,
+        find_mead_clips,
+        fit_labeled_clips,
+    )
 
     if not args.folder.is_dir():
         raise InvalidOptionError(f"{args.folder}: not a folder")
-    clips = find_mead_clips(args.folder)
-    prototypes = calibrate_prototypes(clips, progress=print)
+    fits = fit_labeled_clips(find_mead_clips(args.folder), progress=print)
+    prototypes = calibrate_prototypes(fits, progress=print)
     prototypes.save(args.output)
     print(f"wrote {args.output}: {', '.join(e.value for e in prototypes.emotions)} "
           f"from actors {', '.join(prototypes.actors)}")  # fmt: skip
+    if args.detail is not None:
+        from emodirector.render.detail_calibration import calibrate_detail
+
+        detail = calibrate_detail(fits, progress=print)
+        detail.save(args.detail)
+        print(f"wrote {args.detail}: {', '.join(detail.names)}")
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -47,6 +47,27 @@ STABLE = (
     127, 356, 234, 454, 162, 389, 33, 133, 362, 263, 245, 465, 122, 351,
 )  # fmt: skip
 
+#: Where the expression detail (wrinkles, folds, shading) of each facial region lies: a few
+#: landmarks per region; every point of the face belongs to the region of its nearest landmark.
+DETAIL_REGIONS = {
+    "forehead": (10, 151, 109, 338, 67, 297, 108, 337, 69, 299, 104, 333, 103, 332),
+    "glabella": (9, 8, 107, 336, 55, 285, 193, 417),
+    "nose": (168, 6, 197, 195, 5, 4, 45, 275, 220, 440),
+    "eye_corners": (130, 226, 35, 143, 113, 359, 446, 265, 372, 342),
+    "cheeks": (50, 280, 117, 346, 118, 347, 101, 330, 205, 425),
+    "nasolabial": (129, 358, 203, 423, 206, 426, 216, 436, 92, 322),
+    "chin": (152, 175, 199, 200, 18, 32, 262, 208, 428),
+}
+
+#: Regions of the face whose strength the emotion prototypes calibrate separately.
+GEOMETRY_REGIONS = {
+    "brows": RIGHT_BROW + LEFT_BROW,
+    "lids": RIGHT_EYE_UPPER + RIGHT_EYE_LOWER + LEFT_EYE_UPPER + LEFT_EYE_LOWER,
+    "cheeks": DETAIL_REGIONS["cheeks"],
+    "mouth": LIPS_OUTER_UPPER + LIPS_OUTER_LOWER,
+    "chin": DETAIL_REGIONS["chin"],
+}
+
 #: Upper/lower lip pairs whose vertical gap is the lip aperture (the speech constraint).
 LIP_PAIRS = tuple(zip(LIPS_INNER_UPPER[1:-1], LIPS_INNER_LOWER[1:-1], strict=True)) + tuple(
     zip(LIPS_OUTER_UPPER[1:-1], LIPS_OUTER_LOWER[1:-1], strict=True)

@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import (
+    GEOMETRY_REGIONS,
     LEFT_EYE_CORNERS,
     LEFT_IRIS,
     N_LANDMARKS,
@@ -40,10 +41,10 @@ from emodirector.face_model import (
     load_face_model,
 )
 from emodirector.fit.expression import SpeechConstraint, without_rounding
-from emodirector.fit.fitting import fit_track
+from emodirector.fit.fitting import FaceFit, fit_track
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
 from emodirector.manipulate.prototypes import EmotionPrototypes
-from emodirector.track.tracker import FaceTracker
+from emodirector.track.tracker import FaceTrack, FaceTracker
 from emodirector.video.reader import probe
 
 #: MEAD file names: ``M030_front_happy_level3_001.mp4``.
@@ -61,6 +62,8 @@ _MEAD_EMOTIONS = {
 _PEAK_QUANTILE = 0.9
 #: Largest gain applied to an averaged prototype to restore the per-actor magnitude.
 _MAX_GAIN = 2.0
+#: Largest extra gain of one region of a combined prototype (``region_gains``).
+_MAX_REGION_GAIN = 1.5
 #: Principal modes of neutral speech removed from every emotional frame.
 _SPEECH_MODES = 1
 #: Landmark of the nose tip: the lower face, where speech moves, lies below it.
@@ -129,13 +132,13 @@ def speech_modes(neutral_offsets: list[np.ndarray], count: int = _SPEECH_MODES) 
     return vt[:count]
 
 
-def clip_prototype(
+def peak_frames(
     canonical: np.ndarray,
     neutral: np.ndarray,
     constraint: SpeechConstraint,
     modes: np.ndarray,
-) -> np.ndarray:
-    """Speech-free offset of an emotional clip's expressive peak from the actor's neutral.
+) -> tuple[np.ndarray, np.ndarray]:
+    """The speech-free offsets of an emotional clip and which frames are its expressive peak.
 
     Args:
         canonical: ``(T, 478, 3)`` fitted canonical shapes of the emotional clip.
@@ -145,7 +148,9 @@ def clip_prototype(
             jaw drop is taken out whole rather than spread over the mouth by the constraint).
 
     Returns:
-        ``(478, 3)`` offset.
+        ``(offsets, peak)``: ``(T, 478, 3)`` offsets (NaN where the face is absent) and a
+        ``(T,) bool`` mask of the frames ranked above ``_PEAK_QUANTILE`` by their projection on
+        the clip's median offset.
     """
     ok = ~np.isnan(canonical).any(axis=(1, 2))
     flat = (canonical[ok] - neutral).reshape(int(ok.sum()), -1).astype(np.float64)
@@ -153,18 +158,142 @@ def clip_prototype(
     d = constraint.project(flat.reshape(-1, N_LANDMARKS, 3))
     median = np.median(d, axis=0)
     score = (d * median).sum(axis=(1, 2)) / max(float((median**2).sum()), 1e-12)
-    strong = score >= np.quantile(score, _PEAK_QUANTILE)
-    return d[strong].mean(axis=0)
+    offsets = np.full(canonical.shape, np.nan)
+    offsets[ok] = d
+    peak = np.zeros(len(canonical), dtype=bool)
+    peak[np.flatnonzero(ok)[score >= np.quantile(score, _PEAK_QUANTILE)]] = True
+    return offsets, peak
+
+
+def clip_prototype(
+    canonical: np.ndarray,
+    neutral: np.ndarray,
+    constraint: SpeechConstraint,
+    modes: np.ndarray,
+) -> np.ndarray:
+    """Speech-free offset of an emotional clip's expressive peak from the actor's neutral.
+
+    Args: see ``peak_frames``.
+
+    Returns:
+        ``(478, 3)`` mean offset over the peak frames.
+    """
+    offsets, peak = peak_frames(canonical, neutral, constraint, modes)
+    return offsets[peak].mean(axis=0)
+
+
+@dataclass(frozen=True)
+class LabeledFit:
+    """A labelled clip tracked and fitted."""
+
+    clip: LabeledClip
+    track: FaceTrack
+    fit: FaceFit
+
+
+def fit_labeled_clips(
+    clips: list[LabeledClip], progress: Callable[[str], None] | None = None
+) -> list[LabeledFit]:
+    """Track and fit every clip once (prototypes and expression detail are measured on these)."""
+    out = []
+    with FaceTracker() as tracker:
+        for clip in clips:
+            track = tracker.track_video(probe(clip.path))
+            fit = fit_track(track)
+            if progress is not None:
+                progress(f"{clip.path.name}: {int(fit.present.sum())}/{fit.n_frames} frames")
+            out.append(LabeledFit(clip, track, fit))
+    return out
+
+
+def region_gains(
+    actor_offsets: np.ndarray, combined: np.ndarray, smoother: sp.csr_matrix
+) -> np.ndarray:
+    """``(E, 478)`` per-landmark gains that restore each region's per-actor strength.
+
+    After the whole-face gain, a region where the actors moved in different ways (one lowers
+    the brows more, another narrows the eyes more) can still be weaker than any one actor's;
+    each region of ``GEOMETRY_REGIONS`` is scaled to the actors' mean magnitude there (never
+    down, at most ``_MAX_REGION_GAIN``), and the gains are smoothed over the mesh so that no
+    seam appears between regions.
+
+    Args:
+        actor_offsets: ``(A, E, 478, 3)`` per-actor prototypes.
+        combined: ``(E, 478, 3)`` the combined prototypes.
+        smoother: The mesh smoother.
+    """
+    gains = np.ones(combined.shape[:2])
+    for indices in GEOMETRY_REGIONS.values():
+        idx = list(indices)
+        actor = np.sqrt((actor_offsets[:, :, idx] ** 2).sum(axis=(2, 3))).mean(axis=0)
+        own = np.sqrt((combined[:, idx] ** 2).sum(axis=(1, 2)))
+        gains[:, idx] = np.clip(actor / np.maximum(own, 1e-12), 1.0, _MAX_REGION_GAIN)[:, None]
+    for _ in range(_SMOOTH_PASSES):
+        gains = (smoother @ gains.T).T
+    return gains
+
+
+@dataclass(frozen=True)
+class _Cast:
+    """The actors usable for calibration, their neutral faces and the speech modes."""
+
+    shapes: dict[str, dict[Emotion, np.ndarray]]
+    actors: tuple[str, ...]
+    emotions: tuple[Emotion, ...]
+    neutrals: np.ndarray
+    modes: np.ndarray
+    constraint: SpeechConstraint
+
+    @classmethod
+    def of(cls, fits: list[LabeledFit]) -> _Cast:
+        shapes: dict[str, dict[Emotion, np.ndarray]] = {}
+        for f in fits:
+            shapes.setdefault(f.clip.actor, {})[f.clip.emotion] = f.fit.canonical
+        emotions = tuple(
+            e for e in EXPRESSIVE if any(e in c and Emotion.NEUTRAL in c for c in shapes.values())
+        )
+        actors = tuple(
+            a
+            for a, c in sorted(shapes.items())
+            if Emotion.NEUTRAL in c and all(e in c for e in emotions)
+        )
+        if not actors or not emotions:
+            raise InvalidOptionError(
+                "need, for at least one actor, a neutral and an emotional clip"
+            )
+        neutrals = np.stack([np.nanmedian(shapes[a][Emotion.NEUTRAL], axis=0) for a in actors])
+        modes = speech_modes(
+            [shapes[a][Emotion.NEUTRAL] - n for a, n in zip(actors, neutrals, strict=True)]
+        )
+        return cls(shapes, actors, emotions, neutrals, modes, SpeechConstraint.build())
+
+
+def peak_masks(fits: list[LabeledFit]) -> dict[tuple[str, Emotion], np.ndarray]:
+    """Per (actor, emotion): the ``(T,) bool`` peak frames of that clip (see ``peak_frames``).
+
+    Raises:
+        InvalidOptionError: No actor has both a neutral and an emotional clip.
+    """
+    cast = _Cast.of(fits)
+    out = {}
+    for i, actor in enumerate(cast.actors):
+        for emotion in cast.emotions:
+            shapes = cast.shapes[actor][emotion]
+            out[actor, emotion] = peak_frames(
+                shapes, cast.neutrals[i], cast.constraint, cast.modes
+            )[1]
+    return out
 
 
 def calibrate_prototypes(
-    clips: list[LabeledClip],
+    clips: list[LabeledClip] | list[LabeledFit],
     progress: Callable[[str], None] | None = None,
 ) -> EmotionPrototypes:
     """Measure prototypes from labelled clips.
 
     Args:
-        clips: Clips of several actors; each actor needs a neutral clip to be used.
+        clips: Clips of several actors (or the same already fitted by ``fit_labeled_clips``);
+            each actor needs a neutral clip to be used.
         progress: Called with a line of text per clip.
 
     Returns:
@@ -173,32 +302,19 @@ def calibrate_prototypes(
     Raises:
         InvalidOptionError: No actor has both a neutral and an emotional clip.
     """
-    constraint = SpeechConstraint.build()
     smoother = _mesh_smoother()
-    by_actor: dict[str, dict[Emotion, np.ndarray]] = {}
-    with FaceTracker() as tracker:
-        for clip in clips:
-            fit = fit_track(tracker.track_video(probe(clip.path)))
-            if progress is not None:
-                progress(f"{clip.path.name}: {int(fit.present.sum())}/{fit.n_frames} frames")
-            by_actor.setdefault(clip.actor, {})[clip.emotion] = fit.canonical
-    emotions = tuple(
-        e for e in EXPRESSIVE if any(e in c and Emotion.NEUTRAL in c for c in by_actor.values())
+    fits = [c for c in clips if isinstance(c, LabeledFit)]
+    if len(fits) != len(clips):
+        fits = fit_labeled_clips([c for c in clips if isinstance(c, LabeledClip)], progress)
+    cast = _Cast.of(fits)
+    constraint, by_actor, actors, emotions = (
+        cast.constraint,
+        cast.shapes,
+        cast.actors,
+        cast.emotions,
     )
-    actors = tuple(
-        a
-        for a, c in sorted(by_actor.items())
-        if Emotion.NEUTRAL in c and all(e in c for e in emotions)
-    )
-    if not actors or not emotions:
-        raise InvalidOptionError("need, for at least one actor, a neutral and an emotional clip")
+    neutrals, modes = cast.neutrals, cast.modes
     actor_offsets = np.zeros((len(actors), len(emotions), N_LANDMARKS, 3))
-    neutrals = np.zeros((len(actors), N_LANDMARKS, 3))
-    for i, actor in enumerate(actors):
-        neutrals[i] = np.nanmedian(by_actor[actor][Emotion.NEUTRAL], axis=0)
-    modes = speech_modes(
-        [by_actor[a][Emotion.NEUTRAL] - n for a, n in zip(actors, neutrals, strict=True)]
-    )
     for i, actor in enumerate(actors):
         shapes = by_actor[actor]
         neutral = neutrals[i]
@@ -216,6 +332,9 @@ def calibrate_prototypes(
     combined_norm = np.sqrt((combined**2).sum(axis=(1, 2)))
     gain = np.clip(actor_norm / np.maximum(combined_norm, 1e-12), 1.0, _MAX_GAIN)
     combined = combined * gain[:, None, None]  # linear: the constraints still hold
+    combined = constraint.project(
+        _rigid_irises(combined * region_gains(actor_offsets, combined, smoother)[..., None])
+    )
     return EmotionPrototypes(
         emotions=emotions,
         offsets=combined.astype(np.float32),

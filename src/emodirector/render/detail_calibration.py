@@ -1,0 +1,146 @@
+"""Measure expression detail (ratio images) from labelled footage, for ``detail.py``.
+
+For every actor with a neutral clip: the neutral texture is the per-pixel median, over the
+neutral clip's frames, of the log luminance unwrapped into the canonical layout (the median
+keeps the resting face and drops speech and blinks). For every emotional clip of that actor, the
+expressive texture is the mean log luminance over the clip's expressive peak (the same frames
+the geometric prototype is taken from, ``manipulate.calibrate.peak_frames``). Their difference
+is the log ratio image. Both textures are lightly smoothed first (noise and the landmarks'
+registration error would otherwise show up as edges), and the ratio's slowest variation, which
+is the light falling differently on a differently held head, not expression, is removed. The
+ratios are combined over actors by a per-pixel median (with three or more; a mean otherwise):
+what is common to them (the frown between the brows, the forehead lines, the folds) stays, one
+actor's own marks (a strand of hair, a mole) drop out. The combination is weaker than any one
+actor, so each region is scaled back to the actors' mean strength (``region_gains``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+
+from emodirector.errors import InvalidOptionError
+from emodirector.manipulate.calibrate import LabeledFit, peak_masks
+from emodirector.manipulate.emotions import Emotion
+from emodirector.render.detail import ExpressionDetail, detail_mask, region_masks
+from emodirector.render.texture import TEXTURE_SIZE, unwrap
+from emodirector.video.reader import iter_frames, probe
+
+#: Smoothing (layout pixels) of each unwrapped texture before the ratio is taken.
+_PRE_SMOOTH = 1.0
+#: Smoothing (layout pixels) of the combined ratio.
+_POST_SMOOTH = 1.0
+#: Scale (layout pixels) of the slow variation removed from each ratio (lighting, not
+#: expression): about a sixth of the face.
+_LIGHTING_SCALE = 6.0
+#: Largest gain restoring a region's strength after actors are combined.
+_MAX_REGION_GAIN = 2.5
+#: At most this many neutral frames are unwrapped (evenly spread).
+_MAX_NEUTRAL_FRAMES = 60
+
+
+def _log_textures(fit: LabeledFit, frames: np.ndarray, size: int) -> np.ndarray:
+    """``(n, S, S)`` smoothed log luminance of the given frames, unwrapped (NaN off the face)."""
+    wanted = {int(i): k for k, i in enumerate(frames)}
+    out = np.full((len(frames), size, size), np.nan, np.float32)
+    for frame in iter_frames(probe(fit.clip.path), "yuv420p"):
+        k = wanted.get(frame.index)
+        if k is None:
+            continue
+        h = frame.image.shape[0] * 2 // 3
+        y = frame.image[:h].astype(np.float32)
+        texture, valid = unwrap(y, fit.track.landmarks[frame.index], size)
+        texture = cv2.GaussianBlur(np.log1p(texture), (0, 0), _PRE_SMOOTH)
+        texture[~valid] = np.nan
+        out[k] = texture
+    return out
+
+
+def _without_lighting(log_ratio: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Subtract the ratio's slow variation (a normalised blur over the face only)."""
+    num = cv2.GaussianBlur(log_ratio * weight, (0, 0), _LIGHTING_SCALE)
+    den = cv2.GaussianBlur(weight, (0, 0), _LIGHTING_SCALE)
+    return log_ratio - num / np.maximum(den, 1e-3)
+
+
+def calibrate_detail(
+    fits: list[LabeledFit],
+    progress: Callable[[str], None] | None = None,
+    size: int = TEXTURE_SIZE,
+) -> ExpressionDetail:
+    """Measure the log ratio image of every expressive emotion.
+
+    Args:
+        fits: The labelled clips, tracked and fitted (``fit_labeled_clips``).
+        progress: Called with a line of text per clip.
+        size: Side of the texture layout.
+
+    Returns:
+        Detail for every emotion the prototypes are calibrated for, all region gains 1.
+
+    Raises:
+        InvalidOptionError: No actor has both a neutral and an emotional clip.
+    """
+    peaks = peak_masks(fits)
+    by_key = {(f.clip.actor, f.clip.emotion): f for f in fits}
+    actors = tuple(sorted({a for a, _ in peaks}))
+    emotions = tuple(e for e in Emotion if any(e is k[1] for k in peaks))
+    if not actors or not emotions:
+        raise InvalidOptionError("need, for at least one actor, a neutral and an emotional clip")
+    face = detail_mask(size) > 0
+    weight = face.astype(np.float32)
+    ratios = np.zeros((len(actors), len(emotions), size, size), np.float32)
+    for i, actor in enumerate(actors):
+        neutral_fit = by_key[actor, Emotion.NEUTRAL]
+        present = np.flatnonzero(neutral_fit.fit.present)
+        pick = present[np.linspace(0, len(present) - 1, min(len(present), _MAX_NEUTRAL_FRAMES))
+                       .round().astype(int)]  # fmt: skip
+        with warnings.catch_warnings():  # layout pixels off every frame's face stay NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            neutral = np.nanmedian(_log_textures(neutral_fit, pick, size), axis=0)
+        for j, emotion in enumerate(emotions):
+            f = by_key[actor, emotion]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                expressive = np.nanmean(
+                    _log_textures(f, np.flatnonzero(peaks[actor, emotion]), size), axis=0
+                )
+            ratio = np.nan_to_num(expressive - neutral) * weight
+            ratios[i, j] = _without_lighting(ratio, weight) * weight
+            if progress is not None:
+                progress(f"detail {actor} {emotion.value}: |log ratio| "
+                         f"{float(np.abs(ratios[i, j][face]).mean()):.3f}")  # fmt: skip
+    combined = np.median(ratios, axis=0) if len(actors) > 2 else ratios.mean(axis=0)
+    # a per-pixel median switches between actors from pixel to pixel: smooth the seams
+    combined = np.stack([cv2.GaussianBlur(c, (0, 0), _POST_SMOOTH) for c in combined])
+    return ExpressionDetail(
+        names=tuple(e.value for e in emotions),
+        log_ratio=combined,
+        region_gains=region_gains(ratios, combined, region_masks(size)),
+        actors=actors,
+    )
+
+
+def region_gains(ratios: np.ndarray, combined: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """``(E, R)`` gains that give each region of the combined ratio the actors' mean strength.
+
+    Combining actors keeps what they share but weakens it (their wrinkles do not lie exactly on
+    top of each other); as for the geometric prototypes, intensity 1 should be as strong as one
+    actor's acting, so each region is scaled back to the actors' mean RMS, by at most
+    ``_MAX_REGION_GAIN``.
+
+    Args:
+        ratios: ``(A, E, S, S)`` per-actor log ratios.
+        combined: ``(E, S, S)`` their combination.
+        masks: ``(R, S, S)`` region masks.
+    """
+
+    def rms(x: np.ndarray) -> np.ndarray:  # (..., S, S) -> (..., R)
+        return np.sqrt(np.einsum("...ij,rij->...r", x**2, masks) / masks.sum(axis=(1, 2)))
+
+    actor_rms = rms(ratios).mean(axis=0)
+    gains = actor_rms / np.maximum(rms(combined), 1e-6)
+    return np.clip(gains, 1.0, _MAX_REGION_GAIN).astype(np.float32)
