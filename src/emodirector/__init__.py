@@ -35,6 +35,7 @@ from emodirector.manipulate import (
 from emodirector.pipeline import (
     EditOptions,
     EditResult,
+    RenderOptions,
     VideoAnalysis,
     analyze_video,
     edit_video,
@@ -65,6 +66,7 @@ __all__ = [
     "PrototypeEditor",
     "ReferenceExpression",
     "ReferenceTarget",
+    "RenderOptions",
     "Timeline",
     "TrackerOptions",
     "UnsupportedVideoError",

@@ -2,7 +2,10 @@
 
 Two streaming passes over the video: the first tracks the face (the whole track must be known to
 fit a neutral face and to smooth without lag), the second decodes again, renders the edit into
-each frame and encodes it while the original audio packets are copied across.
+each frame and encodes it while the original audio packets are copied across. Rendering a frame
+is the mesh warp to the edited landmarks, then the eyes redrawn (rigid eyeball, moving lids),
+then the expression detail of the frame's edit weights multiplied onto the luminance, then the
+blend into the frame (``RenderOptions`` turns the two additions off).
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from emodirector.framearrays import CHUNK, release
 from emodirector.manipulate.action_units import ActionUnits
 from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, ExpressionEditor
 from emodirector.manipulate.prototypes import EmotionPrototypes
+from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
+from emodirector.render.eyes import composite_eyes
+from emodirector.render.texture import default_layout
 from emodirector.render.warp import warp_field, warp_yuv420
 from emodirector.track.tracker import FaceTrack, FaceTracker, ProgressCallback, TrackerOptions
 from emodirector.video.prefetch import prefetch
@@ -34,18 +40,40 @@ _MIN_VISIBLE_PX = 0.05
 
 
 @dataclass(frozen=True)
+class RenderOptions:
+    """What the renderer adds to the mesh warp.
+
+    Attributes:
+        detail: Apply the expression detail (ratio images: wrinkles and folds) of the edit.
+        eyes: Re-composite the eyes so that the iris stays rigid and round, the sclera a widened
+            lid shows is synthesised from the actor's own eye, and a narrowed lid covers the eye.
+        detail_gain: Scale of the expression detail relative to the edit's weights.
+    """
+
+    detail: bool = True
+    eyes: bool = True
+    detail_gain: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.detail_gain <= 3.0:
+            raise InvalidOptionError("detail_gain must be within 0..3")
+
+
+@dataclass(frozen=True)
 class EditOptions:
     """Everything that tunes an edit besides the target.
 
     Attributes:
         tracker: Face tracking.
         editor: The prototype editor.
+        render: What the renderer adds to the warp.
         encode: The video encoder.
         overwrite: Replace an existing output file.
     """
 
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
     editor: EditorOptions = field(default_factory=EditorOptions)
+    render: RenderOptions = field(default_factory=RenderOptions)
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     overwrite: bool = False
 
@@ -187,22 +215,53 @@ def render_frame(
     analysis: VideoAnalysis,
     edit: ExpressionEdit,
     timer: _Timer | None = None,
+    render: RenderOptions | None = None,
+    detail: ExpressionDetail | None = None,
 ) -> np.ndarray:
-    """Apply the edit to one decoded yuv420p frame (returned unchanged if nothing to do)."""
+    """Apply the edit to one decoded yuv420p frame (returned unchanged if nothing to do).
+
+    Args:
+        frame: ``(H * 3 // 2, W) uint8`` the decoded frame (not modified).
+        index: Its index in the analysed clip.
+        analysis: The analysed clip.
+        edit: The planned edit.
+        timer: Collects the time spent per stage.
+        render: What to add to the warp (all of it by default).
+        detail: Expression detail (the packaged one by default).
+    """
+    render = render or RenderOptions()
     dst = edited_landmarks(analysis, edit, index)
     if dst is None:
         return frame
     src = analysis.track.landmarks[index]
     if float(np.abs(dst[:, :2] - src[:, :2]).max()) < _MIN_VISIBLE_PX:
         return frame
+    weights = edit.weights[index] * edit.gain[index] * render.detail_gain
+    weights *= pitch_weight(analysis.fit.rotation[index : index + 1])[0]
+    with_detail = render.detail and bool(np.any(weights))
+    layout = default_layout() if with_detail else None
     # the frame's own size: an odd-sized video is decoded padded to even (VideoInfo.padded_size)
-    field_ = warp_field(src, dst, (frame.shape[1], frame.shape[0] * 2 // 3))
+    field_ = warp_field(
+        src,
+        dst,
+        (frame.shape[1], frame.shape[0] * 2 // 3),
+        texture_vertices=layout.vertices if layout is not None else None,
+    )
     if field_ is None:
         return frame
-    rendered = warp_yuv420(frame, field_)
+    y, u, v = warp_yuv420(frame, field_)
     if timer is not None:
         timer.lap("render")
-    return composite_yuv420(frame, field_, rendered)
+    if render.eyes:
+        y, u, v = composite_eyes(frame, field_, (y, u, v), src, dst)
+        if timer is not None:
+            timer.lap("eyes")
+    if with_detail:
+        maps = (detail or ExpressionDetail.load_default()).for_modes(edit.basis.names)
+        y = apply_detail(y, field_, mix_detail(maps, weights))
+        if timer is not None:
+            timer.lap("detail")
+    return composite_yuv420(frame, field_, (y, u, v))
 
 
 def edit_video(
@@ -250,12 +309,17 @@ def edit_video(
             timer.lap("fit")
         edit = plan_edit(analysis, target, options.editor)
         others = [(a, plan_edit(a, target, options.editor)) for a in analysis.others]
+        detail = ExpressionDetail.load_default() if options.render.detail else None
         timer.lap("manipulate")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
-            image = render_frame(frame.image, frame.index, analysis, edit, timer)
+            image = render_frame(
+                frame.image, frame.index, analysis, edit, timer, options.render, detail
+            )
             for other, other_edit in others:
-                image = render_frame(image, frame.index, other, other_edit, timer)
+                image = render_frame(
+                    image, frame.index, other, other_edit, timer, options.render, detail
+                )
             timer.lap("blend")
             writer.write(image, frame.pts)
             timer.lap("encode")
@@ -282,6 +346,7 @@ def edit_video(
 __all__ = [
     "EditOptions",
     "EditResult",
+    "RenderOptions",
     "VideoAnalysis",
     "analyze_video",
     "edit_video",

@@ -1,5 +1,23 @@
-"""Rendering of the edited face: a mesh-guided dense warp of the original frame."""
+"""Rendering of the edited face: a mesh-guided dense warp of the original frame, the expression
+detail the warp cannot make (ratio images: wrinkles and folds), and the eyes redrawn with a
+rigid eyeball behind moving lids."""
 
+from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
+from emodirector.render.eyes import composite_eyes
+from emodirector.render.texture import TEXTURE_SIZE, TextureLayout, default_layout, unwrap
 from emodirector.render.warp import WarpField, anchor_ring, warp_field, warp_yuv420
 
-__all__ = ["WarpField", "anchor_ring", "warp_field", "warp_yuv420"]
+__all__ = [
+    "TEXTURE_SIZE",
+    "ExpressionDetail",
+    "TextureLayout",
+    "WarpField",
+    "anchor_ring",
+    "apply_detail",
+    "composite_eyes",
+    "default_layout",
+    "mix_detail",
+    "unwrap",
+    "warp_field",
+    "warp_yuv420",
+]
