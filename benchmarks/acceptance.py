@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -395,7 +395,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not clips:
         raise SystemExit(f"no clips in {data / 'videos'} match {args.clips!r}")
     meta = Meta(
-        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
         commit=_git_commit(),
         machine=f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         data=str(data),

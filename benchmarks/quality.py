@@ -23,7 +23,7 @@ import argparse
 import fnmatch
 import json
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ def _fmt(v: object) -> str:
 
 
 def _markdown(edits: list[dict[str, Any]], mead: list[dict[str, Any]]) -> str:
-    lines = ["# Edit quality", "", f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.", ""]
+    lines = ["# Edit quality", "", f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", ""]
     if mead:
         scored = [r for r in mead if r["label"] != "contempt"]
         hits = sum(r["named"] == r["label"] for r in scored)
