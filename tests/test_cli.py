@@ -17,6 +17,7 @@ from tests._cli import interrupt_cli, run_cli
 from tests._media import (
     audio_packets,
     container_duration,
+    decoded_yuv,
     frame_count,
     lip_aperture,
     make_clip,
@@ -318,3 +319,33 @@ def test_demo(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert frame_count(out) == frame_count(demo_clip())
     assert audio_packets(out) == audio_packets(demo_clip())
+
+
+def test_no_detail_no_eyes_is_the_warp_alone(grid_clip: Path, tmp_path: Path) -> None:
+    """``--no-detail --no-eyes`` renders exactly what the library's warp-only options render."""
+    from emodirector import EditOptions, EmotionTarget, EncodeOptions, RenderOptions, edit_video
+
+    lossless = ("--crf", "0", "--preset", "ultrafast", "-q")
+    cli_out = tmp_path / "cli.mp4"
+    proc = _run("edit", grid_clip, "-o", cli_out, "--emotion", "surprised", "--no-detail",
+                "--no-eyes", *lossless)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    warp_only = EditOptions(
+        render=RenderOptions(detail=False, eyes=False),
+        encode=EncodeOptions(crf=0, preset="ultrafast"),
+    )
+    lib_out = edit_video(
+        grid_clip, tmp_path / "lib.mp4", EmotionTarget.from_label("surprised"), warp_only
+    ).output
+    full_out = tmp_path / "full.mp4"
+    assert (
+        _run("edit", grid_clip, "-o", full_out, "--emotion", "surprised", *lossless).returncode == 0
+    )
+    same = differs = 0
+    for a, b, c in zip(
+        decoded_yuv(cli_out), decoded_yuv(lib_out), decoded_yuv(full_out), strict=True
+    ):
+        same += int(np.array_equal(a, b))
+        differs += int(not np.array_equal(a, c))
+    assert same == _GRID_FRAMES
+    assert differs > _GRID_FRAMES // 2  # the full render adds detail and eyes on most frames

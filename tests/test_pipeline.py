@@ -16,6 +16,7 @@ from emodirector import (
     InputNotFoundError,
     InvalidOptionError,
     OutputError,
+    RenderOptions,
     UnsupportedVideoError,
     VideoAnalysis,
     edit_video,
@@ -263,3 +264,32 @@ def test_analysis_of_another_video_is_refused(grid_analysis: VideoAnalysis, tmp_
             analysis=grid_analysis,
         )
     assert not (tmp_path / "out.mp4").exists()
+
+
+#: Mean luminance change (levels) the angry detail must add between the brows beyond the warp.
+_FROWN_DETAIL_MIN = 3.0  # measured 4.9 on frame 30 (a smile adds 1.7 there)
+
+
+def test_detail_and_eyes_add_to_the_warp_inside_the_face_only(
+    grid_clip: Path, grid_analysis: VideoAnalysis
+) -> None:
+    """The full render differs from the warp alone between the brows (the frown's detail) and
+    nowhere outside the face; both leave the input frame alone."""
+    edit = plan_edit(grid_analysis, EmotionTarget.from_label("angry", 1.0))
+    frames = iter_frames(probe(grid_clip), "yuv420p")
+    frame = next(f for f in frames if f.index == 30)
+    frames.close()
+    before = frame.image.copy()
+    warp = render_frame(frame.image, 30, grid_analysis, edit, render=RenderOptions(False, False))
+    full = render_frame(frame.image, 30, grid_analysis, edit)
+    np.testing.assert_array_equal(frame.image, before)
+    face, outside = _face_masks(grid_analysis, 30)
+    h = before.shape[0] * 2 // 3
+    np.testing.assert_array_equal(full[:h][outside], before[:h][outside])
+    lm = grid_analysis.track.landmarks[30]
+    x0, y0 = lm[[107, 9], :2].min(axis=0).astype(int)  # between the inner brow ends
+    x1, y1 = lm[[336, 168], :2].max(axis=0).astype(int) + 1
+    between = np.abs(full[y0:y1, x0:x1].astype(int) - warp[y0:y1, x0:x1])
+    assert between.mean() > _FROWN_DETAIL_MIN
+    with pytest.raises(InvalidOptionError, match="detail_gain"):
+        RenderOptions(detail_gain=5.0)

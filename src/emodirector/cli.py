@@ -219,14 +219,25 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--preset", default="veryfast", help="x264 speed preset (default veryfast)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--no-detail",
+        action="store_true",
+        help="do not add the expression detail (wrinkles, the frown, folds): geometry only",
+    )
+    p.add_argument(
+        "--no-eyes",
+        action="store_true",
+        help="do not redraw the eyes (the warp then stretches or squashes them)",
+    )
 
 
 def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
-    from emodirector import EditOptions, EncodeOptions, edit_video
+    from emodirector import EditOptions, EncodeOptions, RenderOptions, edit_video
     from emodirector.track import TrackerOptions
 
     options = EditOptions(
         tracker=TrackerOptions(face=args.face),
+        render=RenderOptions(detail=not args.no_detail, eyes=not args.no_eyes),
         encode=EncodeOptions(crf=args.crf, preset=args.preset),
         overwrite=args.overwrite,
     )
