@@ -37,7 +37,10 @@ _IRIS_THRESHOLD = 70
 #: Mean luma of the newly shown sclera may differ this much from the original sclera.
 _SCLERA_TOL = 15.0
 #: Largest relative darkening of the newly shown sclera under the upper lid (lash shadow).
-_LASH_SHADOW_MAX = 0.3
+_LASH_SHADOW_MAX = 0.45
+#: The synthesised strip under the upper lid varies at most this fraction as much as the plain
+#: warp's smear there (standard deviation of luma).
+_SMOOTHER = 0.6
 #: 90th percentile luma of the closed-over band: lid skin, not sclera white.
 _COVERED_MAX_Y = 190
 #: Largest luma error of the rigidly moved iris on real footage (bilinear resampling).
@@ -182,10 +185,11 @@ def test_widened_eye_shows_sclera(src: np.ndarray, frame: np.ndarray) -> None:
         assert upper.sum() > 20 and lower.sum() > 20
         # the plain warp smears lid colour there
         assert float(plain[lower].mean()) < _SCLERA[0] - 2 * _SCLERA_TOL
-        assert float(plain[upper].mean()) < (1 - _LASH_SHADOW_MAX) * _SCLERA[0]
-        # the eye layer shows the actor's sclera, in the lash shadow under the upper lid
+        # the eye layer shows the actor's sclera, in the lash shadow under the upper lid: a
+        # smooth shade, where the plain warp's smear of lashes and iris is streaky
         assert float(y[lower].mean()) == pytest.approx(_SCLERA[0], abs=_SCLERA_TOL)
         assert (1 - _LASH_SHADOW_MAX) * _SCLERA[0] <= float(y[upper].mean()) < _SCLERA[0]
+        assert float(y[upper].std()) < _SMOOTHER * float(plain[upper].std())
 
 
 def test_narrowed_lid_covers_the_eye(src: np.ndarray, frame: np.ndarray) -> None:

@@ -79,8 +79,10 @@ _VALID_INSET = 1.6
 #: Synthetic sclera shading: luma loss at the corners, and of the lash shadow under the upper
 #: lid, whose width is this fraction of the eye width.
 CORNER_SHADE = 0.18
-LASH_SHADE = 0.25
-LASH_WIDTH_FRACTION = 0.06
+LASH_SHADE = 0.4
+LASH_WIDTH_FRACTION = 0.08
+#: Mirrored iris luma above its ring's median by more than this (a catchlight) is clamped.
+_HIGHLIGHT_CLAMP = 12.0
 #: Sclera samples: outside this multiple of the iris radius, within this fraction of the half
 #: width of the eye centre.
 _SCLERA_IRIS_CLEAR = 1.15
@@ -411,6 +413,8 @@ def _render_plane(
     if rings is None:
         rings = np.full(n_bins, sclera, np.float32)
     ring_val = rings[np.minimum(rho.astype(np.int64), n_bins - 1)]
+    if shade:  # a catchlight must not be mirrored into a second one
+        mirror = np.minimum(mirror, ring_val + np.float32(_HIGHLIGHT_CLAMP))
     iris = ring_val + mirror_ok * (mirror - ring_val)
     # eye coordinates (luma pixels) of the output pixels
     px = (xs + np.float32(sx0)) / np.float32(scale)
