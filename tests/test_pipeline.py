@@ -293,3 +293,36 @@ def test_detail_and_eyes_add_to_the_warp_inside_the_face_only(
     assert between.mean() > _FROWN_DETAIL_MIN
     with pytest.raises(InvalidOptionError, match="detail_gain"):
         RenderOptions(detail_gain=5.0)
+
+
+#: A blink: the lid gap below this fraction of the clip's median gap.
+_BLINK_FRACTION = 0.45
+#: Surprise widens the open eyes by at least this factor (median lid gap, re-detected).
+_WIDER_MIN = 1.05
+
+
+def test_blinks_survive_a_widening_edit(
+    grid_clip: Path, grid_analysis: VideoAnalysis, tmp_path: Path
+) -> None:
+    """Surprise widens the eyes, yet the GRID man's blinks (frames 43-44, 51-53) still close
+    them: landmarks re-detected on the (lossless) output."""
+    from emodirector.fit import fit_track
+    from emodirector.manipulate.editor import _eye_openness
+
+    def openness(video: Path) -> np.ndarray:
+        with FaceTracker() as tracker:
+            fit = fit_track(tracker.track_video(probe(video)))
+        return _eye_openness(np.nan_to_num(fit.canonical[:])).mean(axis=1)
+
+    before = openness(grid_clip)
+    blinks = np.flatnonzero(before < _BLINK_FRACTION * np.median(before))
+    assert len(blinks) >= 3
+    options = EditOptions(encode=_LOSSLESS, overwrite=True)
+    out = edit_video(
+        grid_clip, tmp_path / "s.mp4", EmotionTarget.from_label("surprised"), options,
+        analysis=grid_analysis,
+    ).output  # fmt: skip
+    after = openness(out)
+    open_ = np.setdiff1d(np.arange(len(before)), np.concatenate([blinks - 1, blinks, blinks + 1]))
+    assert np.median(after[open_]) > _WIDER_MIN * np.median(before[open_])
+    assert (after[blinks] < _BLINK_FRACTION * np.median(after[open_])).all()
