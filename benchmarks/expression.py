@@ -67,6 +67,7 @@ from _common import (  # noqa: E402
 from directing import _face_crop, _label, _num  # noqa: E402
 from emodirector import (  # noqa: E402
     EditOptions,
+    EditResult,
     EmotionTarget,
     RenderOptions,
     VideoAnalysis,
@@ -308,6 +309,21 @@ def _options(variant: str) -> EditOptions:
     return EditOptions(overwrite=True, render=VARIANTS[variant])
 
 
+def _metered_edit(
+    clip: Path, out: Path, analysis: VideoAnalysis, emotion: str, variant: str
+) -> tuple[EditResult, dict[str, Any]]:
+    """Edit at intensity 1 with a renderer variant; the result and the CPU load meanwhile."""
+    meter = CpuMeter()
+    result = edit_video(
+        clip,
+        out,
+        EmotionTarget.from_label(emotion, INTENSITY),
+        _options(variant),
+        analysis=analysis,
+    )
+    return result, meter.stop()
+
+
 def edit_row(
     clip: Path,
     out: Path,
@@ -318,15 +334,7 @@ def edit_row(
 ) -> dict[str, Any]:
     """Edit ``clip`` towards ``emotion`` at intensity 1 with a renderer variant and compare."""
     t0 = time.perf_counter()
-    meter = CpuMeter()
-    result = edit_video(
-        clip,
-        out,
-        EmotionTarget.from_label(emotion, INTENSITY),
-        _options(variant),
-        analysis=analysis,
-    )
-    load = meter.stop()
+    result, load = _metered_edit(clip, out, analysis, emotion, variant)
     edited = measure_clip(out, identity_frames=original.identity_frames)
     ev = compare_clips(original, edited, emotion, edit_fps=result.fps)
     d = ev.to_dict()
@@ -360,15 +368,7 @@ def edit_row(
 
 def timing_row(clip: Path, out: Path, analysis: VideoAnalysis, variant: str) -> dict[str, Any]:
     """One timed edit (``TIMING_EMOTION``) with a renderer variant; nothing is measured."""
-    meter = CpuMeter()
-    result = edit_video(
-        clip,
-        out,
-        EmotionTarget.from_label(TIMING_EMOTION, INTENSITY),
-        _options(variant),
-        analysis=analysis,
-    )
-    load = meter.stop()
+    result, load = _metered_edit(clip, out, analysis, TIMING_EMOTION, variant)
     out.unlink(missing_ok=True)
     return {
         "variant": variant,

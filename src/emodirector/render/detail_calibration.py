@@ -6,8 +6,9 @@ keeps the resting face and drops speech and blinks). For every emotional clip of
 expressive texture is the mean log luminance over the clip's expressive peak (the same frames
 the geometric prototype is taken from, ``manipulate.calibrate.peak_frames``). Their difference
 is the log ratio image. Both textures are lightly smoothed first (noise and the landmarks'
-registration error would otherwise show up as edges), and the ratio's slowest variation, which
-is the light falling differently on a differently held head, not expression, is removed. The
+registration error would otherwise show up as edges), and the ratio's broad variation, mostly
+the light falling differently on a differently held head, is removed: what is kept is the
+band of wrinkles, furrows and folds. The
 ratios are combined over actors by a per-pixel median (with three or more; a mean otherwise):
 what is common to them (the frown between the brows, the forehead lines, the folds) stays, one
 actor's own marks (a strand of hair, a mole) drop out. The combination is weaker than any one
@@ -33,8 +34,10 @@ from emodirector.video.reader import iter_frames, probe
 _PRE_SMOOTH = 1.0
 #: Smoothing (layout pixels) of the combined ratio.
 _POST_SMOOTH = 1.0
-#: Scale (layout pixels) of the slow variation removed from each ratio (lighting, not
-#: expression): about a sixth of the face.
+#: Scale (layout pixels) of the slow variation removed from each ratio: about a twentieth of
+#: the face. Broader shading differs between takes with the light on a differently held head,
+#: and, carried onto another face, it read as blotches (seen on the shared clips); wrinkles,
+#: furrows and folds are narrower and stay.
 _LIGHTING_SCALE = 6.0
 #: Largest gain restoring a region's strength after actors are combined.
 _MAX_REGION_GAIN = 2.5
