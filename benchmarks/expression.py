@@ -173,10 +173,14 @@ def checks(
     The identity check is like for like: the distance between the mean dlib descriptors of the
     edit and its input, against the same distance between a MEAD actor's acted and neutral takes.
 
+    ``flicker`` compares the raw frame-to-frame change inside the face (which also counts
+    texture moving with the face); ``flicker_mc`` the motion-compensated one.
+
     >>> r = {"emotion": "sad", "p_after": 0.5, "lip_r": 0.96, "identity_mean_descriptor": 0.2,
-    ...      "flicker_before": 2.0, "flicker_after": 2.1}
+    ...      "flicker_before": 2.0, "flicker_after": 2.1,
+    ...      "flicker_mc_before": 1.0, "flicker_mc_after": 0.9}
     >>> checks(r, 0.4, 0.3)
-    {'read': True, 'lips': True, 'identity': True, 'flicker': False}
+    {'read': True, 'lips': True, 'identity': True, 'flicker': False, 'flicker_mc': True}
     """
 
     def at_least(a: float | None, b: float | None) -> bool | None:
@@ -187,6 +191,7 @@ def checks(
         "lips": at_least(row["lip_r"], LIP_R_MIN),
         "identity": at_least(id_ref, row["identity_mean_descriptor"]),
         "flicker": at_least(row["flicker_before"], row["flicker_after"]),
+        "flicker_mc": at_least(row.get("flicker_mc_before"), row.get("flicker_mc_after")),
     }
 
 
@@ -356,6 +361,8 @@ def edit_row(
         "jitter_after": d["stability"]["jitter_after"],  # type: ignore[index]
         "flicker_before": d["stability"]["face_flicker_before"],  # type: ignore[index]
         "flicker_after": d["stability"]["face_flicker_after"],  # type: ignore[index]
+        "flicker_mc_before": d["stability"]["face_flicker_compensated_before"],  # type: ignore[index]
+        "flicker_mc_after": d["stability"]["face_flicker_compensated_after"],  # type: ignore[index]
         "outside_mean_abs": d["outside_face"]["mean_abs_difference"],  # type: ignore[index]
         # tracked once per clip, so this is the render + encode pass, not a whole edit
         "render_fps": _num(result.fps, 2),
@@ -500,16 +507,24 @@ def summarise(clips: list[dict[str, Any]]) -> dict[str, Any]:
     for variant in QUALITY_VARIANTS:
         rows = [r for c in clips for r in c.get("edits", []) if r["variant"] == variant]
         s: dict[str, Any] = {"edits": len(rows)}
-        for key in ("read", "lips", "identity", "flicker"):
-            judged = [r["checks"][key] for r in rows if r["checks"][key] is not None]
+        for key in ("read", "lips", "identity", "flicker", "flicker_mc"):
+            judged = [r["checks"].get(key) for r in rows if r["checks"].get(key) is not None]
             s[key] = {"passed": sum(judged), "judged": len(judged)}
         judged_rows = [r for r in rows if r["emotion"] in JUDGED]
-        s["all_four"] = {
-            "passed": sum(all(v is True for v in r["checks"].values()) for r in judged_rows),
-            "judged": len(judged_rows),
-        }
+        for name, keys in (
+            ("all_four", ("read", "lips", "identity", "flicker")),
+            ("all_four_mc", ("read", "lips", "identity", "flicker_mc")),
+        ):
+            s[name] = {
+                "passed": sum(all(r["checks"].get(k) is True for k in keys) for r in judged_rows),
+                "judged": len(judged_rows),
+            }
         out[variant] = s
     return out
+
+
+#: One letter per check in the tables' checks column.
+_CHECK_LETTER = {"read": "r", "lips": "l", "identity": "i", "flicker": "f", "flicker_mc": "m"}
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -588,14 +603,26 @@ def markdown(result: dict[str, Any]) -> str:
         for variant, s in summary.items():
             parts = ", ".join(
                 f"{k} {s[k]['passed']}/{s[k]['judged']}"
-                for k in ("read", "lips", "identity", "flicker", "all_four")
+                for k in (
+                    "read",
+                    "lips",
+                    "identity",
+                    "flicker",
+                    "flicker_mc",
+                    "all_four",
+                    "all_four_mc",
+                )
+                if k in s
             )
             lines.append(f"- **{variant}**: {s['edits']} edits; passed {parts}.")
         lines += [
             "",
             f"read: p_after ≥ MEAD for {', '.join(JUDGED)}; lips: r ≥ {LIP_R_MIN}; identity: "
-            "distance ≤ MEAD's; flicker: ≤ the input's; all_four: the four on the judged "
-            "emotions.",
+            "distance ≤ MEAD's; flicker: ≤ the input's (raw frame-to-frame change inside the face, "
+            "which also counts texture that moves with the face); flicker_mc: the same after the "
+            "previous frame is warped onto this frame's face (change that does not follow the "
+            "face); all_four / all_four_mc: read, lips, identity and flicker / flicker_mc on the "
+            "judged emotions.",
             "",
         ]
     for c in result["clips"]:
@@ -631,8 +658,10 @@ def markdown(result: dict[str, Any]) -> str:
                     _f(ref["flicker_before"], 2),
                     _f(w["flicker_after"], 2) if w else "–",
                     _f(d["flicker_after"], 2) if d else "–",
+                    _f(ref.get("flicker_mc_before"), 2),
+                    _f(d.get("flicker_mc_after"), 2) if d else "–",
                     " ".join(
-                        f"{k[0]}{'+' if v else '-'}"
+                        f"{_CHECK_LETTER.get(k, k[0])}{'+' if v else '-'}"
                         for k, v in d["checks"].items()
                         if v is not None
                     )
@@ -657,6 +686,8 @@ def markdown(result: dict[str, Any]) -> str:
                     "flicker in",
                     "flicker warp",
                     "flicker default",
+                    "mc flicker in",
+                    "mc flicker default",
                     "checks",
                 ],
                 table,

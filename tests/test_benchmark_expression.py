@@ -64,7 +64,7 @@ def test_stage_ms_and_checks(ex: ModuleType) -> None:
     assert ex.stage_ms({"render": 1.0}, 0) == {}
     r = _edit("fearful", "default", 0.1)
     c = ex.checks(r, 0.5, 0.3)
-    assert c == {"read": None, "lips": True, "identity": True, "flicker": True}
+    assert c == {"read": None, "lips": True, "identity": True, "flicker": True, "flicker_mc": None}
     r["lip_r"] = None
     assert ex.checks(r, 0.5, None)["lips"] is None
 

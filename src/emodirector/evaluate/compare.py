@@ -37,6 +37,11 @@ def _nanmean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else float("nan")
 
 
+def _compensated(m: ClipMeasurements) -> float:
+    """Mean motion-compensated flicker (NaN for measurements made without it)."""
+    return float("nan") if m.flicker_compensated is None else _nanmean(m.flicker_compensated)
+
+
 @dataclass(frozen=True)
 class OutsideDifference:
     """Pixel differences outside the face region (``OUTSIDE_SCALE`` x the oval).
@@ -153,6 +158,8 @@ class EditEvaluation:
                 "jitter_after": num(_nanmean(self.edited.jitter)),
                 "face_flicker_before": num(_nanmean(self.original.flicker)),
                 "face_flicker_after": num(_nanmean(self.edited.flicker)),
+                "face_flicker_compensated_before": num(_compensated(self.original)),
+                "face_flicker_compensated_after": num(_compensated(self.edited)),
             },
             "outside_face": {
                 "mean_abs_difference": num(_nanmean(self.outside.mean_abs)),

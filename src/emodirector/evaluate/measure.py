@@ -21,6 +21,7 @@ from emodirector.evaluate.emotion import (
     face_crop,
 )
 from emodirector.face_model import FACE_OVAL
+from emodirector.render.warp import warp_field, warp_plane
 from emodirector.track.tracker import (
     FaceTrack,
     FaceTracker,
@@ -99,7 +100,11 @@ class ClipMeasurements:
         lip_aperture: ``(T,) float64`` dlib inner-lip aperture over the eye-corner distance.
         jitter: ``(T,) float64`` see ``landmark_jitter``.
         flicker: ``(T,) float64`` mean absolute luma change (0..255) from the previous frame
-            inside the face oval; NaN on the first frame and without a face.
+            inside the face oval; NaN on the first frame and without a face. It counts motion
+            too: a face that moves, or skin with more texture moving with it, changes more.
+        flicker_compensated: ``(T,) float64`` the same after the previous frame is warped
+            onto this frame's face (the mesh warp, from its landmarks to these): what is left
+            is change that does not follow the face (flicker proper, lighting, tracking error).
         identity_frames: ``(K,) int64`` frames the descriptors were computed on.
         descriptors: ``(K, 128) float64`` dlib face descriptors of those frames.
     """
@@ -113,6 +118,7 @@ class ClipMeasurements:
     flicker: np.ndarray
     identity_frames: np.ndarray
     descriptors: np.ndarray
+    flicker_compensated: np.ndarray | None = None
 
     @property
     def n_frames(self) -> int:
@@ -126,6 +132,18 @@ def _video_luma(grey: np.ndarray) -> np.ndarray:
     emotion more often from video-range luma than from full-range grey (14 vs 12 of 21).
     """
     return cv2.convertScaleAbs(grey, alpha=219.0 / 255.0, beta=16.0)
+
+
+def _follow_face(grey: np.ndarray, points: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """``grey`` with its face (at ``points``) warped to the face at ``to`` (same frame size)."""
+    h, w = grey.shape
+    field = warp_field(points, to, (w, h))
+    if field is None:
+        return grey
+    x0, y0, x1, y1 = field.roi
+    out = grey.copy()
+    out[y0:y1, x0:x1] = warp_plane(grey, field)
+    return out
 
 
 def identity_sample(present: np.ndarray, n: int = IDENTITY_SAMPLES) -> np.ndarray:
@@ -173,6 +191,8 @@ def measure_clip(
     probs = np.full((t, len(EMOTION_CLASSES)), np.nan, np.float32)
     lm68 = np.full((t, 68, 2), np.nan, np.float32)
     flicker = np.full(t, np.nan)
+    compensated = np.full(t, np.nan)
+    prev_pts: np.ndarray | None = None
     ids = identity_sample(track.present) if identity_frames is None else identity_frames
     ids = np.asarray([i for i in ids if 0 <= i < t and track.present[i]], dtype=np.int64)
     wanted = set(ids.tolist()) if dlib_measures else set()
@@ -193,12 +213,17 @@ def measure_clip(
                     if m.any():
                         diff = np.abs(grey[m].astype(np.int16) - prev[m].astype(np.int16))
                         flicker[i] = float(diff.mean())
+                        if prev_pts is not None:
+                            moved = _follow_face(prev, prev_pts, pts)
+                            diff = np.abs(grey[m].astype(np.int16) - moved[m].astype(np.int16))
+                            compensated[i] = float(diff.mean())
                 if dlib_measures:
                     box = dlib_box(pts)
                     lm68[i] = dl.landmarks(rgb, box)
                     if i in wanted:
                         descriptors[i] = dl.descriptor(rgb, box)
             prev = grey
+            prev_pts = pts if track.present[i] else None
             if progress is not None:
                 progress("measure", i + 1, t)
     present = track.present.copy()
@@ -215,6 +240,7 @@ def measure_clip(
         lip_aperture=inner_lip_aperture68(lm68),
         jitter=landmark_jitter(lm68),
         flicker=flicker,
+        flicker_compensated=compensated,
         identity_frames=np.asarray([i for i in ids if i in descriptors], dtype=np.int64),
         descriptors=desc,
     )

@@ -278,6 +278,8 @@ def evaluation_summary(data: dict[str, Any]) -> str:
             f"{_fmt(s['lip_mean_abs_difference'])}",
             f"stability: jitter {_fmt(st['jitter_before'])} -> {_fmt(st['jitter_after'])}, "
             f"face flicker {_fmt(st['face_flicker_before'])} -> {_fmt(st['face_flicker_after'])}",
+            f"face flicker, motion compensated {_fmt(st['face_flicker_compensated_before'])} -> "
+            f"{_fmt(st['face_flicker_compensated_after'])}",
             f"outside face: mean |diff| {_fmt(o['mean_abs_difference'])}, changed pixels "
             f"{_fmt(o['changed_pixel_share'])}",
         ]

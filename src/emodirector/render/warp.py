@@ -219,6 +219,11 @@ def _remap(plane: np.ndarray, roi: tuple[int, int, int, int], disp: np.ndarray) 
     return cv2.remap(plane, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def warp_plane(plane: np.ndarray, field: WarpField) -> np.ndarray:
+    """The region ``field.roi`` of a full-resolution image plane, resampled through ``field``."""
+    return _remap(plane, field.roi, field.displacement)
+
+
 def warp_yuv420(frame: np.ndarray, field: WarpField) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Resample the face region of a yuv420p frame through ``field``.
 
@@ -234,7 +239,7 @@ def warp_yuv420(frame: np.ndarray, field: WarpField) -> tuple[np.ndarray, np.nda
     y_plane = frame[:h]
     chroma = frame[h:].reshape(2, h // 2, w // 2)
     x0, y0, x1, y1 = field.roi
-    warped_y = _remap(y_plane, field.roi, field.displacement)
+    warped_y = warp_plane(y_plane, field)
     half_roi = (x0 // 2, y0 // 2, x1 // 2, y1 // 2)
     half_disp = np.ascontiguousarray(field.displacement[::2, ::2] * 0.5)
     warped_u = _remap(chroma[0], half_roi, half_disp)
