@@ -565,11 +565,15 @@ def test_several_audio_streams_are_all_copied(short_grid: Path, tmp_path: Path) 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_while_rendering_leaves_nothing(
-    odd_fps_clip: Path, tmp_path: Path, sig: signal.Signals
+    hevc_clip: Path, tmp_path: Path, sig: signal.Signals
 ) -> None:
     """SIGTERM or Ctrl-C during the second pass (encoding under way): exit 130, no output and
-    no temporary file, input unchanged."""
-    before = sha256(odd_fps_clip)
+    no temporary file, input unchanged.
+
+    The longest shared clip (250 frames at 1080x1920, seconds of rendering), so that a test
+    process slow to read the progress line still signals mid-render.
+    """
+    before = sha256(hevc_clip)
     out = tmp_path / "o.mp4"
 
     def inside_render_pass() -> None:
@@ -577,7 +581,7 @@ def test_signal_while_rendering_leaves_nothing(
         assert any(p.name.startswith(".o.") for p in tmp_path.iterdir())  # the temporary file
 
     code, stderr = interrupt_cli(
-        ("edit", odd_fps_clip, "-o", out, "--emotion", "happy"),
+        ("edit", hevc_clip, "-o", out, "--emotion", "happy"),
         b"rendering",
         sig,
         inside_render_pass,
@@ -586,4 +590,4 @@ def test_signal_while_rendering_leaves_nothing(
     assert "interrupted; no output was written" in stderr
     assert "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
-    assert sha256(odd_fps_clip) == before
+    assert sha256(hevc_clip) == before
