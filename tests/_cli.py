@@ -29,6 +29,10 @@ def run_cli(
     )
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_cli(
     args: tuple[str | Path, ...],
     when: bytes,
@@ -48,7 +52,14 @@ def interrupt_cli(
     Returns:
         The exit code and the whole stderr.
     """
-    proc = subprocess.Popen(cli_command(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # As in a terminal's foreground job: a test run started in the background of a
+    # non-interactive shell ignores SIGINT, and a child would inherit that and never see Ctrl-C.
+    proc = subprocess.Popen(
+        cli_command(*args),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
+    )
     assert proc.stderr is not None
     seen = b""
     deadline = time.monotonic() + timeout
