@@ -307,19 +307,13 @@ def calibrate_prototypes(
     if len(fits) != len(clips):
         fits = fit_labeled_clips([c for c in clips if isinstance(c, LabeledClip)], progress)
     cast = _Cast.of(fits)
-    constraint, by_actor, actors, emotions = (
-        cast.constraint,
-        cast.shapes,
-        cast.actors,
-        cast.emotions,
-    )
-    neutrals, modes = cast.neutrals, cast.modes
+    constraint, actors, emotions = cast.constraint, cast.actors, cast.emotions
     actor_offsets = np.zeros((len(actors), len(emotions), N_LANDMARKS, 3))
     for i, actor in enumerate(actors):
-        shapes = by_actor[actor]
-        neutral = neutrals[i]
         for j, emotion in enumerate(emotions):
-            offset = clip_prototype(shapes[emotion], neutral, constraint, modes)
+            offset = clip_prototype(
+                cast.shapes[actor][emotion], cast.neutrals[i], constraint, cast.modes
+            )
             for _ in range(_SMOOTH_PASSES):
                 offset = smoother @ offset
             offset[N_MESH:] = 0.0
@@ -338,7 +332,7 @@ def calibrate_prototypes(
     return EmotionPrototypes(
         emotions=emotions,
         offsets=combined.astype(np.float32),
-        neutral=neutrals.mean(axis=0).astype(np.float32),
+        neutral=cast.neutrals.mean(axis=0).astype(np.float32),
         actors=actors,
         actor_offsets=actor_offsets.astype(np.float32),
     )

@@ -22,7 +22,7 @@ nasolabial folds, chin) with a gain each.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 
@@ -147,6 +147,9 @@ class ExpressionDetail:
     log_ratio: np.ndarray
     region_gains: np.ndarray
     actors: tuple[str, ...] = ()
+    _mode_maps: dict[tuple[str, ...], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         k = len(self.names)
@@ -172,8 +175,11 @@ class ExpressionDetail:
         """``(len(names), S, S)`` maps of the named modes (zero for a mode with no detail).
 
         A mode is an emotion, or an action unit (``ACTION_UNIT_DETAIL``: part of an emotion's
-        map).
+        map). Computed once per basis: the renderer asks for them on every frame.
         """
+        cached = self._mode_maps.get(names)
+        if cached is not None:
+            return cached
         out = np.zeros((len(names), self.size, self.size), np.float32)
         masks = region_masks(self.size)
         for i, name in enumerate(names):
@@ -187,6 +193,8 @@ class ExpressionDetail:
                     for r in regions
                 )
                 out[i] = np.clip(self.log_ratio[k] * weight, -MAX_LOG_RATIO, MAX_LOG_RATIO)
+        out.flags.writeable = False
+        self._mode_maps[names] = out
         return out
 
     def save(self, path: str | os.PathLike[str]) -> None:

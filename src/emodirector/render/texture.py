@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from emodirector.face_model import load_face_model
-from emodirector.render.warp import WarpMesh, anchor_ring, default_warp_mesh, rasterize
+from emodirector.render.warp import anchor_ring, default_warp_mesh, rasterize
 
 #: Side of the square layout, in pixels (the MEAD faces it is measured on are about 150 px).
 TEXTURE_SIZE = 128
@@ -75,7 +75,6 @@ def unwrap(
     plane: np.ndarray,
     landmarks: np.ndarray,
     size: int = TEXTURE_SIZE,
-    mesh: WarpMesh | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Resample an image plane of a face into the canonical layout.
 
@@ -83,14 +82,11 @@ def unwrap(
         plane: ``(H, W)`` image plane (any dtype cv2.remap takes).
         landmarks: ``(478, 2+)`` landmark pixels of the face on that plane.
         size: Side of the layout.
-        mesh: Only the default mesh is supported (the layout is rasterised once for it).
 
     Returns:
         ``(texture, valid)``: ``(size, size) float32`` samples and a ``bool`` mask of the layout
         pixels the mesh covers and whose source lies inside the plane.
     """
-    if mesh is not None and mesh is not default_warp_mesh():
-        raise ValueError("unwrap supports the default warp mesh only")
     raster = _layout_raster(size)
     pts = np.concatenate([landmarks[:, :2], anchor_ring(landmarks[:, :2])]).astype(np.float64)
     src = np.einsum("nk,nkc->nc", raster.bary, pts[raster.verts])
