@@ -76,8 +76,9 @@ from emodirector import (  # noqa: E402
     plan_edit,
     render_frame,
 )
+from emodirector.evaluate.ceiling import speech_kept_reading  # noqa: E402
 from emodirector.evaluate.compare import compare_clips  # noqa: E402
-from emodirector.evaluate.emotion import EMOTION_CLASSES  # noqa: E402
+from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier  # noqa: E402
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip  # noqa: E402
 from emodirector.track.tracker import to_upright, upright  # noqa: E402
 from emodirector.video.reader import iter_frames  # noqa: E402
@@ -166,9 +167,12 @@ def stage_ms(seconds: dict[str, float], frames: int) -> dict[str, float | None]:
 
 
 def checks(
-    row: dict[str, Any], p_ref: float | None, id_ref: float | None
+    row: dict[str, Any], p_ref: float | None, id_ref: float | None, kept_ref: float | None = None
 ) -> dict[str, bool | None]:
     """The four acceptance checks of one edit (None where not judged or not measurable).
+
+    ``read`` is against MEAD's acted takes, ``read_kept`` against the same takes with the
+    neutral take's mouth pasted in (the ceiling of an edit that keeps the speech mouth).
 
     The identity check is like for like: the distance between the mean dlib descriptors of the
     edit and its input, against the same distance between a MEAD actor's acted and neutral takes.
@@ -179,8 +183,9 @@ def checks(
     >>> r = {"emotion": "sad", "p_after": 0.5, "lip_r": 0.96, "identity_mean_descriptor": 0.2,
     ...      "flicker_before": 2.0, "flicker_after": 2.1,
     ...      "flicker_mc_before": 1.0, "flicker_mc_after": 0.9}
-    >>> checks(r, 0.4, 0.3)
-    {'read': True, 'lips': True, 'identity': True, 'flicker': False, 'flicker_mc': True}
+    >>> checks(r, 0.4, 0.3, 0.6)
+    {'read': True, 'read_kept': False, 'lips': True, 'identity': True, 'flicker': False, \
+'flicker_mc': True}
     """
 
     def at_least(a: float | None, b: float | None) -> bool | None:
@@ -188,6 +193,7 @@ def checks(
 
     return {
         "read": at_least(row["p_after"], p_ref) if row["emotion"] in JUDGED else None,
+        "read_kept": at_least(row["p_after"], kept_ref) if row["emotion"] in JUDGED else None,
         "lips": at_least(row["lip_r"], LIP_R_MIN),
         "identity": at_least(id_ref, row["identity_mean_descriptor"]),
         "flicker": at_least(row["flicker_before"], row["flicker_after"]),
@@ -288,6 +294,7 @@ def mead_reference(folder: Path) -> dict[str, Any]:
         }
     all_md = [v["mean_descriptor"] for e in identity.values() for v in e["per_actor"].values()]
     return {
+        "speech_kept": speech_kept_reference(folder, actors, emotions),
         "folder": str(folder),
         "actors": actors,
         "clips": clips,
@@ -298,8 +305,51 @@ def mead_reference(folder: Path) -> dict[str, Any]:
     }
 
 
+def speech_kept_reference(folder: Path, actors: list[str], emotions: list[str]) -> dict[str, Any]:
+    """Per emotion: the classifier on each actor's acted take with their neutral take's lower
+    face pasted in (``evaluate.ceiling``), the most a speech-keeping edit can reach."""
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {}
+    with EmotionClassifier() as clf:
+        for e in emotions:
+            if e == "neutral":
+                continue
+            per: dict[str, Any] = {}
+            for a in actors:
+                acted = _mead_path(folder, a, e)
+                neutral = _mead_path(folder, a, "neutral")
+                if acted is None or neutral is None:
+                    continue
+                r = speech_kept_reading(acted, neutral, e, clf)
+                per[a] = {
+                    "acted": _num(r.acted),
+                    "speech_kept": _num(r.speech_kept),
+                    "mouth_only": _num(r.mouth_only),
+                    "frames": r.frames,
+                }
+            out[e] = {
+                k: _mean([v[k] for v in per.values()])
+                for k in ("acted", "speech_kept", "mouth_only")
+            } | {"per_actor": per}
+    out["seconds"] = _num(time.perf_counter() - t0, 1)
+    return out
+
+
+def _mead_path(folder: Path, actor: str, emotion: str) -> Path | None:
+    """The actor's take of ``emotion`` (level 3, or level 1 for neutral), if present."""
+    for path in sorted(folder.glob(f"{actor}_front_*.mp4")):
+        parsed = mead_label(path)
+        if parsed is not None and parsed[1] == emotion:
+            return path
+    return None
+
+
 def _p_ref(mead: dict[str, Any] | None, emotion: str) -> float | None:
     return ((mead or {}).get("probability", {}).get(emotion) or {}).get("mean")
+
+
+def _kept_ref(mead: dict[str, Any] | None, emotion: str) -> float | None:
+    return ((mead or {}).get("speech_kept", {}).get(emotion) or {}).get("speech_kept")
 
 
 def _id_ref(mead: dict[str, Any] | None, emotion: str) -> float | None:
@@ -484,8 +534,9 @@ def run_clip(
             r = edit_row(clip, out, analysis, original, emotion, variant)
             r["previous"] = previous_p(quality, clip.name, emotion)
             r["mead_p"] = _p_ref(mead, emotion)
+            r["mead_kept_p"] = _kept_ref(mead, emotion)
             r["mead_identity"] = _id_ref(mead, emotion)
-            r["checks"] = checks(r, r["mead_p"], r["mead_identity"])
+            r["checks"] = checks(r, r["mead_p"], r["mead_identity"], r["mead_kept_p"])
             row["edits"].append(r)
             print(json.dumps({"clip": clip.name, **r}), flush=True)
     if timing_repeats > 0:
@@ -507,7 +558,7 @@ def summarise(clips: list[dict[str, Any]]) -> dict[str, Any]:
     for variant in QUALITY_VARIANTS:
         rows = [r for c in clips for r in c.get("edits", []) if r["variant"] == variant]
         s: dict[str, Any] = {"edits": len(rows)}
-        for key in ("read", "lips", "identity", "flicker", "flicker_mc"):
+        for key in ("read", "read_kept", "lips", "identity", "flicker", "flicker_mc"):
             judged = [r["checks"].get(key) for r in rows if r["checks"].get(key) is not None]
             s[key] = {"passed": sum(judged), "judged": len(judged)}
         judged_rows = [r for r in rows if r["emotion"] in JUDGED]
@@ -524,7 +575,14 @@ def summarise(clips: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 #: One letter per check in the tables' checks column.
-_CHECK_LETTER = {"read": "r", "lips": "l", "identity": "i", "flicker": "f", "flicker_mc": "m"}
+_CHECK_LETTER = {
+    "read": "r",
+    "read_kept": "k",
+    "lips": "l",
+    "identity": "i",
+    "flicker": "f",
+    "flicker_mc": "m",
+}
 
 
 def _f(v: Any, digits: int = 3) -> str:
@@ -595,6 +653,38 @@ def markdown(result: dict[str, Any]) -> str:
             f"max {_f(mead['identity_overall']['max'])}.",
             "",
         ]
+        kept = mead.get("speech_kept")
+        if kept:
+            emos = [e for e in kept if e != "seconds"]
+            lines += [
+                "Speech-keeping ceiling (`evaluate.ceiling`, "
+                f"{_f(kept.get('seconds'), 0)} s): every 6th frame of each acted take, as it is "
+                "(acted), with the same actor's neutral take's lower face pasted in (kept: the "
+                "upper face acted, the mouth real speech, which is the most an edit that keeps "
+                "the lips on the speech can show), and the neutral take with the acted lower "
+                "face pasted in (mouth only). Mean over the actors; per actor acted / kept.",
+                "",
+                markdown_table(
+                    ["emotion", "acted", "kept", "mouth only", *mead["actors"]],
+                    [
+                        [
+                            e,
+                            _f(kept[e]["acted"]),
+                            _f(kept[e]["speech_kept"]),
+                            _f(kept[e]["mouth_only"]),
+                            *(
+                                "–"
+                                if a not in kept[e]["per_actor"]
+                                else f"{_f(kept[e]['per_actor'][a]['acted'], 2)} / "
+                                f"{_f(kept[e]['per_actor'][a]['speech_kept'], 2)}"
+                                for a in mead["actors"]
+                            ),
+                        ]
+                        for e in emos
+                    ],
+                ),
+                "",
+            ]
     else:
         lines += ["No MEAD reference (`--no-mead` and none from an earlier run).", ""]
     summary = result.get("summary", {})
@@ -605,6 +695,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"{k} {s[k]['passed']}/{s[k]['judged']}"
                 for k in (
                     "read",
+                    "read_kept",
                     "lips",
                     "identity",
                     "flicker",
@@ -617,7 +708,9 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"- **{variant}**: {s['edits']} edits; passed {parts}.")
         lines += [
             "",
-            f"read: p_after ≥ MEAD for {', '.join(JUDGED)}; lips: r ≥ {LIP_R_MIN}; identity: "
+            f"read: p_after ≥ MEAD for {', '.join(JUDGED)}; read_kept: p_after ≥ MEAD with the "
+            "neutral mouth pasted in (the speech-keeping ceiling); "
+            f"lips: r ≥ {LIP_R_MIN}; identity: "
             "distance ≤ MEAD's; flicker: ≤ the input's (raw frame-to-frame change inside the face, "
             "which also counts texture that moves with the face); flicker_mc: the same after the "
             "previous frame is warped onto this frame's face (change that does not follow the "
@@ -650,6 +743,7 @@ def markdown(result: dict[str, Any]) -> str:
                     _f(w["p_after"]) if w else "–",
                     _f(d["p_after"]) if d else "–",
                     _f(ref["mead_p"]),
+                    _f(ref.get("mead_kept_p")),
                     _ok(d["checks"]["read"]) if d else "–",
                     _f(d["lip_r"]) if d else "–",
                     _f(d["identity_mean_descriptor"]) if d else "–",
@@ -678,6 +772,7 @@ def markdown(result: dict[str, Any]) -> str:
                     "p warp",
                     "p default",
                     "MEAD p",
+                    "MEAD kept p",
                     "read",
                     "lip r",
                     "id dist (mean desc.)",

@@ -64,7 +64,17 @@ def test_stage_ms_and_checks(ex: ModuleType) -> None:
     assert ex.stage_ms({"render": 1.0}, 0) == {}
     r = _edit("fearful", "default", 0.1)
     c = ex.checks(r, 0.5, 0.3)
-    assert c == {"read": None, "lips": True, "identity": True, "flicker": True, "flicker_mc": None}
+    assert c == {
+        "read": None,
+        "read_kept": None,
+        "lips": True,
+        "identity": True,
+        "flicker": True,
+        "flicker_mc": None,
+    }
+    r["emotion"] = "happy"
+    assert ex.checks(r, 0.05, 0.3, 0.5)["read"] is True
+    assert ex.checks(r, 0.05, 0.3, 0.5)["read_kept"] is False
     r["lip_r"] = None
     assert ex.checks(r, 0.5, None)["lips"] is None
 
@@ -116,4 +126,31 @@ def test_summary_and_markdown(ex: ModuleType, tmp_path: Path) -> None:
     }
     md = ex.markdown(result)
     assert "| happy" in md and "**FAIL**" in md and "Speed per render stage" in md
+    assert "Speech-keeping ceiling" not in md
+    kept = {"acted": 0.8, "speech_kept": 0.45, "mouth_only": 0.7}
+    result["mead"] = {
+        "seconds": 1.0,
+        "actors": ["A"],
+        "probability": {"happy": {"mean": 0.8, "per_actor": {"A": 0.8}}},
+        "identity": {
+            "happy": {
+                "mean": 0.3,
+                "max": 0.3,
+                "pairwise_mean": 0.3,
+                "per_actor": {"A": {"mean_descriptor": 0.3}},
+            }
+        },
+        "identity_overall": {"mean": 0.3, "max": 0.3},
+        "speech_kept": {"happy": {**kept, "per_actor": {"A": {**kept, "frames": 3}}}, "seconds": 2},
+    }
+    md = ex.markdown(result)
+    assert "Speech-keeping ceiling" in md
+    row = next(line for line in md.splitlines() if "0.80 / 0.45" in line)
+    assert [c.strip() for c in row.strip("|").split("|")] == [
+        "happy",
+        "0.800",
+        "0.450",
+        "0.700",
+        "0.80 / 0.45",
+    ]
     assert "+1.00" in md  # detail costs 1 ms per frame more than the warp in the fake timing
