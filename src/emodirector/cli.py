@@ -19,6 +19,8 @@ from emodirector.errors import EmodirectorError, InputNotFoundError, InvalidOpti
 if TYPE_CHECKING:
     from emodirector import ActionUnitTarget, ReferenceExpression
     from emodirector.direct import Direction
+    from emodirector.manipulate.calibrate import LabeledFit
+    from emodirector.manipulate.prototypes import EmotionPrototypes
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted")
 EXIT_INTERRUPTED = 130
@@ -172,6 +174,11 @@ def _parser() -> argparse.ArgumentParser:
         "--detail",
         type=Path,
         help="also measure the expression detail (ratio images) and write it here (.npz)",
+    )
+    c.add_argument(
+        "--no-strength",
+        action="store_true",
+        help="skip measuring each emotion's strength on held-out actors (every strength 1)",
     )
 
     a = sub.add_parser("analyze", help="measure the emotion shown on the face over time")
@@ -417,6 +424,8 @@ def _run_calibrate(args: argparse.Namespace) -> None:
         raise InvalidOptionError(f"{args.folder}: not a folder")
     fits = fit_labeled_clips(find_mead_clips(args.folder), progress=print)
     prototypes = calibrate_prototypes(fits, progress=print)
+    if not args.no_strength:
+        prototypes = _calibrated_strength(prototypes, fits)
     prototypes.save(args.output)
     print(f"wrote {args.output}: {', '.join(e.value for e in prototypes.emotions)} "
           f"from actors {', '.join(prototypes.actors)}")  # fmt: skip
@@ -426,6 +435,24 @@ def _run_calibrate(args: argparse.Namespace) -> None:
         detail = calibrate_detail(fits, progress=print)
         detail.save(args.detail)
         print(f"wrote {args.detail}: {', '.join(detail.names)}")
+
+
+def _calibrated_strength(
+    prototypes: EmotionPrototypes, fits: list[LabeledFit]
+) -> EmotionPrototypes:
+    """``prototypes`` with each emotion's strength measured on held-out actors."""
+    from emodirector.evaluate.strength import calibrate_strength, with_strength
+
+    if len({f.clip.actor for f in fits}) < 2:
+        print("strength: skipped, it needs at least two actors (every strength 1)")
+        return prototypes
+    cal = calibrate_strength(fits, progress=print)
+    for k, e in enumerate(cal.emotions):
+        means = cal.held_out[:, k].mean(0)
+        readings = " ".join(f"{c:g}:{v:.2f}" for c, v in zip(cal.candidates, means, strict=True))
+        print(f"strength {e.value}: acted {cal.acted[k]:.2f}, held out {readings} "
+              f"-> {cal.chosen[k]:g}")  # fmt: skip
+    return with_strength(prototypes, cal)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:

@@ -220,20 +220,26 @@ def test_timeline_holds_keyframes_and_reaches_them_on_time(prototypes: EmotionPr
     assert np.abs(goal.strength[before]).max() == 0.0  # unchanged before the first transition
     held = (times >= 1.0) & (times < 3.5)
     np.testing.assert_allclose(goal.strength[held], 0.8, atol=_TOL)
-    np.testing.assert_allclose(goal.goal[held, happy], 1.0, atol=_TOL)
+    # a label's goal is its prototype at the calibrated strength
+    np.testing.assert_allclose(goal.goal[held, happy], prototypes.strength[happy], atol=_TOL)
     after = times >= 4.0
-    np.testing.assert_allclose(goal.goal[after, sad], 1.0, atol=_TOL)
+    np.testing.assert_allclose(goal.goal[after, sad], prototypes.strength[sad], atol=_TOL)
     np.testing.assert_allclose(goal.goal[after, happy], 0.0, atol=_TOL)
 
 
 def test_timeline_transition_is_smooth(prototypes: EmotionPrototypes) -> None:
     """The per-frame step of ``strength * goal`` in a 0.5 s transition is at most the
-    smoothstep's steepest slope (1.5 / ramp) times a frame, never a jump."""
+    smoothstep's steepest slope (1.5 / ramp) times a frame (times the larger prototype
+    strength, the height of the step), never a jump."""
     times = _times(4)
     goal = edit_goal(Timeline.parse("0:happy, 2:sad", ramp_seconds=0.5), times, prototypes)
     mixed = goal.goal * goal.strength[:, None]
     step = np.abs(np.diff(mixed, axis=0)).max()
-    assert step <= 1.5 / 0.5 / _FPS + _TOL
+    height = max(
+        prototypes.strength[prototypes.index(Emotion.HAPPY)],
+        prototypes.strength[prototypes.index(Emotion.SAD)],
+    )
+    assert step <= height * 1.5 / 0.5 / _FPS + _TOL
     assert step > 0  # it does change
 
 
@@ -242,7 +248,7 @@ def test_timeline_with_zero_ramp_switches_on_the_keyframe(prototypes: EmotionPro
     goal = edit_goal(Timeline.parse("0:neutral, 1:happy", ramp_seconds=0), times, prototypes)
     happy = prototypes.index(Emotion.HAPPY)
     assert goal.goal[times < 1.0, happy].max() == 0.0
-    assert goal.goal[times >= 1.0, happy].min() == 1.0
+    assert goal.goal[times >= 1.0, happy].min() == prototypes.strength[happy]
 
 
 def test_constant_timeline_equals_the_label(

@@ -175,3 +175,28 @@ def test_offsets_shape_must_match_emotions(prototypes: EmotionPrototypes) -> Non
             actors=("A",),
             actor_offsets=prototypes.offsets[None, :2],
         )
+
+
+def test_surprise_is_read_with_its_mouth_but_applied_without() -> None:
+    """Surprise's lower face is its dropped jaw: it helps recognise a surprised face, but an
+    edit leaves the mouth and chin to the speech."""
+    p = EmotionPrototypes.load_default()
+    basis = p.basis()
+    k = p.index(Emotion.SURPRISED)
+    np.testing.assert_array_equal(basis.offsets, p.offsets)
+    mouth = [0, 13, 14, 17, 61, 291, 152]  # lips, corners, chin
+    assert np.abs(p.offsets[k, mouth]).max() > 0.05  # measured: the mouth moves down
+    assert np.abs(basis.applied[k, mouth]).max() == 0.0
+    brows = list(RIGHT_BROW + LEFT_BROW)
+    np.testing.assert_array_equal(basis.applied[k, brows], p.offsets[k, brows])
+    others = [i for i, e in enumerate(p.emotions) if e is not Emotion.SURPRISED]
+    np.testing.assert_array_equal(basis.applied[others], p.offsets[others])
+    c = SpeechConstraint.build()
+    assert np.abs(c.violation(basis.applied[k])).max() < _VIOLATION_MAX
+    assert np.abs(c.project(basis.applied[k]) - basis.applied[k]).max() < _VIOLATION_MAX
+
+
+def test_basis_checks_the_applied_shape() -> None:
+    p = EmotionPrototypes.load_default()
+    with pytest.raises(ValueError, match="applied"):
+        type(p.basis())(names=("a",), offsets=p.offsets[:1], rest=p.neutral, applied=p.offsets)

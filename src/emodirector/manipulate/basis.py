@@ -8,7 +8,7 @@ from the actor's own weights towards it, and which modes the direction controls 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,16 +25,25 @@ class ExpressionBasis:
             satisfy the speech constraint (no lip or jaw opening).
         rest: ``(478, 3) float32`` a population resting face in the canonical frame; an
             actor's resting face is read against it for the expression held through a clip.
+        applied: ``(K, 478, 3) float32`` what an edit adds per unit weight of each mode
+            (``offsets`` by default). A face is *read* with the whole of ``offsets``, but a mode
+            may apply less: surprise's lower face is its dropped jaw, which is how a face is
+            recognised as surprised but is left to the speech when editing.
     """
 
     names: tuple[str, ...]
     offsets: np.ndarray
     rest: np.ndarray
+    applied: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         k = len(self.names)
         if self.offsets.shape != (k, N_LANDMARKS, 3):
             raise ValueError(f"offsets must be ({k}, 478, 3), got {self.offsets.shape}")
+        if self.applied is None:
+            object.__setattr__(self, "applied", self.offsets)
+        if self.applied.shape != self.offsets.shape:
+            raise ValueError(f"applied must be ({k}, 478, 3), got {self.applied.shape}")
         if self.rest.shape != (N_LANDMARKS, 3):
             raise ValueError(f"rest must be (478, 3), got {self.rest.shape}")
         if len(set(self.names)) != k:

@@ -118,7 +118,7 @@ class ExpressionEdit:
     def offsets(self, frames: slice | np.ndarray) -> np.ndarray:
         """``(n, 478, 3) float32`` canonical offsets to add on the given frames."""
         w = self.weights[frames] * self.gain[frames, None]
-        out = np.einsum("te,enk->tnk", w, self.basis.offsets)
+        out = np.einsum("te,enk->tnk", w, self.basis.applied)
         gate = self.lid_gate[frames]
         for eye, pairs in enumerate((RIGHT_LID_PAIRS, LEFT_LID_PAIRS)):
             lids = np.asarray(pairs).ravel()

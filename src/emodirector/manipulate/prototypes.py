@@ -7,17 +7,34 @@ shipped as a small data file; the footage itself is not.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
 
 from emodirector.errors import InvalidOptionError
-from emodirector.face_model import N_LANDMARKS
+from emodirector.face_model import N_LANDMARKS, load_face_model
 from emodirector.manipulate.basis import ExpressionBasis
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
 
 PROTOTYPES_FILE = "prototypes.npz"
+#: Emotions whose lower face is left to the speech when editing (it is still used to read a
+#: face): surprise's mouth is the dropped jaw, and what the speech constraint leaves of it (the
+#: whole mouth moved down, its corners pulled down) showed as a stretched mouth with creases
+#: beside the corners on a closed-mouthed speaker.
+SPEECH_ONLY_LOWER_FACE = (Emotion.SURPRISED,)
+#: Landmarks between which (in canonical height) such an emotion's edit fades out: from a little
+#: above the nose tip down to the subnasale, so the mouth and everything below it stay.
+_FADE_FROM, _FADE_TO = 1, 2
+_FADE_MARGIN = 0.08
+
+
+def upper_face_weight() -> np.ndarray:
+    """``(478,)`` 1 on the upper face, easing to 0 between the nose tip and the subnasale."""
+    y = load_face_model().template[:, 1].astype(np.float64)
+    top, bottom = y[_FADE_FROM] - _FADE_MARGIN, y[_FADE_TO]
+    x = np.clip((bottom - y) / (bottom - top), 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,11 @@ class EmotionPrototypes:
             reference against which an unknown actor's resting face is read for held emotion.
         actors: Names of the actors they were averaged over.
         actor_offsets: ``(A, E, 478, 3) float32`` the same per actor (for validation).
+        strength: ``(E,) float32`` weight of each prototype when its emotion is asked for at
+            intensity 1 (1 by default). A speech-keeping edit cannot show an acted emotion's
+            mouth, so the rest of the face may need more than the actors' mean offset to read
+            as strongly; ``emodirector calibrate`` measures it on held-out actors
+            (``evaluate.strength``).
     """
 
     emotions: tuple[Emotion, ...]
@@ -39,9 +61,14 @@ class EmotionPrototypes:
     neutral: np.ndarray
     actors: tuple[str, ...]
     actor_offsets: np.ndarray
+    strength: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         e = len(self.emotions)
+        if self.strength is None:
+            object.__setattr__(self, "strength", np.ones(e, np.float32))
+        if self.strength.shape != (e,) or not bool(np.all(self.strength > 0)):
+            raise ValueError(f"strength must be ({e},) and positive")
         if self.offsets.shape != (e, N_LANDMARKS, 3):
             raise ValueError(f"offsets must be ({e}, 478, 3), got {self.offsets.shape}")
         if self.neutral.shape != (N_LANDMARKS, 3):
@@ -71,6 +98,7 @@ class EmotionPrototypes:
             neutral=self.neutral.astype(np.float32),
             actors=np.array(self.actors),
             actor_offsets=self.actor_offsets.astype(np.float32),
+            strength=self.strength.astype(np.float32),
         )
 
     @classmethod
@@ -95,23 +123,42 @@ class EmotionPrototypes:
             neutral=d["neutral"].astype(np.float32),
             actors=tuple(str(a) for a in d["actors"]),
             actor_offsets=d["actor_offsets"].astype(np.float32),
+            strength=(
+                d["strength"].astype(np.float32)
+                if "strength" in d.files
+                else np.ones(len(emotions), np.float32)
+            ),
         )
 
     def goal(self, emotion: Emotion) -> np.ndarray:
         """``(E,)`` prototype weights of showing ``emotion`` fully (all zero for neutral).
+
+        The emotion's own weight is its ``strength``.
 
         Raises:
             InvalidOptionError: No prototype was calibrated for it.
         """
         goal = np.zeros(len(self.emotions))
         if emotion is not Emotion.NEUTRAL:
-            goal[self.index(emotion)] = 1.0
+            k = self.index(emotion)
+            goal[k] = float(self.strength[k])
         return goal
 
     def basis(self) -> ExpressionBasis:
-        """The prototypes as an expression basis (modes named by emotion, rest = ``neutral``)."""
+        """The prototypes as an expression basis (modes named by emotion, rest = ``neutral``).
+
+        Emotions of ``SPEECH_ONLY_LOWER_FACE`` apply only their upper face.
+        """
+        applied = self.offsets.copy()
+        upper = upper_face_weight().astype(np.float32)[:, None]
+        for k, e in enumerate(self.emotions):
+            if e in SPEECH_ONLY_LOWER_FACE:
+                applied[k] *= upper
         return ExpressionBasis(
-            names=tuple(e.value for e in self.emotions), offsets=self.offsets, rest=self.neutral
+            names=tuple(e.value for e in self.emotions),
+            offsets=self.offsets,
+            rest=self.neutral,
+            applied=applied,
         )
 
     def covers_all(self) -> bool:
