@@ -11,6 +11,7 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
+import scipy.sparse as sp
 
 N_LANDMARKS = 478  # 468 mesh points + 2 x 5 iris points (refined landmarks)
 N_MESH = 468
@@ -103,6 +104,22 @@ def load_face_model() -> FaceModel:
     with resources.files("emodirector.data").joinpath("face_model.npz").open("rb") as f:
         data = np.load(f)
         return FaceModel(template=data["template"], triangles=data["triangles"])
+
+
+@cache
+def mesh_smoother() -> sp.csr_matrix:
+    """Row-normalised ``(478, 478)`` matrix averaging each mesh point with its neighbours.
+
+    Each point keeps weight 2 against 1 for each neighbour along the model's triangles; the
+    iris points, in no triangle, are left as they are.
+    """
+    tri = load_face_model().triangles
+    rows = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2], tri[:, 1], tri[:, 2], tri[:, 0]])
+    cols = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0], tri[:, 0], tri[:, 1], tri[:, 2]])
+    adj = sp.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(N_LANDMARKS, N_LANDMARKS))
+    adj = (adj.tocsr() > 0).astype(np.float64) + sp.identity(N_LANDMARKS) * 2.0
+    deg = np.asarray(adj.sum(axis=1)).ravel()
+    return sp.csr_matrix(sp.diags(1.0 / deg) @ adj)
 
 
 def region_indices(*groups: tuple[int, ...]) -> np.ndarray:

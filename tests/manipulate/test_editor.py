@@ -124,7 +124,8 @@ def test_offsets_are_the_target_prototype(fixed_editor: PrototypeEditor) -> None
     prototypes = fixed_editor.prototypes
     edit = fixed_editor.edit(_fit(), EmotionTarget(Emotion.SAD, 0.7), _FPS)
     k = prototypes.index(Emotion.SAD)
-    expected = 0.7 * prototypes.strength[k] * prototypes.offsets[k]
+    # what a prototype applies (``basis().applied``) at the calibrated strength
+    expected = 0.7 * prototypes.strength[k] * prototypes.basis().applied[k]
     offsets = _all_offsets(edit)
     assert edit.gain.min() == pytest.approx(1.0)
     np.testing.assert_allclose(offsets, np.broadcast_to(expected, offsets.shape), atol=_OFFSET_TOL)

@@ -39,6 +39,7 @@ from emodirector.face_model import (
     RIGHT_EYE_CORNERS,
     RIGHT_IRIS,
     load_face_model,
+    mesh_smoother,
 )
 from emodirector.fit.expression import SpeechConstraint, without_rounding
 from emodirector.fit.fitting import FaceFit, fit_track
@@ -89,17 +90,6 @@ def find_mead_clips(folder: Path) -> list[LabeledClip]:
         if m and m["emotion"] in _MEAD_EMOTIONS:
             clips.append(LabeledClip(p, m["actor"], _MEAD_EMOTIONS[m["emotion"]]))
     return clips
-
-
-def _mesh_smoother() -> sp.csr_matrix:
-    """Row-normalised ``(478, 478)`` matrix averaging each mesh point with its neighbours."""
-    tri = load_face_model().triangles
-    rows = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2], tri[:, 1], tri[:, 2], tri[:, 0]])
-    cols = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0], tri[:, 0], tri[:, 1], tri[:, 2]])
-    adj = sp.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(N_LANDMARKS, N_LANDMARKS))
-    adj = (adj.tocsr() > 0).astype(np.float64) + sp.identity(N_LANDMARKS) * 2.0
-    deg = np.asarray(adj.sum(axis=1)).ravel()
-    return sp.diags(1.0 / deg) @ adj
 
 
 def _rigid_irises(offsets: np.ndarray) -> np.ndarray:
@@ -302,7 +292,7 @@ def calibrate_prototypes(
     Raises:
         InvalidOptionError: No actor has both a neutral and an emotional clip.
     """
-    smoother = _mesh_smoother()
+    smoother = mesh_smoother()
     fits = [c for c in clips if isinstance(c, LabeledFit)]
     if len(fits) != len(clips):
         fits = fit_labeled_clips([c for c in clips if isinstance(c, LabeledClip)], progress)
