@@ -76,11 +76,21 @@ from emodirector import (  # noqa: E402
     plan_edit,
     render_frame,
 )
-from emodirector.evaluate.ceiling import speech_kept_reading  # noqa: E402
+from emodirector.evaluate.ceiling import (  # noqa: E402
+    FRAME_STEP,
+    Take,
+    read_take,
+    speech_kept_reading,
+)
 from emodirector.evaluate.compare import compare_clips  # noqa: E402
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier  # noqa: E402
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip  # noqa: E402
-from emodirector.track.tracker import to_upright, upright  # noqa: E402
+from emodirector.track.tracker import (  # noqa: E402
+    FaceTracker,
+    TrackerOptions,
+    to_upright,
+    upright,
+)
 from emodirector.video.reader import iter_frames  # noqa: E402
 
 VIDEO_SUFFIXES = {".mp4", ".mpg", ".mpeg", ".mov", ".mkv", ".m4v", ".avi", ".webm"}
@@ -310,7 +320,8 @@ def speech_kept_reference(folder: Path, actors: list[str], emotions: list[str]) 
     face pasted in (``evaluate.ceiling``), the most a speech-keeping edit can reach."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {}
-    with EmotionClassifier() as clf:
+    neutrals: dict[str, Take] = {}  # each neutral take is read once, for every emotion
+    with EmotionClassifier() as clf, FaceTracker(TrackerOptions()) as tracker:
         for e in emotions:
             if e == "neutral":
                 continue
@@ -320,7 +331,10 @@ def speech_kept_reference(folder: Path, actors: list[str], emotions: list[str]) 
                 neutral = _mead_path(folder, a, "neutral")
                 if acted is None or neutral is None:
                     continue
-                r = speech_kept_reading(acted, neutral, e, clf)
+                if a not in neutrals:
+                    neutrals[a] = read_take(neutral, FRAME_STEP // 2, tracker)
+                take = read_take(acted, FRAME_STEP, tracker)
+                r = speech_kept_reading(take, neutrals[a], e, clf)
                 per[a] = {
                     "acted": _num(r.acted),
                     "speech_kept": _num(r.speech_kept),

@@ -19,9 +19,8 @@ from emodirector.face_model import (
     RIGHT_IRIS,
     RIGHT_LID_PAIRS,
 )
-from emodirector.fit import SpeechConstraint
+from emodirector.fit import SpeechConstraint, speech_constraint, without_drop
 from emodirector.manipulate import EXPRESSIVE, Emotion, EmotionPrototypes
-from emodirector.manipulate.prototypes import mouth_drop_mode, without_mouth_drop
 
 #: Largest move of a mouth an emotion leaves to the speech (canonical units; 0.05 pixel on a
 #: face 100 pixels tall).
@@ -212,7 +211,8 @@ def test_no_emotion_applies_a_downward_move_of_the_whole_mouth() -> None:
     moved up (a smile's cheeks, anger's raised chin) is applied as measured."""
     p = EmotionPrototypes.load_default()
     basis = p.basis()
-    mode = mouth_drop_mode()
+    constraint = speech_constraint()
+    mode = constraint.drop_mode
     assert np.linalg.norm(mode) == pytest.approx(1.0)
     assert np.abs(SpeechConstraint.build().violation(mode)).max() < _VIOLATION_MAX
     sad, happy = p.index(Emotion.SAD), p.index(Emotion.HAPPY)
@@ -225,5 +225,5 @@ def test_no_emotion_applies_a_downward_move_of_the_whole_mouth() -> None:
     brows = list(RIGHT_BROW + LEFT_BROW)
     np.testing.assert_allclose(basis.applied[sad, brows], p.offsets[sad, brows], atol=1e-6)
     up = np.zeros((N_LANDMARKS, 3))
-    np.testing.assert_array_equal(without_mouth_drop(up - mode), up - mode)
-    np.testing.assert_allclose(without_mouth_drop(up + 0.2 * mode), up, atol=1e-12)
+    np.testing.assert_array_equal(without_drop(up - mode, constraint), up - mode)
+    np.testing.assert_allclose(without_drop(up + 0.2 * mode, constraint), up, atol=1e-12)

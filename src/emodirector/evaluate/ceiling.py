@@ -36,6 +36,8 @@ _BRIDGE, _SUBNASALE = 168, 2
 LOWER_FACE_START = 0.15
 #: Width of the soft edge of the pasted lower face, as a fraction of the face width.
 FEATHER = 0.04
+#: Every this many frames of an acted take is read (the neutral take's at half the step).
+FRAME_STEP = 6
 _OVAL = np.asarray(FACE_OVAL, dtype=np.int64)
 _STABLE = np.asarray(STABLE, dtype=np.int64)
 
@@ -127,12 +129,31 @@ class SpeechKeptReading:
     frames: int
 
 
-def _luma_frames(
-    path: Path, step: int, tracker: FaceTracker
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Upright grey frames (every ``step``-th with a face) and their upright landmarks."""
-    info = probe(path)
-    track: FaceTrack = tracker.track_video(info)
+@dataclass(frozen=True)
+class Take:
+    """The frames of a take that a reading uses.
+
+    Attributes:
+        images: Upright video-range grey frames (every ``step``-th with a face).
+        points: Their upright ``(478, 3)`` landmarks.
+    """
+
+    images: list[np.ndarray]
+    points: list[np.ndarray]
+
+
+def read_take(path: str | Path, step: int, tracker: FaceTracker | None = None) -> Take:
+    """Track a take and keep every ``step``-th frame with a face (a tracker may be reused).
+
+    Raises:
+        NoFaceFoundError: The take has no face.
+    """
+    info = probe(Path(path))
+    if tracker is None:
+        with FaceTracker(TrackerOptions()) as own:
+            track: FaceTrack = own.track_video(info)
+    else:
+        track = tracker.track_video(info)
     images, points = [], []
     for frame in iter_frames(info, "rgb24"):
         i = frame.index
@@ -143,20 +164,22 @@ def _luma_frames(
         points.append(to_upright(track.landmarks[i], info.rotation, track.frame_size))
     if not images:
         raise NoFaceFoundError(f"no face found in {path}")
-    return images, points
+    return Take(images, points)
 
 
 def speech_kept_reading(
-    acted: str | Path,
-    neutral: str | Path,
+    acted: str | Path | Take,
+    neutral: str | Path | Take,
     emotion: str,
     classifier: EmotionClassifier | None = None,
-    step: int = 6,
+    step: int = FRAME_STEP,
 ) -> SpeechKeptReading:
     """Read an acted take with and without its own mouth (see the module docstring).
 
     The acted take is read on every ``step``-th frame with a face; its ``k``-th frame gets the
-    neutral take's ``k``-th read frame (cycled), so the pasted mouths are real speech.
+    neutral take's ``k``-th read frame (cycled), so the pasted mouths are real speech. A take
+    given as a path is read here (the neutral one at half the step); one already read
+    (``read_take``) is used as it is, so a neutral take read once serves every emotion.
 
     Args:
         acted: The acted take.
@@ -172,15 +195,17 @@ def speech_kept_reading(
     if emotion not in EMOTION_CLASSES:
         raise ValueError(f"unknown emotion {emotion!r}")
     k = EMOTION_CLASSES.index(emotion)
-    with FaceTracker(TrackerOptions()) as tracker:
-        a_img, a_pts = _luma_frames(Path(acted), step, tracker)
-        n_img, n_pts = _luma_frames(Path(neutral), max(1, step // 2), tracker)
+    if not isinstance(acted, Take):
+        acted = read_take(acted, step)
+    if not isinstance(neutral, Take):
+        neutral = read_take(neutral, max(1, step // 2))
     own = classifier is None
     clf = classifier or EmotionClassifier()
     try:
         acted_p, kept_p, mouth_p = [], [], []
-        for j, (img, pts) in enumerate(zip(a_img, a_pts, strict=True)):
-            n, npts = n_img[j % len(n_img)], n_pts[j % len(n_pts)]
+        for j, (img, pts) in enumerate(zip(acted.images, acted.points, strict=True)):
+            n = neutral.images[j % len(neutral.images)]
+            npts = neutral.points[j % len(neutral.points)]
             kept = with_mouth_of(img, pts, n, npts)
             mouth = with_mouth_of(n, npts, img, pts)
             crops = np.stack([face_crop(img, pts), face_crop(kept, pts), face_crop(mouth, npts)])
@@ -202,9 +227,12 @@ def speech_kept_reading(
 
 __all__ = [
     "FEATHER",
+    "FRAME_STEP",
     "LOWER_FACE_START",
     "SpeechKeptReading",
+    "Take",
     "lower_face_mask",
+    "read_take",
     "speech_kept_reading",
     "with_mouth_of",
 ]

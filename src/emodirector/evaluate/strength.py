@@ -34,7 +34,7 @@ from emodirector.manipulate.emotions import Emotion, EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.pipeline import VideoAnalysis, edited_landmarks, plan_edit, render_frame
 from emodirector.render.detail_calibration import calibrate_detail
-from emodirector.video.reader import iter_frames, probe
+from emodirector.video.reader import VideoInfo, iter_frames, probe
 
 #: Candidate strengths, weakest first.
 STRENGTHS = (1.0, 1.15, 1.3, 1.45)
@@ -114,9 +114,8 @@ def choose_strength(
     return float(candidates[best]) if readings[best] - readings[0] >= min_rise else 1.0
 
 
-def _sampled(fit: LabeledFit, step: int) -> list[tuple[int, np.ndarray]]:
+def _sampled(fit: LabeledFit, info: VideoInfo, step: int) -> list[tuple[int, np.ndarray]]:
     """Every ``step``-th frame with a face of a labelled take, as ``yuv420p`` images."""
-    info = probe(fit.clip.path)
     present = fit.fit.present
     return [
         (f.index, f.image)
@@ -172,8 +171,11 @@ def calibrate_strength(
             for a in actors:
                 take = by_actor[a].get(e)
                 if take is not None:
-                    faces = [(img, take.track.landmarks[t]) for t, img in _sampled(take, step)]
-                    per_actor.append(_read(clf, faces, probe(take.clip.path).rotation, c))
+                    info = probe(take.clip.path)
+                    faces = [
+                        (img, take.track.landmarks[t]) for t, img in _sampled(take, info, step)
+                    ]
+                    per_actor.append(_read(clf, faces, info.rotation, c))
             acted[k] = float(np.nanmean(per_actor))
         for i, held in enumerate(actors):
             rest = [f for f in fits if f.clip.actor != held]
@@ -182,7 +184,7 @@ def calibrate_strength(
             neutral = by_actor[held][Emotion.NEUTRAL]
             info = probe(neutral.clip.path)
             analysis = VideoAnalysis(info=info, track=neutral.track, fit=neutral.fit)
-            frames = _sampled(neutral, step)
+            frames = _sampled(neutral, info, step)
             for k, e in enumerate(emotions):
                 if e not in prototypes.emotions:
                     continue

@@ -6,7 +6,9 @@ from emodirector.fit.expression import (
     SpeechConstraint,
     SpeechFeature,
     emotion_feature_indices,
+    speech_constraint,
     speech_features,
+    without_drop,
     without_rounding,
 )
 from emodirector.fit.fitting import FaceFit, fit_track, similarity_align
@@ -21,6 +23,8 @@ __all__ = [
     "fit_track",
     "load_face_model",
     "similarity_align",
+    "speech_constraint",
     "speech_features",
+    "without_drop",
     "without_rounding",
 ]

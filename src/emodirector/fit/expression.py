@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
 
 import numpy as np
 from scipy.linalg import orth
@@ -36,10 +37,13 @@ from emodirector.face_model import (
     RIGHT_EYE_UPPER,
     UPPER_LIP_MID,
     load_face_model,
+    mesh_smoother,
     region_indices,
 )
 
 _X, _Y, _Z = 0, 1, 2
+#: Passes of mesh smoothing that spread the mouth drop over the lower face around the mouth.
+_DROP_SPREAD_PASSES = 4
 
 #: The mouth band runs from just below the nose to the chin crease (landmarks 164 and 18), so
 #: it holds wherever the real lip edges are even if the tracked ones are off, and spans
@@ -120,12 +124,17 @@ class SpeechConstraint:
         rounding_mode: ``(478, 3)`` unit offset field of lip rounding: the mouth band narrowing
             about the mouth's centre. It is allowed by ``project`` (a smile widens the mouth),
             and removed by ``without_rounding`` where an emotion would narrow the mouth.
+        drop_mode: ``(478, 3)`` unit offset field of the whole mouth and the chin moving down
+            together, smoothly over the lower face: what the pairs make of a dropped jaw (the
+            lips go down with the chin instead of parting). Allowed by ``project``, removed by
+            ``without_drop``.
     """
 
     matrix: np.ndarray
     band: np.ndarray
     projector: np.ndarray
     rounding_mode: np.ndarray
+    drop_mode: np.ndarray
 
     @classmethod
     def build(cls, template: np.ndarray | None = None) -> SpeechConstraint:
@@ -167,11 +176,23 @@ class SpeechConstraint:
         # lip rounding: the band narrowing about the mouth centre (x offsets proportional to x)
         rounding = np.zeros((N_LANDMARKS, 3))
         rounding[band, _X] = -u
+        # mouth drop: the band (held at 1) and the chin moving down, spread over the mesh
+        pinned = np.zeros(N_LANDMARKS)
+        pinned[band] = 1.0
+        weight = pinned.copy()
+        weight[CHIN] = 1.0
+        smoother = mesh_smoother()
+        for _ in range(_DROP_SPREAD_PASSES):
+            weight = np.maximum(smoother @ weight, pinned)
+        drop = np.zeros((N_LANDMARKS, 3))
+        drop[:N_MESH, _Y] = weight[:N_MESH]
+        drop = (drop.reshape(-1) @ projector).reshape(N_LANDMARKS, 3)
         return cls(
             matrix=C[:n_pair_rows],
             band=band,
             projector=projector,
             rounding_mode=rounding / np.linalg.norm(rounding),
+            drop_mode=drop / np.linalg.norm(drop),
         )
 
     def violation(self, offsets: np.ndarray) -> np.ndarray:
@@ -193,15 +214,37 @@ class SpeechConstraint:
         return (flat @ self.projector).reshape(offsets.shape)
 
 
+@cache
+def speech_constraint() -> SpeechConstraint:
+    """The constraint of the packaged canonical face, built once (it takes a few tenths of a
+    second)."""
+    return SpeechConstraint.build()
+
+
+def _without_positive(offsets: np.ndarray, mode: np.ndarray) -> np.ndarray:
+    """``offsets`` less their component along the unit ``mode``, if that component is positive."""
+    amount = float((offsets * mode).sum())
+    return offsets - amount * mode if amount > 0 else offsets
+
+
 def without_rounding(offsets: np.ndarray, constraint: SpeechConstraint) -> np.ndarray:
     """Remove the lip-rounding component of ``(478, 3)`` offsets if they narrow the mouth.
 
     Rounding (pursing, the "oo" of speech) belongs to the speech part; widening belongs to
     emotions (a smile, the stretched lips of fear) and is kept.
     """
-    mode = constraint.rounding_mode
-    amount = float((offsets * mode).sum())
-    return offsets - amount * mode if amount > 0 else offsets
+    return _without_positive(offsets, constraint.rounding_mode)
+
+
+def without_drop(offsets: np.ndarray, constraint: SpeechConstraint) -> np.ndarray:
+    """Remove the mouth-drop component of ``(478, 3)`` offsets if they move the mouth down.
+
+    A mouth moved down as a whole is what is left of a jaw drop (speech's); on a speaker it
+    moves the lips away from where the speech puts them: the re-tracked lip motion of a sad edit
+    of a wide-mouthed speaker fell from r 0.98 to 0.93 with it. A mouth moved up (the cheeks of
+    a smile, the chin raised in anger) is kept.
+    """
+    return _without_positive(offsets, constraint.drop_mode)
 
 
 def emotion_feature_indices(include_eyelids: bool = False) -> np.ndarray:

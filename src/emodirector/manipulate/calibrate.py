@@ -41,7 +41,7 @@ from emodirector.face_model import (
     load_face_model,
     mesh_smoother,
 )
-from emodirector.fit.expression import SpeechConstraint, without_rounding
+from emodirector.fit.expression import SpeechConstraint, speech_constraint, without_rounding
 from emodirector.fit.fitting import FaceFit, fit_track
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
 from emodirector.manipulate.prototypes import EmotionPrototypes
@@ -255,7 +255,7 @@ class _Cast:
         modes = speech_modes(
             [shapes[a][Emotion.NEUTRAL] - n for a, n in zip(actors, neutrals, strict=True)]
         )
-        return cls(shapes, actors, emotions, neutrals, modes, SpeechConstraint.build())
+        return cls(shapes, actors, emotions, neutrals, modes, speech_constraint())
 
 
 def peak_masks(fits: list[LabeledFit]) -> dict[tuple[str, Emotion], np.ndarray]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import cache
 from importlib import resources
 
 import numpy as np
 
 from emodirector.errors import InvalidOptionError
-from emodirector.face_model import CHIN, N_LANDMARKS, N_MESH, load_face_model, mesh_smoother
-from emodirector.fit.expression import SpeechConstraint
+from emodirector.face_model import N_LANDMARKS, load_face_model
+from emodirector.fit.expression import speech_constraint, without_drop
 from emodirector.manipulate.basis import ExpressionBasis
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
 
@@ -29,44 +28,6 @@ SPEECH_ONLY_LOWER_FACE = (Emotion.SURPRISED,)
 #: above the nose tip down to the subnasale, so the mouth and everything below it stay.
 _FADE_FROM, _FADE_TO = 1, 2
 _FADE_MARGIN = 0.08
-
-
-#: Passes of mesh smoothing that spread the mouth drop over the lower face around the mouth.
-_DROP_SPREAD_PASSES = 4
-
-
-@cache
-def mouth_drop_mode() -> np.ndarray:
-    """``(478, 3)`` unit offset field: the whole mouth and the chin moving down together.
-
-    It is what the speech constraint makes of a dropped jaw (each lip pair moves as one, so
-    the lips go down with the chin instead of parting); it is kept smooth around the mouth.
-    """
-    constraint = SpeechConstraint.build()
-    pinned = np.zeros(N_LANDMARKS)
-    pinned[constraint.band] = 1.0
-    weight = pinned.copy()
-    weight[CHIN] = 1.0
-    smoother = mesh_smoother()
-    for _ in range(_DROP_SPREAD_PASSES):
-        weight = np.maximum(smoother @ weight, pinned)
-    mode = np.zeros((N_LANDMARKS, 3))
-    mode[:N_MESH, 1] = weight[:N_MESH]
-    mode = constraint.project(mode)
-    return mode / np.linalg.norm(mode)
-
-
-def without_mouth_drop(offsets: np.ndarray) -> np.ndarray:
-    """``(478, 3)`` offsets without the part of ``mouth_drop_mode`` that moves the mouth down.
-
-    A mouth moved down as a whole is left of a jaw drop (speech's); on a speaker it moves the
-    lips away from where the speech puts them, and the re-tracked lip motion of a sad edit of
-    a wide-mouthed speaker fell from r 0.98 to 0.93 with it. A mouth moved up (the cheeks of a
-    smile, the chin raised in anger) is kept.
-    """
-    mode = mouth_drop_mode()
-    amount = float((offsets * mode).sum())
-    return offsets - amount * mode if amount > 0 else offsets
 
 
 def upper_face_weight() -> np.ndarray:
@@ -188,14 +149,15 @@ class EmotionPrototypes:
         """The prototypes as an expression basis (modes named by emotion, rest = ``neutral``).
 
         Emotions of ``SPEECH_ONLY_LOWER_FACE`` apply only their upper face, and no emotion
-        applies a downward move of the whole mouth (``without_mouth_drop``).
+        applies a downward move of the whole mouth (``fit.expression.without_drop``).
         """
         applied = self.offsets.astype(np.float64)
         upper = upper_face_weight()[:, None]
+        constraint = speech_constraint()
         for k, e in enumerate(self.emotions):
             if e in SPEECH_ONLY_LOWER_FACE:
                 applied[k] *= upper
-            applied[k] = without_mouth_drop(applied[k])
+            applied[k] = without_drop(applied[k], constraint)
         return ExpressionBasis(
             names=tuple(e.value for e in self.emotions),
             offsets=self.offsets,
