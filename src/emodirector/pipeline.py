@@ -271,6 +271,7 @@ def edit_video(
     options: EditOptions | None = None,
     progress: ProgressCallback | None = None,
     analysis: VideoAnalysis | None = None,
+    frame_range: tuple[int, int] | None = None,
 ) -> EditResult:
     """Change the emotion of the face in a video and write the result.
 
@@ -282,6 +283,9 @@ def edit_video(
         options: Tracking, editing and encoding options.
         progress: ``progress(stage, done, total)`` after every frame of each pass.
         analysis: A previous ``analyze_video`` of the same input, to skip tracking.
+        frame_range: ``(start, stop)``: write only frames ``start <= index < stop`` (decode
+            order; the encoder starts them with a keyframe) and no audio: one piece of a long
+            video rendered on several workers, joined by ``emodirector.batch.join_ranges``.
 
     Returns:
         The EditResult.
@@ -298,9 +302,10 @@ def edit_video(
         raise InvalidOptionError(f"the analysis given is of {analysis.info.path}, not of {src}")
     info = analysis.info if analysis is not None else probe(src)
     frames = 0
+    first, stop = frame_range if frame_range is not None else (0, None)
     # The writer is opened first, so that an output that cannot be written fails before the
     # (long) tracking pass; on any error it removes its temporary file.
-    with VideoWriter(out, info, options.encode) as writer:
+    with VideoWriter(out, info, options.encode, copy_audio=frame_range is None) as writer:
         if analysis is None:
             with FaceTracker(options.tracker) as tracker:
                 tracks = tracker.track_all(info, progress)
@@ -313,6 +318,10 @@ def edit_video(
         timer.lap("manipulate")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
+            if frame.index < first:
+                continue
+            if stop is not None and frame.index >= stop:
+                break
             image = render_frame(
                 frame.image, frame.index, analysis, edit, timer, options.render, detail
             )
@@ -328,7 +337,8 @@ def edit_video(
                 for a in (analysis, *analysis.others):
                     release(a.track.landmarks, a.fit.canonical)
             if progress is not None:
-                progress("render", frames, analysis.track.n_frames)
+                total = analysis.track.n_frames if stop is None else stop - first
+                progress("render", frames, total)
         if frames == 0:
             raise UnsupportedVideoError(f"{src}: no frame could be decoded")
         timer.lap("encode")
