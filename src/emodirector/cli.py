@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from emodirector.emotion import EMOTION_NAMES
 from emodirector.errors import EmodirectorError, InputNotFoundError, InvalidOptionError
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from emodirector.manipulate.calibrate import LabeledFit
     from emodirector.manipulate.prototypes import EmotionPrototypes
 
-EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted")
+EMOTIONS = EMOTION_NAMES
 EXIT_INTERRUPTED = 130
 
 
@@ -287,7 +288,10 @@ def _direction(args: argparse.Namespace) -> Direction:
     from emodirector.direct import DEFAULT_RAMP_SECONDS
 
     def read(path: Path) -> ReferenceExpression:
-        reference = read_reference(path)
+        from emodirector.evaluate.emotion import EmotionClassifier
+
+        with EmotionClassifier() as classifier:
+            reference = read_reference(path, classifier=classifier)
         if not args.quiet:
             print(f"reference {reference.summary()}")
         return reference

@@ -9,12 +9,20 @@ import cv2
 import numpy as np
 import pytest
 
-from emodirector.direct import read_reference
+from emodirector.direct import ReferenceExpression
+from emodirector.direct import read_reference as _read_reference
 from emodirector.errors import InputNotFoundError, NoFaceFoundError, UnsupportedVideoError
+from emodirector.evaluate import EmotionClassifier
 from emodirector.manipulate import Emotion
 
 #: A clear level-3 expression must be read at least this strongly.
 _CLEAR_READ_MIN = 0.5
+
+
+def read_reference(path: Path) -> ReferenceExpression:
+    """The reader with the FER2013 classifier, as the CLI and the UI give it."""
+    with EmotionClassifier() as classifier:
+        return _read_reference(path, classifier=classifier)
 
 
 def _reference(data_dir: Path, name: str) -> Path:

@@ -39,7 +39,7 @@ def _reference(
     weights = np.zeros(len(prototypes.emotions), np.float32)
     weights[prototypes.index(emotion)] = weight
     appearance = np.zeros(7, np.float32)
-    appearance[-1] = 1.0
+    appearance[list(Emotion).index(Emotion.NEUTRAL)] = 1.0
     return ReferenceExpression(
         source=Path("ref.png"),
         emotions=prototypes.emotions,

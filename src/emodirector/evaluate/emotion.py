@@ -21,11 +21,23 @@ import cv2
 import numpy as np
 
 from emodirector.closing import Closing
+from emodirector.emotion import Emotion
 from emodirector.errors import EmodirectorError
 from emodirector.track.tracker import upright
 
-#: Classes of the network, in its output order (FER2013), with this project's emotion names.
-EMOTION_CLASSES = ("angry", "disgusted", "fearful", "happy", "sad", "surprised", "neutral")
+#: The network's classes in its output order (FER2013's), as this project's emotions: the one
+#: place that order is written.
+FER2013_CLASSES = (
+    Emotion.ANGRY,
+    Emotion.DISGUSTED,
+    Emotion.FEARFUL,
+    Emotion.HAPPY,
+    Emotion.SAD,
+    Emotion.SURPRISED,
+    Emotion.NEUTRAL,
+)
+#: Their names: the column order of every probability array and report ``evaluate`` writes.
+EMOTION_CLASSES = tuple(e.value for e in FER2013_CLASSES)
 #: Side of the square grey crop the network reads.
 INPUT_SIDE = 64
 #: The square crop is this many times the larger side of the landmarks' bounding box.
@@ -164,7 +176,13 @@ class EmotionSeries:
 
 
 class EmotionClassifier(Closing):
-    """The FER2013 mini-Xception, loaded on first use (or ``with EmotionClassifier() as c``)."""
+    """The FER2013 mini-Xception, loaded on first use (or ``with EmotionClassifier() as c``).
+
+    It is the appearance reader ``direct.read_reference`` is given (``AppearanceClassifier``).
+    """
+
+    #: The emotions of ``predict``'s columns.
+    classes: tuple[Emotion, ...] = FER2013_CLASSES
 
     def __init__(self, model_path: Path | None = None) -> None:
         self._model_path = model_path
@@ -224,6 +242,7 @@ class EmotionClassifier(Closing):
 __all__ = [
     "CROP_SCALE",
     "EMOTION_CLASSES",
+    "FER2013_CLASSES",
     "INPUT_SIDE",
     "EmotionClassifier",
     "EmotionSeries",

@@ -1,45 +1,11 @@
-"""Emotion labels and the user's choice of target emotion."""
+"""The user's choice of target emotion (the labels themselves are ``emodirector.emotion``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
+from emodirector.emotion import EXPRESSIVE, Emotion
 from emodirector.errors import InvalidOptionError
-
-
-class Emotion(Enum):
-    """The seven emotions of MEAD and NED."""
-
-    NEUTRAL = "neutral"
-    HAPPY = "happy"
-    SAD = "sad"
-    ANGRY = "angry"
-    SURPRISED = "surprised"
-    FEARFUL = "fearful"
-    DISGUSTED = "disgusted"
-
-    @classmethod
-    def parse(cls, label: str) -> Emotion:
-        """The emotion named ``label`` (case-insensitive; "fear" and "disgust" accepted).
-
-        Raises:
-            InvalidOptionError: Unknown label.
-
-        >>> Emotion.parse("Happy")
-        <Emotion.HAPPY: 'happy'>
-        """
-        key = label.strip().lower()
-        key = {"fear": "fearful", "disgust": "disgusted", "surprise": "surprised"}.get(key, key)
-        try:
-            return cls(key)
-        except ValueError:
-            names = ", ".join(e.value for e in cls)
-            raise InvalidOptionError(f"unknown emotion {label!r}; choose one of: {names}") from None
-
-
-#: The emotions that have a prototype (neutral is the absence of one).
-EXPRESSIVE = tuple(e for e in Emotion if e is not Emotion.NEUTRAL)
 
 
 @dataclass(frozen=True)
@@ -65,3 +31,6 @@ class EmotionTarget:
     def from_label(cls, label: str, intensity: float = 1.0) -> EmotionTarget:
         """``EmotionTarget(Emotion.parse(label), intensity)``."""
         return cls(Emotion.parse(label), float(intensity))
+
+
+__all__ = ["EXPRESSIVE", "Emotion", "EmotionTarget"]

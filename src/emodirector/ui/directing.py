@@ -26,6 +26,8 @@ from emodirector import (
     Timeline,
     read_reference,
 )
+from emodirector.emotion import EXPRESSIVE
+from emodirector.evaluate.emotion import EmotionClassifier
 
 #: What the library's ``plan_edit`` / ``edit_video`` accept as a target.
 Target: TypeAlias = EmotionTarget | ReferenceTarget | ActionUnitTarget | Timeline
@@ -34,14 +36,8 @@ Target: TypeAlias = EmotionTarget | ReferenceTarget | ActionUnitTarget | Timelin
 _REFERENCES_KEPT = 8
 
 #: Emotions in the order the page lists them: (label shown, value).
-EMOTION_CHOICES: tuple[tuple[str, str], ...] = (
-    ("happy", Emotion.HAPPY.value),
-    ("sad", Emotion.SAD.value),
-    ("angry", Emotion.ANGRY.value),
-    ("surprised", Emotion.SURPRISED.value),
-    ("fearful", Emotion.FEARFUL.value),
-    ("disgusted", Emotion.DISGUSTED.value),
-    ("neutral", Emotion.NEUTRAL.value),
+EMOTION_CHOICES: tuple[tuple[str, str], ...] = tuple(
+    (e.value, e.value) for e in (*EXPRESSIVE, Emotion.NEUTRAL)
 )
 DEFAULT_EMOTION = Emotion.HAPPY.value
 DEFAULT_INTENSITY = 0.8
@@ -142,7 +138,8 @@ class ReferencePanel:
             if key in self._read:
                 self._read.move_to_end(key)
                 return self._read[key]
-        expression = read_reference(path)
+        with EmotionClassifier() as classifier:
+            expression = read_reference(path, classifier=classifier)
         with self._lock:
             self._read[key] = expression
             while len(self._read) > _REFERENCES_KEPT:
