@@ -66,8 +66,9 @@ from emodirector.evaluate.lips import MIN_FRAMES, lip_aperture, lip_correlation 
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip  # noqa: E402
 from emodirector.manipulate.emotions import Emotion  # noqa: E402
 from emodirector.pipeline import edited_landmarks  # noqa: E402
-from emodirector.track.tracker import FaceTracker, TrackerOptions, to_upright, upright  # noqa: E402
+from emodirector.track.tracker import FaceTracker, TrackerOptions  # noqa: E402
 from emodirector.video.reader import iter_frames, probe  # noqa: E402
+from emodirector.video.rotation import to_upright, upright  # noqa: E402
 
 VIDEO_SUFFIXES = {".mp4", ".mpg", ".mpeg", ".mov", ".mkv", ".m4v", ".avi", ".webm"}
 #: References of identities other than the clips' actors, one per emotion.

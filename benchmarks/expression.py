@@ -76,7 +76,7 @@ from emodirector import (  # noqa: E402
     plan_edit,
     render_frame,
 )
-from emodirector.evaluate.ceiling import (  # noqa: E402
+from emodirector.calibrate.ceiling import (  # noqa: E402
     FRAME_STEP,
     Take,
     read_take,
@@ -85,13 +85,9 @@ from emodirector.evaluate.ceiling import (  # noqa: E402
 from emodirector.evaluate.compare import compare_clips  # noqa: E402
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier  # noqa: E402
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip  # noqa: E402
-from emodirector.track.tracker import (  # noqa: E402
-    FaceTracker,
-    TrackerOptions,
-    to_upright,
-    upright,
-)
+from emodirector.track.tracker import FaceTracker, TrackerOptions  # noqa: E402
 from emodirector.video.reader import iter_frames  # noqa: E402
+from emodirector.video.rotation import to_upright, upright  # noqa: E402
 
 VIDEO_SUFFIXES = {".mp4", ".mpg", ".mpeg", ".mov", ".mkv", ".m4v", ".avi", ".webm"}
 EMOTIONS = ("happy", "sad", "angry", "surprised", "fearful", "disgusted")
@@ -317,7 +313,7 @@ def mead_reference(folder: Path) -> dict[str, Any]:
 
 def speech_kept_reference(folder: Path, actors: list[str], emotions: list[str]) -> dict[str, Any]:
     """Per emotion: the classifier on each actor's acted take with their neutral take's lower
-    face pasted in (``evaluate.ceiling``), the most a speech-keeping edit can reach."""
+    face pasted in (``calibrate.ceiling``), the most a speech-keeping edit can reach."""
     t0 = time.perf_counter()
     out: dict[str, Any] = {}
     neutrals: dict[str, Take] = {}  # each neutral take is read once, for every emotion
@@ -671,7 +667,7 @@ def markdown(result: dict[str, Any]) -> str:
         if kept:
             emos = [e for e in kept if e != "seconds"]
             lines += [
-                "Speech-keeping ceiling (`evaluate.ceiling`, "
+                "Speech-keeping ceiling (`calibrate.ceiling`, "
                 f"{_f(kept.get('seconds'), 0)} s): every 6th frame of each acted take, as it is "
                 "(acted), with the same actor's neutral take's lower face pasted in (kept: the "
                 "upper face acted, the mouth real speech, which is the most an edit that keeps "

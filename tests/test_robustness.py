@@ -31,7 +31,7 @@ from emodirector import (
     edit_video,
     plan_edit,
 )
-from emodirector.blend.pose import pitch_weight
+from emodirector.manipulate.pose import pitch_weight
 from emodirector.pipeline import edited_landmarks
 from emodirector.video import probe
 from tests._cli import interrupt_cli, run_cli

@@ -12,16 +12,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from emodirector.emotion import EMOTION_NAMES
 from emodirector.errors import EmodirectorError, InputNotFoundError, InvalidOptionError
 
 if TYPE_CHECKING:
-    from emodirector import ActionUnitTarget, ReferenceExpression
+    from emodirector import ActionUnitTarget, EditOptions, ReferenceExpression
     from emodirector.direct import Direction
-    from emodirector.manipulate.calibrate import LabeledFit
-    from emodirector.manipulate.prototypes import EmotionPrototypes
 
 EMOTIONS = EMOTION_NAMES
 EXIT_INTERRUPTED = 130
@@ -77,6 +75,16 @@ def _face(text: str) -> str | int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -87,8 +95,10 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def _parser(
+    parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    p = parser_class(
         prog="emodirector",
         description="Change the emotion shown on a face in a video; speech, identity, head "
         "motion and audio stay as they were.",
@@ -209,6 +219,63 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--port", type=int, default=7860, help="TCP port (default 7860)")
     u.add_argument("--max-upload-mb", type=int, default=500,
                    help="largest upload accepted, in MB (default 500)")  # fmt: skip
+
+    b = sub.add_parser(
+        "batch",
+        help="run the edits of a jobs file on Ray (a local one, or a cluster); "
+        "'batch status OUT' shows what a batch did",
+        description="Run one edit per row of a jobs file (.csv or .jsonl: columns input, "
+        "output, then the edit options emotion, intensity, reference, au, timeline, ramp, face, "
+        "crf, preset, editor, no_detail, no_eyes) on Ray workers. The journal in the output "
+        "folder records every job; --resume continues an interrupted batch.",
+    )
+    b.add_argument("jobs", help="jobs file (.csv or .jsonl), or 'status' followed by a folder")
+    b.add_argument("folder", nargs="?", type=Path, help=argparse.SUPPRESS)
+    b.add_argument("-o", "--output", type=Path, help="output folder (created if missing)")
+    b.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="jobs run at once (default: CPU cores / --cpus-per-job, at least 1)",
+    )
+    b.add_argument(
+        "--cpus-per-job",
+        type=_positive_int,
+        default=2,
+        help="CPU cores one edit is given (tracking and rendering, the encoder's threads; "
+        "default 2)",
+    )
+    b.add_argument(
+        "--address",
+        metavar="auto|ray://HOST:10001",
+        help="run on this Ray cluster instead of a local Ray started for the batch",
+    )
+    b.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the batch journalled in the output folder: done jobs are skipped, "
+        "interrupted and failed ones run again",
+    )
+    b.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        help="times a job is retried when its worker process dies (default 2)",
+    )
+    b.add_argument(
+        "--range-seconds",
+        type=_seconds,
+        default=300.0,
+        metavar="SECONDS",
+        help="a longer video is tracked once, then rendered in ranges of about this length on "
+        "several workers and joined (default 300; 0: never)",
+    )
+    b.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace output files that exist but were not written by this batch",
+    )
+    b.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     return p
 
 
@@ -239,17 +306,49 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
-    from emodirector import EditOptions, EncodeOptions, RenderOptions, edit_video
+class _RaisingParser(argparse.ArgumentParser):
+    """An argument parser that raises InvalidOptionError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise InvalidOptionError(message)
+
+
+def parse_edit(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse the ``edit`` command's arguments (``INPUT -o OUTPUT ...``) exactly as the command
+    line does, for front ends that run edits themselves (``emodirector batch``).
+
+    Raises:
+        InvalidOptionError: What the command line would reject, as a one-line message.
+    """
+    return _parser(_RaisingParser).parse_args(["edit", *argv])
+
+
+def edit_options(args: argparse.Namespace) -> EditOptions:
+    """The EditOptions the ``edit`` command's parsed arguments name (all but the direction)."""
+    from emodirector import EditOptions, EncodeOptions, RenderOptions
     from emodirector.track import TrackerOptions
 
-    options = EditOptions(
+    return EditOptions(
         tracker=TrackerOptions(face=args.face),
         render=RenderOptions(detail=not args.no_detail, eyes=not args.no_eyes),
         encode=EncodeOptions(crf=args.crf, preset=args.preset),
         overwrite=args.overwrite,
     )
-    target = _direction(args)
+
+
+def edit_request(args: argparse.Namespace) -> tuple[Direction, EditOptions]:
+    """The direction and the options of an edit, from the ``edit`` command's parsed arguments.
+
+    Raises:
+        InvalidOptionError, InputNotFoundError, NoFaceFoundError: A bad direction.
+    """
+    return _direction(args), edit_options(args)
+
+
+def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
+    from emodirector import edit_video
+
+    target, options = edit_request(args)
     if getattr(args, "report", None) is not None and _report_emotion(args, target) is None:
         raise InvalidOptionError(
             "--report needs one target emotion: use it with --emotion or --reference, or run "
@@ -417,46 +516,9 @@ def _run_evaluate(args: argparse.Namespace) -> None:
 
 
 def _run_calibrate(args: argparse.Namespace) -> None:
-    from emodirector.errors import InvalidOptionError
-    from emodirector.manipulate.calibrate import (
-        calibrate_prototypes,
-        find_mead_clips,
-        fit_labeled_clips,
-    )
+    from emodirector.calibrate.run import run_calibration
 
-    if not args.folder.is_dir():
-        raise InvalidOptionError(f"{args.folder}: not a folder")
-    fits = fit_labeled_clips(find_mead_clips(args.folder), progress=print)
-    prototypes = calibrate_prototypes(fits, progress=print)
-    if not args.no_strength:
-        prototypes = _calibrated_strength(prototypes, fits)
-    prototypes.save(args.output)
-    print(f"wrote {args.output}: {', '.join(e.value for e in prototypes.emotions)} "
-          f"from actors {', '.join(prototypes.actors)}")  # fmt: skip
-    if args.detail is not None:
-        from emodirector.render.detail_calibration import calibrate_detail
-
-        detail = calibrate_detail(fits, progress=print)
-        detail.save(args.detail)
-        print(f"wrote {args.detail}: {', '.join(detail.names)}")
-
-
-def _calibrated_strength(
-    prototypes: EmotionPrototypes, fits: list[LabeledFit]
-) -> EmotionPrototypes:
-    """``prototypes`` with each emotion's strength measured on held-out actors."""
-    from emodirector.evaluate.strength import calibrate_strength, with_strength
-
-    if len({f.clip.actor for f in fits}) < 2:
-        print("strength: skipped, it needs at least two actors (every strength 1)")
-        return prototypes
-    cal = calibrate_strength(fits, progress=print)
-    for k, e in enumerate(cal.emotions):
-        means = cal.held_out[:, k].mean(0)
-        readings = " ".join(f"{c:g}:{v:.2f}" for c, v in zip(cal.candidates, means, strict=True))
-        print(f"strength {e.value}: acted {cal.acted[k]:.2f}, held out {readings} "
-              f"-> {cal.chosen[k]:g}")  # fmt: skip
-    return with_strength(prototypes, cal)
+    run_calibration(args.folder, args.output, args.detail, strength=not args.no_strength)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -482,6 +544,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_analyze(args)
         elif args.command == "evaluate":
             _run_evaluate(args)
+        elif args.command == "batch":
+            from emodirector.batch.command import run_batch_command
+
+            return run_batch_command(args)
         elif args.command == "ui":
             from emodirector.ui import UIOptions, serve
 

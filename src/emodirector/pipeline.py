@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from emodirector.blend.composite import composite_yuv420
-from emodirector.blend.pose import pitch_weight
 from emodirector.direct.targets import Direction, edit_goal
 from emodirector.errors import InvalidOptionError, UnsupportedVideoError
 from emodirector.fit.fitting import FaceFit, fit_track
 from emodirector.framearrays import CHUNK, release
 from emodirector.manipulate.action_units import ActionUnits
 from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, ExpressionEditor
+from emodirector.manipulate.pose import pitch_weight
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
 from emodirector.render.eyes import composite_eyes

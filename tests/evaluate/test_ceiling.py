@@ -1,4 +1,4 @@
-"""The speech-keeping ceiling (emodirector.evaluate.ceiling): acted takes, mouth put back."""
+"""The speech-keeping ceiling (emodirector.calibrate.ceiling): acted takes, mouth put back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emodirector.evaluate.ceiling import lower_face_mask, speech_kept_reading, with_mouth_of
+from emodirector.calibrate.ceiling import lower_face_mask, speech_kept_reading, with_mouth_of
 from emodirector.face_model import CHIN, LIP_CORNERS, load_face_model
 
 SIZE = (400, 400)

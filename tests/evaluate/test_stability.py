@@ -7,7 +7,7 @@ import numpy as np
 from emodirector.evaluate.compare import identity_scores
 from emodirector.evaluate.dlibface import inner_lip_aperture68
 from emodirector.evaluate.measure import identity_sample, landmark_jitter
-from emodirector.track.tracker import from_upright, to_upright
+from emodirector.video.rotation import from_upright, to_upright
 
 
 def _face68(t: int) -> np.ndarray:

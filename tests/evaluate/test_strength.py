@@ -1,4 +1,4 @@
-"""Calibrated strength (emodirector.evaluate.strength) and the prototypes that carry it."""
+"""Calibrated strength (emodirector.calibrate.strength) and the prototypes that carry it."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emodirector.errors import InvalidOptionError
-from emodirector.evaluate.strength import (
+from emodirector.calibrate.prototypes import LabeledFit, find_mead_clips, fit_labeled_clips
+from emodirector.calibrate.strength import (
     STRENGTHS,
     StrengthCalibration,
     calibrate_strength,
     choose_strength,
     with_strength,
 )
-from emodirector.manipulate import Emotion, EmotionPrototypes, find_mead_clips
-from emodirector.manipulate.calibrate import LabeledFit, fit_labeled_clips
+from emodirector.errors import InvalidOptionError
+from emodirector.manipulate import Emotion, EmotionPrototypes
 from tests._cli import run_cli
 
 #: A stronger happy edit must read at least this much happier on held-out actors (measured on

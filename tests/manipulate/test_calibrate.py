@@ -1,4 +1,4 @@
-"""Measuring prototypes from labelled MEAD clips (emodirector.manipulate.calibrate)."""
+"""Measuring prototypes from labelled MEAD clips (emodirector.calibrate.prototypes)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emodirector.calibrate.prototypes import LabeledClip, calibrate_prototypes, find_mead_clips
 from emodirector.errors import InvalidOptionError
 from emodirector.fit import SpeechConstraint
-from emodirector.manipulate import (
-    Emotion,
-    EmotionPrototypes,
-    LabeledClip,
-    calibrate_prototypes,
-    find_mead_clips,
-)
+from emodirector.manipulate import Emotion, EmotionPrototypes
 
 #: Speech-constraint residual of a calibrated prototype (canonical units).
 _VIOLATION_MAX = 1e-5

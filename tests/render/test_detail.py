@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emodirector.calibrate.detail import calibrate_detail
+from emodirector.calibrate.prototypes import LabeledFit, find_mead_clips, fit_labeled_clips
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import (
     LEFT_EYE_LOWER,
@@ -16,7 +18,6 @@ from emodirector.face_model import (
     LIPS_INNER_UPPER,
     load_face_model,
 )
-from emodirector.manipulate.calibrate import LabeledFit, find_mead_clips, fit_labeled_clips
 from emodirector.manipulate.emotions import Emotion
 from emodirector.render.detail import (
     MAX_LOG_RATIO,
@@ -27,7 +28,6 @@ from emodirector.render.detail import (
     mix_detail,
     region_masks,
 )
-from emodirector.render.detail_calibration import calibrate_detail
 from emodirector.render.texture import TEXTURE_SIZE, default_layout, unwrap
 from emodirector.render.warp import warp_field
 

@@ -17,8 +17,9 @@ from emodirector.face_model import (
     RIGHT_IRIS,
 )
 from emodirector.track import FaceTrack, FaceTracker, TrackerOptions
-from emodirector.track.tracker import box_iou, from_upright, upright
+from emodirector.track.tracker import box_iou
 from emodirector.video import iter_frames, probe
+from emodirector.video.rotation import from_upright, upright
 from tests._media import ROTATION
 
 #: The GRID speaker's face is about 120 pixels tall in a 288-pixel frame.

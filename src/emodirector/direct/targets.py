@@ -32,6 +32,7 @@ from emodirector.manipulate.action_units import (
 from emodirector.manipulate.basis import EditGoal
 from emodirector.manipulate.emotions import EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
+from emodirector.ramps import smoothstep
 
 #: Default length of a timeline transition, in seconds.
 DEFAULT_RAMP_SECONDS = 0.5
@@ -324,11 +325,8 @@ def timeline_weights(
         end = starts[k]
         ramp = min(timeline.ramp_seconds, end - starts[k - 1]) if k > 1 else timeline.ramp_seconds
         start = end - ramp
-        if ramp > 0:
-            x = np.clip((times - start) / ramp, 0.0, 1.0)
-        else:
-            x = (times >= end).astype(np.float64)
-        s = x * x * (3 - 2 * x)
+        x = (times - start) / ramp if ramp > 0 else (times >= end).astype(np.float64)
+        s = smoothstep(x)
         sel = times >= start
         prev_a, prev_s = values[k - 1]
         a, st = values[k]

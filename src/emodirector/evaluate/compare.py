@@ -19,8 +19,9 @@ from emodirector.evaluate.emotion import EMOTION_CLASSES
 from emodirector.evaluate.lips import MIN_FRAMES, LipSyncReport, compare_apertures
 from emodirector.evaluate.measure import ClipMeasurements, face_mask, measure_clip
 from emodirector.manipulate.emotions import Emotion
-from emodirector.track.tracker import ProgressCallback, TrackerOptions, upright
+from emodirector.track.tracker import ProgressCallback, TrackerOptions
 from emodirector.video.reader import iter_frames
+from emodirector.video.rotation import upright
 
 #: The region that counts as "face" for the untouched-outside check: the face oval scaled about
 #: its centre (the editor's anchor ring, beyond which nothing may change, is at 1.25).

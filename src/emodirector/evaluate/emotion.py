@@ -23,7 +23,7 @@ import numpy as np
 from emodirector.closing import Closing
 from emodirector.emotion import Emotion
 from emodirector.errors import EmodirectorError
-from emodirector.track.tracker import upright
+from emodirector.video.rotation import upright
 
 #: The network's classes in its output order (FER2013's), as this project's emotions: the one
 #: place that order is written.

@@ -28,11 +28,10 @@ from emodirector.track.tracker import (
     FaceTracker,
     ProgressCallback,
     TrackerOptions,
-    to_upright,
-    upright,
 )
 from emodirector.video.prefetch import prefetch
 from emodirector.video.reader import VideoInfo, iter_frames, probe
+from emodirector.video.rotation import to_upright, upright
 
 #: Frames (at most) on which an identity descriptor is computed, spread evenly over the clip.
 IDENTITY_SAMPLES = 8

@@ -2,7 +2,6 @@
 
 from emodirector.manipulate.action_units import ActionUnits, UnitStatus
 from emodirector.manipulate.basis import EditGoal, ExpressionBasis
-from emodirector.manipulate.calibrate import LabeledClip, calibrate_prototypes, find_mead_clips
 from emodirector.manipulate.editor import (
     EditorOptions,
     ExpressionEdit,
@@ -24,8 +23,5 @@ __all__ = [
     "ExpressionBasis",
     "ExpressionEdit",
     "ExpressionEditor",
-    "LabeledClip",
     "PrototypeEditor",
-    "calibrate_prototypes",
-    "find_mead_clips",
 ]

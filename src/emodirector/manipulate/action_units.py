@@ -16,6 +16,7 @@ from importlib import resources
 
 import numpy as np
 
+from emodirector.emotion import Emotion
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import N_LANDMARKS
 from emodirector.manipulate.basis import ExpressionBasis
@@ -53,6 +54,24 @@ LIMITED_UNITS: dict[str, str] = {
     "AU10": "the upper lip rises only together with the lower one",
     "AU17": "the lower lip rises only together with the upper one",
     "AU23": "the lips narrow only as far as speech allows; they are never pressed shut",
+}
+
+#: The skin detail of each action unit: the regions (``face_model.DETAIL_REGIONS``) of one
+#: emotion's ratio image (``render.detail``) where that unit shapes the skin, the same emotions
+#: its geometry is cut from (see ``build_action_units.py``). Units that only move lids or lips
+#: carry no detail.
+ACTION_UNIT_DETAIL: dict[str, tuple[Emotion, tuple[str, ...]]] = {
+    "AU01": (Emotion.SURPRISED, ("forehead",)),
+    "AU02": (Emotion.SURPRISED, ("forehead",)),
+    "AU04": (Emotion.ANGRY, ("glabella",)),
+    "AU06": (Emotion.HAPPY, ("eye_corners", "cheeks")),
+    "AU07": (Emotion.ANGRY, ("eye_corners",)),
+    "AU09": (Emotion.DISGUSTED, ("nose", "glabella")),
+    "AU10": (Emotion.DISGUSTED, ("nasolabial",)),
+    "AU12": (Emotion.HAPPY, ("nasolabial", "cheeks")),
+    "AU15": (Emotion.SAD, ("chin",)),
+    "AU17": (Emotion.DISGUSTED, ("chin",)),
+    "AU20": (Emotion.FEARFUL, ("nasolabial",)),
 }
 
 
@@ -146,6 +165,7 @@ class ActionUnits:
 
 
 __all__ = [
+    "ACTION_UNIT_DETAIL",
     "ACTION_UNIT_NAMES",
     "FORBIDDEN_UNITS",
     "LIMITED_UNITS",

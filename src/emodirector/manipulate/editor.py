@@ -36,7 +36,9 @@ from emodirector.fit.fitting import FaceFit
 from emodirector.framearrays import chunks, release
 from emodirector.manipulate.basis import EditGoal, ExpressionBasis
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
+from emodirector.manipulate.pose import yaw_fade
 from emodirector.manipulate.prototypes import EmotionPrototypes
+from emodirector.ramps import smoothstep
 
 _X, _Y = 0, 1
 
@@ -157,14 +159,7 @@ def _segment_ramp(present: np.ndarray, segment: np.ndarray, ramp_frames: float) 
         if right:
             sel = idx > b
             dist[sel] = np.minimum(dist[sel], idx[sel] - b)
-    x = np.clip(dist / ramp_frames, 0.0, 1.0)
-    return gain * (x * x * (3 - 2 * x))  # smoothstep
-
-
-def _yaw_fade(fit: FaceFit, max_yaw: float) -> np.ndarray:
-    yaw = np.nan_to_num(np.abs(fit.yaw_pitch_roll()[:, 0]), nan=0.0)
-    x = np.clip((1.5 * max_yaw - yaw) / (0.5 * max_yaw), 0.0, 1.0)
-    return x * x * (3 - 2 * x)
+    return gain * smoothstep(dist / ramp_frames)
 
 
 class ExpressionEditor:
@@ -258,7 +253,7 @@ class ExpressionEditor:
         own = self.estimate_own(fit, fps) if o.remove_own_emotion else np.zeros((fit.n_frames, n_e))
         weights = goal.strength[:, None] * (goal.goal - own) * goal.controlled[None, :]
         gain = _segment_ramp(fit.present, fit.segment, o.ramp_seconds * fps)
-        gain *= _yaw_fade(fit, o.max_yaw_degrees)
+        gain *= yaw_fade(fit, o.max_yaw_degrees)
         open_ = np.zeros((fit.n_frames, 2))
         for sl in chunks(fit.n_frames):
             open_[sl] = _eye_openness(np.nan_to_num(fit.canonical[sl]))

@@ -17,6 +17,7 @@ from emodirector.face_model import N_LANDMARKS, load_face_model
 from emodirector.fit.expression import speech_constraint, without_drop
 from emodirector.manipulate.basis import ExpressionBasis
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
+from emodirector.ramps import smoothstep
 
 PROTOTYPES_FILE = "prototypes.npz"
 #: Emotions whose lower face is left to the speech when editing (it is still used to read a
@@ -34,8 +35,7 @@ def upper_face_weight() -> np.ndarray:
     """``(478,)`` 1 on the upper face, easing to 0 between the nose tip and the subnasale."""
     y = load_face_model().template[:, 1].astype(np.float64)
     top, bottom = y[_FADE_FROM] - _FADE_MARGIN, y[_FADE_TO]
-    x = np.clip((bottom - y) / (bottom - top), 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    return smoothstep((bottom - y) / (bottom - top))
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class EmotionPrototypes:
             intensity 1 (1 by default). A speech-keeping edit cannot show an acted emotion's
             mouth, so the rest of the face may need more than the actors' mean offset to read
             as strongly; ``emodirector calibrate`` measures it on held-out actors
-            (``evaluate.strength``).
+            (``calibrate.strength``).
     """
 
     emotions: tuple[Emotion, ...]

@@ -6,7 +6,7 @@ Following Liu, Shan and Zhang ("Expressive expression mapping with ratio images"
 that detail is measured as the ratio of an actor's expressive and neutral luminance, both
 unwrapped into the canonical texture layout (``texture.py``) so that the geometry cancels and
 only the change of shading is left; a ratio (not a difference) carries the shading without the
-skin colour, so it can be multiplied onto any other face. ``detail_calibration.py`` measures one
+skin colour, so it can be multiplied onto any other face. ``calibrate.detail`` measures one
 ratio per emotion from labelled footage (the log ratio, averaged over actors, with the slow
 lighting differences between takes removed); this module holds them and applies them.
 
@@ -41,27 +41,12 @@ from emodirector.face_model import (
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
+from emodirector.manipulate.action_units import ACTION_UNIT_DETAIL
 from emodirector.render.texture import TEXTURE_SIZE, default_layout
 from emodirector.render.warp import WarpField
 
 DETAIL_FILE = "expression_detail.npz"
 REGION_NAMES = tuple(DETAIL_REGIONS)
-#: The detail of each action unit: the regions of one emotion's ratio image where that unit
-#: shapes the skin (the same emotions its geometry is cut from, see ``build_action_units.py``).
-#: Units that only move lids or lips carry no detail.
-ACTION_UNIT_DETAIL: dict[str, tuple[str, tuple[str, ...]]] = {
-    "AU01": ("surprised", ("forehead",)),
-    "AU02": ("surprised", ("forehead",)),
-    "AU04": ("angry", ("glabella",)),
-    "AU06": ("happy", ("eye_corners", "cheeks")),
-    "AU07": ("angry", ("eye_corners",)),
-    "AU09": ("disgusted", ("nose", "glabella")),
-    "AU10": ("disgusted", ("nasolabial",)),
-    "AU12": ("happy", ("nasolabial", "cheeks")),
-    "AU15": ("sad", ("chin",)),
-    "AU17": ("disgusted", ("chin",)),
-    "AU20": ("fearful", ("nasolabial",)),
-}
 #: Largest darkening or brightening factor the detail may apply (log units).
 MAX_LOG_RATIO = float(np.log(1.8))
 #: Widths (layout pixels) of the margins kept free of detail around the eyes and the lips, and
@@ -185,9 +170,9 @@ class ExpressionDetail:
         for i, name in enumerate(names):
             if name in self.names:
                 out[i] = self.maps[self.names.index(name)]
-            elif name in ACTION_UNIT_DETAIL and ACTION_UNIT_DETAIL[name][0] in self.names:
+            elif name in ACTION_UNIT_DETAIL and ACTION_UNIT_DETAIL[name][0].value in self.names:
                 emotion, regions = ACTION_UNIT_DETAIL[name]
-                k = self.names.index(emotion)
+                k = self.names.index(emotion.value)
                 weight = sum(
                     self.region_gains[k, REGION_NAMES.index(r)] * masks[REGION_NAMES.index(r)]
                     for r in regions

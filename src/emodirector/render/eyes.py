@@ -45,6 +45,7 @@ from emodirector.face_model import (
     RIGHT_EYE_UPPER,
     RIGHT_IRIS,
 )
+from emodirector.ramps import smoothstep
 from emodirector.render.warp import WarpField
 
 #: Below this largest lid landmark move (pixels, relative to the iris) an eye is left alone.
@@ -299,8 +300,7 @@ def _geometry(
 
 def _ramp(value: float, lo: float, hi: float) -> float:
     """0 below ``lo``, 1 above ``hi``, smoothstep between."""
-    x = min(max((value - lo) / (hi - lo), 0.0), 1.0)
-    return x * x * (3.0 - 2.0 * x)
+    return float(smoothstep((value - lo) / (hi - lo)))
 
 
 def _measure_margin(

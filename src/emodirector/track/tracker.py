@@ -20,6 +20,7 @@ from emodirector.framearrays import FrameSpool
 from emodirector.track.smoothing import smooth_landmarks
 from emodirector.video.prefetch import prefetch
 from emodirector.video.reader import VideoInfo, iter_frames
+from emodirector.video.rotation import from_upright, upright
 
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(stage, frames_done, frames_total)``; ``frames_total`` is 0 when unknown."""
@@ -143,51 +144,6 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = w * h
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
-
-
-def upright(image: np.ndarray, rotation: int) -> np.ndarray:
-    """The frame as it is displayed: rotated ``rotation`` degrees counter-clockwise."""
-    return np.ascontiguousarray(np.rot90(image, k=(rotation // 90) % 4))
-
-
-def to_upright(points: np.ndarray, rotation: int, coded_size: tuple[int, int]) -> np.ndarray:
-    """Map ``(N, 2+)`` coded-frame pixels into the upright (displayed) frame.
-
-    The inverse of ``from_upright``.
-
-    >>> to_upright(np.array([[10.0, 0.0]]), 90, (20, 10)).tolist()
-    [[0.0, 10.0]]
-    """
-    w, h = coded_size
-    out = points.copy()
-    x, y = points[:, 0], points[:, 1]
-    k = (rotation // 90) % 4
-    if k == 1:
-        out[:, 0], out[:, 1] = y, w - x
-    elif k == 2:
-        out[:, 0], out[:, 1] = w - x, h - y
-    elif k == 3:
-        out[:, 0], out[:, 1] = h - y, x
-    return out
-
-
-def from_upright(points: np.ndarray, rotation: int, coded_size: tuple[int, int]) -> np.ndarray:
-    """Map ``(N, 2+)`` pixel points of the upright frame back into the coded frame.
-
-    >>> from_upright(np.array([[0.0, 10.0]]), 90, (20, 10)).tolist()
-    [[10.0, 0.0]]
-    """
-    w, h = coded_size
-    out = points.copy()
-    x, y = points[:, 0], points[:, 1]
-    k = (rotation // 90) % 4
-    if k == 1:  # np.rot90 once: coded (x, y) -> upright (y, w - x)
-        out[:, 0], out[:, 1] = w - y, x
-    elif k == 2:
-        out[:, 0], out[:, 1] = w - x, h - y
-    elif k == 3:
-        out[:, 0], out[:, 1] = y, h - x
-    return out
 
 
 @dataclass

@@ -27,8 +27,9 @@ from emodirector.evaluate.emotion import (
     video_luma,
 )
 from emodirector.face_model import FACE_OVAL, STABLE
-from emodirector.track.tracker import FaceTrack, FaceTracker, TrackerOptions, to_upright, upright
+from emodirector.track.tracker import FaceTrack, FaceTracker, TrackerOptions
 from emodirector.video.reader import iter_frames, probe
+from emodirector.video.rotation import to_upright, upright
 
 #: Landmarks between the eyes and under the nose: the lower face starts a little above the
 #: subnasale, this fraction of the way up towards the bridge of the nose.

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from emodirector.emotion import EXPRESSIVE, Emotion
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import (
     GEOMETRY_REGIONS,
@@ -43,22 +44,12 @@ from emodirector.face_model import (
 )
 from emodirector.fit.expression import SpeechConstraint, speech_constraint, without_rounding
 from emodirector.fit.fitting import FaceFit, fit_track
-from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.track.tracker import FaceTrack, FaceTracker
 from emodirector.video.reader import probe
 
 #: MEAD file names: ``M030_front_happy_level3_001.mp4``.
 _MEAD_NAME = re.compile(r"^(?P<actor>[A-Z]\d{3})_front_(?P<emotion>[a-z]+)_level(?P<level>\d)_")
-_MEAD_EMOTIONS = {
-    "neutral": Emotion.NEUTRAL,
-    "happy": Emotion.HAPPY,
-    "sad": Emotion.SAD,
-    "angry": Emotion.ANGRY,
-    "surprised": Emotion.SURPRISED,
-    "fear": Emotion.FEARFUL,
-    "disgusted": Emotion.DISGUSTED,
-}
 #: Frames ranked above this quantile of expressiveness make the prototype (the clip's peak).
 _PEAK_QUANTILE = 0.9
 #: Largest gain applied to an averaged prototype to restore the per-actor magnitude.
@@ -87,9 +78,18 @@ def find_mead_clips(folder: Path) -> list[LabeledClip]:
     clips = []
     for p in sorted(folder.glob("*.mp4")):
         m = _MEAD_NAME.match(p.name)
-        if m and m["emotion"] in _MEAD_EMOTIONS:
-            clips.append(LabeledClip(p, m["actor"], _MEAD_EMOTIONS[m["emotion"]]))
+        emotion = _mead_emotion(m["emotion"]) if m else None
+        if m and emotion is not None:
+            clips.append(LabeledClip(p, m["actor"], emotion))
     return clips
+
+
+def _mead_emotion(label: str) -> Emotion | None:
+    """The emotion of a MEAD file's label (``fear`` included), None for one of theirs only."""
+    try:
+        return Emotion.parse(label)
+    except InvalidOptionError:  # contempt
+        return None
 
 
 def _rigid_irises(offsets: np.ndarray) -> np.ndarray:

@@ -1,10 +1,10 @@
-"""Measure expression detail (ratio images) from labelled footage, for ``detail.py``.
+"""Measure expression detail (ratio images) from labelled footage, for ``render.detail``.
 
 For every actor with a neutral clip: the neutral texture is the per-pixel median, over the
 neutral clip's frames, of the log luminance unwrapped into the canonical layout (the median
 keeps the resting face and drops speech and blinks). For every emotional clip of that actor, the
 expressive texture is the mean log luminance over the clip's expressive peak (the same frames
-the geometric prototype is taken from, ``manipulate.calibrate.peak_frames``). Their difference
+the geometric prototype is taken from, ``calibrate.prototypes.peak_frames``). Their difference
 is the log ratio image. Both textures are lightly smoothed first (noise and the landmarks'
 registration error would otherwise show up as edges), and the ratio's broad variation, mostly
 the light falling differently on a differently held head, is removed: what is kept is the
@@ -23,9 +23,9 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from emodirector.calibrate.prototypes import LabeledFit, peak_masks
+from emodirector.emotion import Emotion
 from emodirector.errors import InvalidOptionError
-from emodirector.manipulate.calibrate import LabeledFit, peak_masks
-from emodirector.manipulate.emotions import Emotion
 from emodirector.render.detail import REGION_NAMES, ExpressionDetail, detail_mask, region_masks
 from emodirector.render.texture import TEXTURE_SIZE, unwrap
 from emodirector.video.reader import iter_frames, probe
@@ -45,7 +45,7 @@ _MAX_REGION_GAIN = 2.5
 #: its specular highlight and nostrils changing with the head's pose, not expression, and on the
 #: shared clips it cost the most identity (dlib distance +0.06 on a frown) for the least
 #: readability; disgust's nose wrinkles are its signature and stay.
-_ONLY_FOR = {"nose": ("disgusted",)}
+_ONLY_FOR = {"nose": (Emotion.DISGUSTED,)}
 #: At most this many neutral frames are unwrapped (evenly spread).
 _MAX_NEUTRAL_FRAMES = 60
 
@@ -138,7 +138,7 @@ def carried(names: tuple[str, ...]) -> np.ndarray:
     out = np.ones((len(names), len(REGION_NAMES)), np.float32)
     for region, emotions in _ONLY_FOR.items():
         for k, name in enumerate(names):
-            if name not in emotions:
+            if Emotion(name) not in emotions:
                 out[k, REGION_NAMES.index(region)] = 0.0
     return out
 

@@ -27,13 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from emodirector.calibrate.detail import calibrate_detail
+from emodirector.calibrate.prototypes import LabeledFit, calibrate_prototypes
 from emodirector.errors import InvalidOptionError
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier
-from emodirector.manipulate.calibrate import LabeledFit, calibrate_prototypes
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.pipeline import VideoAnalysis, edited_landmarks, plan_edit, render_frame
-from emodirector.render.detail_calibration import calibrate_detail
 from emodirector.video.reader import VideoInfo, iter_frames, probe
 
 #: Candidate strengths, weakest first.

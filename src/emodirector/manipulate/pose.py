@@ -1,14 +1,18 @@
 """How much of an edit to show given the head's pose.
 
-The warp moves a frontal face mesh; as the head tilts far up or down the mesh's triangles fold
-over each other (the nose hides the mouth, the brows the eyes) and a warp would smear the face.
-The editor already fades its edit out as the head turns (yaw, see ``EditorOptions``); this is the
-same for pitch, applied where the edit is mapped into the image.
+The edit moves a frontal face mesh; as the head turns far aside or tilts far up or down the
+mesh's triangles fold over each other (the nose hides the mouth, the brows the eyes) and a warp
+would smear the face. The editor fades its edit out as the head turns (``yaw_fade``, part of the
+edit's gain, tuned by ``EditorOptions.max_yaw_degrees``) and as it tilts (``pitch_weight``,
+applied where the edit is mapped into the image).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from emodirector.fit.fitting import FaceFit
+from emodirector.ramps import smoothstep
 
 #: Up to this head pitch (degrees, either way) the edit is shown in full ...
 MAX_PITCH_DEGREES = 25.0
@@ -44,5 +48,14 @@ def pitch_weight(
     [1.0, 0.5]
     """
     pitch = np.abs(head_pitch(rotation))
-    x = np.clip((zero - pitch) / (zero - full), 0.0, 1.0)
-    return np.nan_to_num(x * x * (3 - 2 * x), nan=0.0)
+    return np.nan_to_num(smoothstep((zero - pitch) / (zero - full)), nan=0.0)
+
+
+def yaw_fade(fit: FaceFit, max_yaw: float) -> np.ndarray:
+    """``(T,)`` weight in 0..1 of the edit: 1 up to ``max_yaw`` degrees of head turn either way,
+    0 from 1.5 times it, smoothstep between (and 1 where there is no face: the gain is 0 there)."""
+    yaw = np.nan_to_num(np.abs(fit.yaw_pitch_roll()[:, 0]), nan=0.0)
+    return smoothstep((1.5 * max_yaw - yaw) / (0.5 * max_yaw))
+
+
+__all__ = ["MAX_PITCH_DEGREES", "ZERO_PITCH_DEGREES", "head_pitch", "pitch_weight", "yaw_fade"]

@@ -1,0 +1,13 @@
+"""Calibration: building the data files the stages read, from labelled footage.
+
+It may use the whole pipeline (it edits held-out actors to measure strength) and the measuring
+package; no stage imports it.
+
+- ``prototypes``: the emotion prototypes (``prototypes.npz``) from MEAD clips.
+- ``detail``: the expression detail (ratio images, ``expression_detail.npz``).
+- ``strength``: each emotion's strength at intensity 1, measured on held-out actors.
+- ``ceiling``: how far an edit that keeps the speech mouth can go (acted takes with their
+  neutral mouth pasted back), for the benchmarks.
+- ``run``: ``emodirector calibrate``, all of the above into files ``edit --prototypes
+  --detail`` uses.
+"""

@@ -1,0 +1,70 @@
+"""``emodirector calibrate``: prototypes, expression detail and strengths from a MEAD folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from emodirector.calibrate.detail import calibrate_detail
+from emodirector.calibrate.prototypes import (
+    LabeledFit,
+    calibrate_prototypes,
+    find_mead_clips,
+    fit_labeled_clips,
+)
+from emodirector.calibrate.strength import calibrate_strength, with_strength
+from emodirector.errors import InvalidOptionError
+from emodirector.manipulate.prototypes import EmotionPrototypes
+
+
+def run_calibration(
+    folder: Path,
+    output: Path,
+    detail: Path | None = None,
+    strength: bool = True,
+    progress: Callable[[str], None] = print,
+) -> None:
+    """Calibrate from the MEAD clips in ``folder`` and write the files ``edit`` can use.
+
+    Args:
+        folder: MEAD clips (``ACTOR_front_EMOTION_levelN_*.mp4``).
+        output: The prototypes (``edit --prototypes``).
+        detail: Also measure the expression detail and write it here (``edit --detail``).
+        strength: Measure each emotion's strength on held-out actors (else every strength 1).
+        progress: Receives one line per step.
+
+    Raises:
+        InvalidOptionError: ``folder`` is not a folder, or holds no usable clips.
+    """
+    if not folder.is_dir():
+        raise InvalidOptionError(f"{folder}: not a folder")
+    fits = fit_labeled_clips(find_mead_clips(folder), progress=progress)
+    prototypes = calibrate_prototypes(fits, progress=progress)
+    if strength:
+        prototypes = _calibrated_strength(prototypes, fits, progress)
+    prototypes.save(output)
+    progress(f"wrote {output}: {', '.join(e.value for e in prototypes.emotions)} "
+             f"from actors {', '.join(prototypes.actors)}")  # fmt: skip
+    if detail is not None:
+        measured = calibrate_detail(fits, progress=progress)
+        measured.save(detail)
+        progress(f"wrote {detail}: {', '.join(measured.names)}")
+
+
+def _calibrated_strength(
+    prototypes: EmotionPrototypes, fits: list[LabeledFit], progress: Callable[[str], None]
+) -> EmotionPrototypes:
+    """``prototypes`` with each emotion's strength measured on held-out actors."""
+    if len({f.clip.actor for f in fits}) < 2:
+        progress("strength: skipped, it needs at least two actors (every strength 1)")
+        return prototypes
+    cal = calibrate_strength(fits, progress=progress)
+    for k, e in enumerate(cal.emotions):
+        means = cal.held_out[:, k].mean(0)
+        readings = " ".join(f"{c:g}:{v:.2f}" for c, v in zip(cal.candidates, means, strict=True))
+        progress(f"strength {e.value}: acted {cal.acted[k]:.2f}, held out {readings} "
+                 f"-> {cal.chosen[k]:g}")  # fmt: skip
+    return with_strength(prototypes, cal)
+
+
+__all__ = ["run_calibration"]
