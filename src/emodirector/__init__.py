@@ -35,10 +35,12 @@ _LAZY: dict[str, str] = {
     "read_reference": "emodirector.direct",
     "Emotion": "emodirector.emotion",
     "ActionUnits": "emodirector.manipulate",
+    "Editor": "emodirector.manipulate",
     "EditorOptions": "emodirector.manipulate",
     "EmotionPrototypes": "emodirector.manipulate",
     "EmotionTarget": "emodirector.manipulate",
     "PrototypeEditor": "emodirector.manipulate",
+    "make_editor": "emodirector.manipulate",
     "EditOptions": "emodirector.pipeline",
     "EditResult": "emodirector.pipeline",
     "RenderOptions": "emodirector.pipeline",
@@ -47,6 +49,8 @@ _LAZY: dict[str, str] = {
     "edit_video": "emodirector.pipeline",
     "plan_edit": "emodirector.pipeline",
     "render_frame": "emodirector.pipeline",
+    "Renderer": "emodirector.render",
+    "WarpRenderer": "emodirector.render",
     "TrackerOptions": "emodirector.track",
     "EncodeOptions": "emodirector.video",
 }
@@ -63,10 +67,12 @@ if TYPE_CHECKING:
     from emodirector.emotion import Emotion
     from emodirector.manipulate import (
         ActionUnits,
+        Editor,
         EditorOptions,
         EmotionPrototypes,
         EmotionTarget,
         PrototypeEditor,
+        make_editor,
     )
     from emodirector.pipeline import (
         EditOptions,
@@ -77,6 +83,10 @@ if TYPE_CHECKING:
         edit_video,
         plan_edit,
         render_frame,
+    )
+    from emodirector.render import (
+        Renderer,
+        WarpRenderer,
     )
     from emodirector.track import TrackerOptions
     from emodirector.video import EncodeOptions
@@ -103,6 +113,7 @@ __all__ = [
     "ActionUnits",
     "EditOptions",
     "EditResult",
+    "Editor",
     "EditorOptions",
     "EmodirectorError",
     "Emotion",
@@ -118,12 +129,15 @@ __all__ = [
     "ReferenceExpression",
     "ReferenceTarget",
     "RenderOptions",
+    "Renderer",
     "Timeline",
     "TrackerOptions",
     "UnsupportedVideoError",
     "VideoAnalysis",
+    "WarpRenderer",
     "analyze_video",
     "edit_video",
+    "make_editor",
     "plan_edit",
     "read_reference",
     "render_frame",

@@ -1,4 +1,4 @@
-"""Emotion manipulation: targets, measured prototypes, and the prototype editor."""
+"""Emotion manipulation: the ``Editor`` seam, measured prototypes, and the prototype editor."""
 
 from emodirector.manipulate.action_units import ActionUnits, UnitStatus
 from emodirector.manipulate.basis import EditGoal, ExpressionBasis
@@ -9,13 +9,16 @@ from emodirector.manipulate.editor import (
     PrototypeEditor,
 )
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion, EmotionTarget
+from emodirector.manipulate.interface import EDITORS, Editor, make_editor
 from emodirector.manipulate.prototypes import EmotionPrototypes
 
 __all__ = [
     "ActionUnits",
     "UnitStatus",
     "EXPRESSIVE",
+    "EDITORS",
     "EditGoal",
+    "Editor",
     "EditorOptions",
     "Emotion",
     "EmotionPrototypes",
@@ -24,4 +27,5 @@ __all__ = [
     "ExpressionEdit",
     "ExpressionEditor",
     "PrototypeEditor",
+    "make_editor",
 ]

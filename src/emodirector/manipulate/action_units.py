@@ -9,6 +9,7 @@ speech constraint; units that are speech motion (lips part, jaw drop) are refuse
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -16,6 +17,7 @@ from importlib import resources
 
 import numpy as np
 
+from emodirector.datafiles import read_npz
 from emodirector.emotion import Emotion
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import N_LANDMARKS
@@ -129,15 +131,29 @@ class ActionUnits:
             raise ValueError(f"unknown units {sorted(unknown)}")
 
     @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ActionUnits:
+        """Read action units written like the packaged ones (``build_action_units.py``).
+
+        Raises:
+            InputNotFoundError: No such file.
+            InvalidOptionError: Not an action-unit file.
+        """
+        return read_npz(path, "action units", "an action-unit file", cls._from_arrays)
+
+    @classmethod
     def load_default(cls) -> ActionUnits:
         """The action units shipped with the package."""
         ref = resources.files("emodirector.data").joinpath(ACTION_UNITS_FILE)
         with ref.open("rb") as f, np.load(f) as d:
-            return cls(
-                codes=tuple(str(c) for c in d["names"]),
-                offsets=d["offsets"].astype(np.float32),
-                speech_share=d["speech_share"].astype(np.float32),
-            )
+            return cls._from_arrays(d)
+
+    @classmethod
+    def _from_arrays(cls, d: np.lib.npyio.NpzFile) -> ActionUnits:
+        return cls(
+            codes=tuple(str(c) for c in d["names"]),
+            offsets=d["offsets"].astype(np.float32),
+            speech_share=d["speech_share"].astype(np.float32),
+        )
 
     def status(self, code: str) -> UnitStatus:
         """Whether ``code`` is applied fully, limited by the speech constraint, or refused."""

@@ -1,4 +1,4 @@
-"""The expression editor: remove the actor's own expression, add the direction's.
+"""The prototype editor: remove the actor's own expression, add the direction's.
 
 Working on the canonical expression of a fitted face and a basis of named modes (the emotion
 prototypes, or action units; see ``basis.py``), the editor
@@ -36,6 +36,7 @@ from emodirector.fit.fitting import FaceFit
 from emodirector.framearrays import chunks, release
 from emodirector.manipulate.basis import EditGoal, ExpressionBasis
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
+from emodirector.manipulate.interface import Editor
 from emodirector.manipulate.pose import yaw_fade
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.ramps import smoothstep
@@ -273,23 +274,43 @@ class ExpressionEditor:
         )
 
 
-class PrototypeEditor(ExpressionEditor):
-    """Edits a fitted face towards a target emotion using measured prototypes.
+class PrototypeEditor(Editor):
+    """The editor built on measured emotion prototypes and action units (``ExpressionEditor``).
+
+    As an ``Editor`` it plans towards any goal ``direct`` builds (its basis: the prototypes or
+    the action units); ``edit`` is the shortcut for a label.
 
     Args:
-        prototypes: Emotion prototypes; the packaged ones by default.
+        prototypes: Emotion prototypes for ``goal``/``edit``; the packaged ones by default (read
+            when first needed).
         options: Tuning.
     """
+
+    name = "prototype"
 
     def __init__(
         self, prototypes: EmotionPrototypes | None = None, options: EditorOptions | None = None
     ) -> None:
-        self.prototypes = prototypes or EmotionPrototypes.load_default()
-        super().__init__(self.prototypes.basis(), options)
+        self.options = options or EditorOptions()
+        self._prototypes = prototypes
+
+    @property
+    def prototypes(self) -> EmotionPrototypes:
+        if self._prototypes is None:
+            self._prototypes = EmotionPrototypes.load_default()
+        return self._prototypes
+
+    @property
+    def basis(self) -> ExpressionBasis:
+        """The prototypes as an expression basis (what a label's goal is on)."""
+        return self.prototypes.basis()
+
+    def plan(self, fit: FaceFit, goal: EditGoal, fps: float) -> ExpressionEdit:
+        return ExpressionEditor(goal.basis, self.options).edit_goal(fit, goal, fps)
 
     def estimate_own_emotion(self, fit: FaceFit, fps: float) -> np.ndarray:
         """``(T, E)`` how much of each prototype the actor shows on each frame (0 where absent)."""
-        return self.estimate_own(fit, fps)
+        return ExpressionEditor(self.prototypes.basis(), self.options).estimate_own(fit, fps)
 
     def goal(self, target: EmotionTarget, n_frames: int) -> EditGoal:
         """The constant goal of a label target."""
@@ -307,4 +328,4 @@ class PrototypeEditor(ExpressionEditor):
         Returns:
             The ExpressionEdit; all zero where the face is absent or the intensity is 0.
         """
-        return self.edit_goal(fit, self.goal(target, fit.n_frames), fps)
+        return self.plan(fit, self.goal(target, fit.n_frames), fps)

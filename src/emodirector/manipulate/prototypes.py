@@ -12,6 +12,7 @@ from importlib import resources
 
 import numpy as np
 
+from emodirector.datafiles import read_npz
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import N_LANDMARKS, load_face_model
 from emodirector.fit.expression import speech_constraint, without_drop
@@ -36,6 +37,10 @@ def upper_face_weight() -> np.ndarray:
     y = load_face_model().template[:, 1].astype(np.float64)
     top, bottom = y[_FADE_FROM] - _FADE_MARGIN, y[_FADE_TO]
     return smoothstep((bottom - y) / (bottom - top))
+
+
+#: What a prototype file is, for messages.
+_KIND = "a prototype file made by 'emodirector calibrate -o FILE'"
 
 
 @dataclass(frozen=True)
@@ -104,9 +109,13 @@ class EmotionPrototypes:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> EmotionPrototypes:
-        """Read prototypes written by ``save``."""
-        with np.load(path) as d:
-            return cls._from_arrays(d)
+        """Read prototypes written by ``save`` (``emodirector calibrate -o``).
+
+        Raises:
+            InputNotFoundError: No such file.
+            InvalidOptionError: Not a prototype file.
+        """
+        return read_npz(path, "prototypes", _KIND, cls._from_arrays)
 
     @classmethod
     def load_default(cls) -> EmotionPrototypes:

@@ -1,14 +1,33 @@
-"""Rendering of the edited face: a mesh-guided dense warp of the original frame, the expression
-detail the warp cannot make (ratio images: wrinkles and folds), and the eyes redrawn with a
-rigid eyeball behind moving lids."""
+"""Rendering of the edited face behind the ``Renderer`` seam. The first renderer,
+``WarpRenderer``: a mesh-guided dense warp of the original frame, then its parts: the eyes
+redrawn with a rigid eyeball behind moving lids, and the expression detail the warp cannot make
+(ratio images: wrinkles and folds)."""
 
 from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
 from emodirector.render.eyes import composite_eyes
+from emodirector.render.renderer import (
+    DetailPart,
+    EyesPart,
+    FaceFrame,
+    RenderedFace,
+    Renderer,
+    RenderOptions,
+    RenderPart,
+    WarpRenderer,
+)
 from emodirector.render.texture import TEXTURE_SIZE, TextureLayout, default_layout, unwrap
 from emodirector.render.warp import WarpField, anchor_ring, warp_field, warp_yuv420
 
 __all__ = [
     "TEXTURE_SIZE",
+    "DetailPart",
+    "EyesPart",
+    "FaceFrame",
+    "RenderOptions",
+    "RenderPart",
+    "RenderedFace",
+    "Renderer",
+    "WarpRenderer",
     "ExpressionDetail",
     "TextureLayout",
     "WarpField",

@@ -29,6 +29,7 @@ from importlib import resources
 import cv2
 import numpy as np
 
+from emodirector.datafiles import read_npz
 from emodirector.face_model import (
     DETAIL_REGIONS,
     FACE_OVAL,
@@ -47,6 +48,8 @@ from emodirector.render.warp import WarpField
 
 DETAIL_FILE = "expression_detail.npz"
 REGION_NAMES = tuple(DETAIL_REGIONS)
+#: What a detail file is, for messages.
+_KIND = "an expression detail file made by 'emodirector calibrate --detail FILE'"
 #: Largest darkening or brightening factor the detail may apply (log units).
 MAX_LOG_RATIO = float(np.log(1.8))
 #: Widths (layout pixels) of the margins kept free of detail around the eyes and the lips, and
@@ -194,9 +197,13 @@ class ExpressionDetail:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ExpressionDetail:
-        """Read detail written by ``save``."""
-        with np.load(path) as d:
-            return cls._from_arrays(d)
+        """Read detail written by ``save`` (``emodirector calibrate --detail``).
+
+        Raises:
+            InputNotFoundError: No such file.
+            InvalidOptionError: Not an expression detail file.
+        """
+        return read_npz(path, "expression detail", _KIND, cls._from_arrays)
 
     @classmethod
     def load_default(cls) -> ExpressionDetail:

@@ -1,0 +1,234 @@
+"""The renderer seam: what any renderer of the edited face provides, and the warp renderer.
+
+A ``Renderer`` receives one decoded frame and one face's ``FaceFrame`` (where its landmarks
+are, where the edit puts them, and the frame's weight of each mode of the edit) and returns the
+edited face region (``RenderedFace``) for ``blend`` to composite; it never touches pixels outside
+the face. The first renderer, ``WarpRenderer``, resamples the frame through the mesh warp and
+then hands the result to its parts in order (``RenderPart``): the eyes redrawn, then the
+expression detail. A mouth-interior part (teeth and tongue from the actor's own frames) is one
+more part; a neural renderer is another ``Renderer``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from emodirector.errors import InvalidOptionError
+from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
+from emodirector.render.eyes import composite_eyes
+from emodirector.render.texture import default_layout
+from emodirector.render.warp import WarpField, warp_field, warp_yuv420
+
+#: Y, U, V of the face region: Y at full and U, V at half resolution.
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+#: Called with a stage's name when that stage is done (collects time per stage).
+Lap = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What the warp renderer adds to the mesh warp.
+
+    Attributes:
+        detail: Apply the expression detail (ratio images: wrinkles and folds) of the edit.
+        eyes: Re-composite the eyes so that the iris stays rigid and round, the sclera a widened
+            lid shows is synthesised from the actor's own eye, and a narrowed lid covers the eye.
+        detail_gain: Scale of the expression detail relative to the edit's weights.
+    """
+
+    detail: bool = True
+    eyes: bool = True
+    detail_gain: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.detail_gain <= 3.0:
+            raise InvalidOptionError("detail_gain must be within 0..3")
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """One face on one frame, as a renderer receives it.
+
+    Attributes:
+        index: The frame's index in the clip.
+        source: ``(478, 3) float32`` tracked landmark pixels (x, y, depth) in the coded frame.
+        target: ``(478, 3)`` where the edit puts them.
+        modes: Names of the edit's modes (emotions or action units).
+        weights: ``(K,) float32`` the frame's weight of each mode, fades included (what the
+            detail of each mode is mixed by).
+    """
+
+    index: int
+    source: np.ndarray
+    target: np.ndarray
+    modes: tuple[str, ...]
+    weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class RenderedFace:
+    """The edited face region of one frame.
+
+    Attributes:
+        field: The warp that placed it: its ``roi`` locates ``planes``, its ``weight`` is the soft
+            face mask ``blend`` composites with.
+        planes: Y, U, V of ``field.roi`` (U, V at half resolution), ``uint8``.
+    """
+
+    field: WarpField
+    planes: Planes
+
+
+class Renderer(ABC):
+    """Draws an edited face into the region of a frame."""
+
+    #: Its name (for reports).
+    name: ClassVar[str]
+
+    @abstractmethod
+    def render(
+        self, frame: np.ndarray, face: FaceFrame, lap: Lap | None = None
+    ) -> RenderedFace | None:
+        """The edited face region of ``frame``, None where nothing can be drawn.
+
+        Args:
+            frame: ``(H * 3 // 2, W) uint8`` the decoded yuv420p frame (not modified).
+            face: The face and its edit on this frame.
+            lap: Told the name of each stage as it ends.
+        """
+
+
+class RenderPart(ABC):
+    """One addition of the warp renderer after the warp (eyes, detail, ...)."""
+
+    #: The stage name it is timed under.
+    name: ClassVar[str]
+
+    def needs_texture(self, face: FaceFrame) -> bool:
+        """Whether it reads the warp's texture coordinates on this frame."""
+        return False
+
+    def active(self, face: FaceFrame) -> bool:
+        """Whether it changes anything on this frame."""
+        return True
+
+    @abstractmethod
+    def apply(self, frame: np.ndarray, field: WarpField, planes: Planes, face: FaceFrame) -> Planes:
+        """The face region with this part added (``planes`` itself if nothing changes)."""
+
+
+class EyesPart(RenderPart):
+    """The eyes redrawn: a rigid eyeball behind the moving lids (``eyes.composite_eyes``)."""
+
+    name = "eyes"
+
+    def apply(self, frame: np.ndarray, field: WarpField, planes: Planes, face: FaceFrame) -> Planes:
+        return composite_eyes(frame, field, planes, face.source, face.target)
+
+
+class DetailPart(RenderPart):
+    """The expression detail of the frame's edit multiplied onto the luminance (``detail.py``).
+
+    Args:
+        detail: The ratio images; the packaged ones by default (read when first needed).
+        gain: Scale of the detail relative to the edit's weights.
+    """
+
+    name = "detail"
+
+    def __init__(self, detail: ExpressionDetail | None = None, gain: float = 1.0) -> None:
+        self._detail = detail
+        self.gain = gain
+
+    @property
+    def detail(self) -> ExpressionDetail:
+        if self._detail is None:
+            self._detail = ExpressionDetail.load_default()
+        return self._detail
+
+    def _weights(self, face: FaceFrame) -> np.ndarray:
+        return face.weights * self.gain
+
+    def needs_texture(self, face: FaceFrame) -> bool:
+        return self.active(face)
+
+    def active(self, face: FaceFrame) -> bool:
+        return bool(np.any(self._weights(face)))
+
+    def apply(self, frame: np.ndarray, field: WarpField, planes: Planes, face: FaceFrame) -> Planes:
+        y, u, v = planes
+        maps = self.detail.for_modes(face.modes)
+        return apply_detail(y, field, mix_detail(maps, self._weights(face))), u, v
+
+
+class WarpRenderer(Renderer):
+    """The mesh-guided warp of the frame itself, then its parts in order.
+
+    Args:
+        parts: What is added after the warp, in order (``from_options`` builds the usual ones).
+    """
+
+    name = "warp"
+
+    def __init__(self, parts: Sequence[RenderPart] = ()) -> None:
+        self.parts = tuple(parts)
+
+    @classmethod
+    def from_options(
+        cls, options: RenderOptions | None = None, detail: ExpressionDetail | None = None
+    ) -> WarpRenderer:
+        """The warp with the eyes and the detail ``options`` switch on.
+
+        Args:
+            options: What to add (all of it by default).
+            detail: Expression detail (the packaged one by default).
+        """
+        options = options or RenderOptions()
+        parts: list[RenderPart] = []
+        if options.eyes:
+            parts.append(EyesPart())
+        if options.detail:
+            parts.append(DetailPart(detail, options.detail_gain))
+        return cls(parts)
+
+    def render(
+        self, frame: np.ndarray, face: FaceFrame, lap: Lap | None = None
+    ) -> RenderedFace | None:
+        texture = any(p.needs_texture(face) for p in self.parts)
+        # the frame's own size: an odd-sized video is decoded padded to even (VideoInfo.padded_size)
+        field = warp_field(
+            face.source,
+            face.target,
+            (frame.shape[1], frame.shape[0] * 2 // 3),
+            texture_vertices=default_layout().vertices if texture else None,
+        )
+        if field is None:
+            return None
+        planes = warp_yuv420(frame, field)
+        if lap is not None:
+            lap("render")
+        for part in self.parts:
+            if part.active(face):
+                planes = part.apply(frame, field, planes, face)
+                if lap is not None:
+                    lap(part.name)
+        return RenderedFace(field, planes)
+
+
+__all__ = [
+    "DetailPart",
+    "EyesPart",
+    "FaceFrame",
+    "Lap",
+    "Planes",
+    "RenderOptions",
+    "RenderPart",
+    "RenderedFace",
+    "Renderer",
+    "WarpRenderer",
+]
