@@ -9,8 +9,6 @@ action units, a timeline) is one more class with the same three members, added t
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from emodirector import (
 )
 from emodirector.emotion import EXPRESSIVE
 from emodirector.evaluate.emotion import EmotionClassifier
+from emodirector.ui.lru import LRU
 
 #: What the library's ``plan_edit`` / ``edit_video`` accept as a target.
 Target: TypeAlias = EmotionTarget | ReferenceTarget | ActionUnitTarget | Timeline
@@ -122,8 +121,7 @@ class ReferencePanel:
     title = "Reference photo"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._read: OrderedDict[tuple[str, int], ReferenceExpression] = OrderedDict()
+        self._read: LRU[tuple[str, int], ReferenceExpression] = LRU(_REFERENCES_KEPT)
 
     def build(self) -> list[Any]:
         import gradio as gr
@@ -133,18 +131,11 @@ class ReferencePanel:
         return [photo, _intensity_slider("reference-intensity")]
 
     def _reference(self, path: Path) -> ReferenceExpression:
-        key = (str(path), path.stat().st_mtime_ns)
-        with self._lock:
-            if key in self._read:
-                self._read.move_to_end(key)
-                return self._read[key]
-        with EmotionClassifier() as classifier:
-            expression = read_reference(path, classifier=classifier)
-        with self._lock:
-            self._read[key] = expression
-            while len(self._read) > _REFERENCES_KEPT:
-                self._read.popitem(last=False)
-        return expression
+        def read() -> ReferenceExpression:
+            with EmotionClassifier() as classifier:
+                return read_reference(path, classifier=classifier)
+
+        return self._read.get((str(path), path.stat().st_mtime_ns), read)
 
     def direction(self, values: Sequence[Any]) -> Direction:
         photo, intensity = values

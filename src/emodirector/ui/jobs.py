@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,7 @@ from emodirector import (
 from emodirector.evaluate import EmotionSeries, measure_clip
 from emodirector.manipulate import ExpressionEdit
 from emodirector.ui.directing import Direction
+from emodirector.ui.lru import LRU
 from emodirector.video import VideoInfo, iter_frames, probe
 
 #: ``progress(fraction 0..1, message)`` as the page shows it.
@@ -196,9 +196,8 @@ class Clip:
     folder: Path
     playable: Path
     seconds: float
-    _plans: OrderedDict[str, ExpressionEdit] = field(default_factory=OrderedDict)
+    _plans: LRU[str, ExpressionEdit] = field(default_factory=lambda: LRU(_PLANS_KEPT))
     _emotion: EmotionSeries | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def info(self) -> VideoInfo:
@@ -214,17 +213,7 @@ class Clip:
 
     def plan(self, direction: Direction) -> ExpressionEdit:
         """The per-frame edit towards ``direction`` (planned once, kept for the next preview)."""
-        with self._lock:
-            edit = self._plans.get(direction.key)
-            if edit is not None:
-                self._plans.move_to_end(direction.key)
-                return edit
-        edit = plan_edit(self.analysis, direction.target)
-        with self._lock:
-            self._plans[direction.key] = edit
-            while len(self._plans) > _PLANS_KEPT:
-                self._plans.popitem(last=False)
-        return edit
+        return self._plans.get(direction.key, lambda: plan_edit(self.analysis, direction.target))
 
     def emotion(self, progress: Progress = _no_progress) -> EmotionSeries:
         """The input's emotion over time (measured once)."""
