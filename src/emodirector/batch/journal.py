@@ -47,6 +47,7 @@ class JobState:
         message: For a failed job, the one-line error; for a running one, where it runs.
         sha256: Checksum of the finished output.
         cpu_seconds: CPU time the worker processes spent on it (all ranges of a long video).
+        edit_id: The edit id its watermark and manifest carry (8 hex digits).
     """
 
     job: str
@@ -62,6 +63,7 @@ class JobState:
     message: str = ""
     sha256: str = ""
     cpu_seconds: float = 0.0
+    edit_id: str = ""
 
 
 class Journal:
@@ -104,7 +106,7 @@ class Journal:
         if state.state != "failed":
             state.exit_code, state.message = 0, ""
         for name in ("row", "input", "direction", "seconds", "frames", "fps", "exit_code",
-                     "message", "sha256", "cpu_seconds"):  # fmt: skip
+                     "message", "sha256", "cpu_seconds", "edit_id"):  # fmt: skip
             if name in record:
                 setattr(state, name, type(getattr(state, name))(record[name]))
         self.jobs[key] = state
@@ -144,6 +146,7 @@ def status_text(journal: Journal) -> str:
             message = f"exit {j.exit_code}: {j.message}"
         elif j.state == "done":
             message = f"{j.frames} frames, {j.fps:.1f} fps, sha256 {j.sha256[:12]}"
+            message += f", edit id {j.edit_id}" if j.edit_id else ""
         lines.append(f"{j.job:{width}s}  {j.state:7s}  {j.attempts:8d}  {j.seconds:7.1f}  "
                      f"{message}")  # fmt: skip
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from emodirector.batch.summary import write_summary
 from emodirector.batch.worker import (
     TaskResult,
     fresh_folder,
+    load_request,
     range_path,
     run_analysis,
     run_edit,
@@ -453,7 +454,8 @@ class _Scheduler:
         if not result.ok:
             self._fail(job, result)
         elif kind == "edit":
-            self._done(job, result.frames, result.seconds, result.cpu_seconds, result.sha256)
+            self._done(job, result.frames, result.seconds, result.cpu_seconds, result.sha256,
+                       result.edit_id)  # fmt: skip
         elif kind == "analyze":
             ranges = plan_ranges(result.n_frames, result.fps, self.options.range_seconds)
             self.long[job.output] = _Long(result, ranges)
@@ -471,7 +473,7 @@ class _Scheduler:
         try:
             join_ranges(parts, job.input, joined, long.analysis.audio_streams,
                         long.analysis.rotation)  # fmt: skip
-            finish_output(joined)
+            finish_output(joined, job, self._folder(job, "analysis"))
             digest = sha256_of(joined)
             os.replace(joined, self.out / job.output)
         except EmodirectorError as exc:
@@ -480,12 +482,15 @@ class _Scheduler:
         results = [long.analysis, *long.results.values()]
         frames = sum(r.frames for r in long.results.values())
         seconds = long.analysis.seconds + max(r.seconds for r in long.results.values())
-        self._done(job, frames, seconds, sum(r.cpu_seconds for r in results), digest)
+        cpu = sum(r.cpu_seconds for r in results)
+        self._done(job, frames, seconds, cpu, digest, long.analysis.edit_id)
 
-    def _done(self, job: Job, frames: int, seconds: float, cpu: float, digest: str) -> None:
+    def _done(
+        self, job: Job, frames: int, seconds: float, cpu: float, digest: str, edit_id: str
+    ) -> None:
         self.journal.record(job.output, "done", frames=frames, seconds=round(seconds, 3),
                             fps=round(frames / seconds, 2) if seconds > 0 else 0.0,
-                            cpu_seconds=round(cpu, 3), sha256=digest)  # fmt: skip
+                            cpu_seconds=round(cpu, 3), sha256=digest, edit_id=edit_id)  # fmt: skip
         shutil.rmtree(self._folder(job), ignore_errors=True)
         self.progress.job_done()
 
@@ -519,12 +524,20 @@ class _Scheduler:
             shutil.rmtree(self._folder(job), ignore_errors=True)
 
 
-def finish_output(path: Path) -> None:
-    """The last step on a joined video before it is renamed into place.
+def finish_output(path: Path, job: Job, analysis_dir: Path) -> None:
+    """The last step on a joined video before it is renamed into place: its C2PA manifest,
+    signed as ``edit_video`` signs a whole edit's output, naming the edit id that the ranges'
+    watermark carries (MKV cannot carry a manifest)."""
+    target, options = load_request(analysis_dir)
+    provenance = getattr(options, "provenance", None)
+    if provenance is None or not provenance.manifest or provenance.edit_id is None:
+        return
+    from emodirector.provenance.manifest import supports_manifest
+    from emodirector.provenance.stamp import edit_record, editor_name, sign_video
 
-    This is where the provenance manifest of an edit is added to a finished file (as a whole
-    edit's output gets it from ``edit_video``); the joined video has none yet.
-    """
+    if supports_manifest(path):
+        record = edit_record(job.input, target, editor_name(options.editor), provenance.edit_id)
+        sign_video(path, record, provenance.signing, title=job.output)
 
 
 __all__ = ["INSTALL_HINT", "BatchOptions", "BatchResult", "default_workers", "import_ray",

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import os
 import pickle
+import secrets
 import shutil
 import socket
 import time
@@ -58,6 +59,7 @@ class TaskResult:
         fps: Pass 1: the video's frame rate; otherwise frames per second of the work.
         audio_streams: Pass 1: the input's audio streams.
         rotation: Pass 1: the input's display rotation.
+        edit_id: The edit id the output's watermark (and manifest) carry, 8 hex digits.
     """
 
     job: str
@@ -73,6 +75,7 @@ class TaskResult:
     fps: float = 0.0
     audio_streams: tuple[int, ...] = ()
     rotation: int = 0
+    edit_id: str = ""
 
 
 def sha256_of(path: Path) -> str:
@@ -157,7 +160,8 @@ def run_edit(job: Job, out_dir: str, tmp_dir: str, cpus: int, report: Report) ->
         seconds = time.monotonic() - start
         return TaskResult(job.output, "edit", True, frames=result.frames, seconds=seconds,
                           cpu_seconds=time.process_time() - cpu, sha256=digest,
-                          fps=result.frames / seconds if seconds > 0 else 0.0)  # fmt: skip
+                          fps=result.frames / seconds if seconds > 0 else 0.0,
+                          edit_id=getattr(result, "edit_id", ""))  # fmt: skip
     except Exception as exc:
         return _failure(job, "edit", exc, start, cpu)
 
@@ -173,6 +177,7 @@ def run_analysis(job: Job, tmp_dir: str, cpus: int, report: Report) -> TaskResul
         folder = fresh_folder(Path(tmp_dir))
         with _in_folder(job.base):
             target, options = _request(job, folder / job.output, cpus)
+            options, edit_id = with_edit_id(options)
             progress = _progress(report, job.output, "analyze")
             analysis = analyze_video(job.input, options.tracker, progress)
         save_analysis(analysis, folder)
@@ -183,9 +188,28 @@ def run_analysis(job: Job, tmp_dir: str, cpus: int, report: Report) -> TaskResul
                           seconds=time.monotonic() - start,
                           cpu_seconds=time.process_time() - cpu,
                           n_frames=analysis.track.n_frames, fps=float(info.fps),
-                          audio_streams=info.audio_streams, rotation=info.rotation)  # fmt: skip
+                          audio_streams=info.audio_streams, rotation=info.rotation,
+                          edit_id=edit_id)  # fmt: skip
     except Exception as exc:
         return _failure(job, "analyze", exc, start, cpu)
+
+
+def with_edit_id(options: EditOptions) -> tuple[EditOptions, str]:
+    """``options`` with one fixed edit id (drawn now if none was given), so that every range
+    of a video carries the same watermark and the joined file's manifest names it."""
+    provenance = getattr(options, "provenance", None)
+    if provenance is None:
+        return options, ""
+    if provenance.edit_id is None:
+        provenance = dataclasses.replace(provenance, edit_id=secrets.randbits(32))
+    return dataclasses.replace(options, provenance=provenance), f"{provenance.edit_id:08x}"
+
+
+def load_request(analysis_dir: Path) -> tuple[Direction, EditOptions]:
+    """The direction and the one options object pass 1 saved for every range."""
+    with (analysis_dir / _REQUEST_NAME).open("rb") as f:
+        target, options = pickle.load(f)
+    return target, options
 
 
 def range_path(tmp_dir: str, job: Job, index: int) -> Path:
@@ -211,8 +235,7 @@ def run_range(
         out = range_path(tmp_dir, job, index)
         fresh_folder(out.parent)
         analysis = load_analysis(Path(analysis_dir))
-        with (Path(analysis_dir) / _REQUEST_NAME).open("rb") as f:
-            target, options = pickle.load(f)
+        target, options = load_request(Path(analysis_dir))
         progress = _progress(report, job.output, part)
         result = edit_video(job.input, out, target, options, progress, analysis=analysis,
                             frame_range=frames)  # fmt: skip
@@ -224,5 +247,5 @@ def run_range(
         return _failure(job, part, exc, start, cpu)
 
 
-__all__ = ["TaskResult", "fresh_folder", "range_path", "run_analysis", "run_edit", "run_range",
-           "sha256_of"]  # fmt: skip
+__all__ = ["TaskResult", "fresh_folder", "load_request", "range_path", "run_analysis", "run_edit",
+           "run_range", "sha256_of", "with_edit_id"]  # fmt: skip
