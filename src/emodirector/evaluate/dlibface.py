@@ -12,13 +12,14 @@ as wide as the face, square, bottom at the chin.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from emodirector.closing import Closing
-from emodirector.evaluate.emotion import ModelNotInstalledError, package_data_file
 from emodirector.face_model import LEFT_EYE_CORNERS, RIGHT_EYE_CORNERS
+from emodirector.wheels import ModelNotInstalledError, package_data_file
 
 #: MediaPipe points at the sides of the face by the cheekbones (subject's right, left).
 FACE_RIGHT_SIDE = 234
@@ -32,6 +33,9 @@ DLIB_RIGHT_EYE_OUTER = 36  # the subject's right eye, image left
 DLIB_LEFT_EYE_OUTER = 45
 DLIB_INNER_UPPER = (61, 62, 63)
 DLIB_INNER_LOWER = (67, 66, 65)
+#: dlib's model files in the ``face_recognition_models`` wheel.
+LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
+DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 #: Length of a dlib face descriptor.
 DESCRIPTOR_SIZE = 128
 #: dlib's usual threshold: descriptors closer than this are the same person.
@@ -41,6 +45,16 @@ SAME_PERSON_DISTANCE = 0.6
 def dlib_model_path(name: str) -> Path:
     """Path of one of the ``face_recognition_models`` data files."""
     return package_data_file("face_recognition_models", f"models/{name}")
+
+
+def require_dlib_models() -> None:
+    """Check that dlib's model files are installed, before any long work that needs them.
+
+    Raises:
+        ModelNotInstalledError: One is missing (the message names the command that installs it).
+    """
+    dlib_model_path(LANDMARK_MODEL)
+    dlib_model_path(DESCRIPTOR_MODEL)
 
 
 def dlib_box(landmarks: np.ndarray) -> np.ndarray:
@@ -106,14 +120,15 @@ class DlibFace(Closing):
             import dlib
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise ModelNotInstalledError(
-                "dlib is not installed (dlib-bin, requirements.lock)"
+                "dlib is not installed; install it with: "
+                f"{sys.executable} -m pip install dlib-bin==20.0.1.post1"
             ) from exc
         return dlib
 
     def _shape(self, rgb: np.ndarray, box: np.ndarray) -> object:
         dlib = self._dlib()
         if self._predictor is None:
-            path = dlib_model_path("shape_predictor_68_face_landmarks.dat")
+            path = dlib_model_path(LANDMARK_MODEL)
             self._predictor = dlib.shape_predictor(str(path))  # type: ignore[attr-defined]
         rect = dlib.rectangle(*(int(round(v)) for v in box))  # type: ignore[attr-defined]
         return self._predictor(rgb, rect)  # type: ignore[operator]
@@ -135,7 +150,7 @@ class DlibFace(Closing):
         rgb = np.ascontiguousarray(rgb)
         shape = self._shape(rgb, box)
         if self._recognizer is None:
-            path = dlib_model_path("dlib_face_recognition_resnet_model_v1.dat")
+            path = dlib_model_path(DESCRIPTOR_MODEL)
             self._recognizer = dlib.face_recognition_model_v1(str(path))  # type: ignore[attr-defined]
         vec = self._recognizer.compute_face_descriptor(rgb, shape)  # type: ignore[union-attr]
         return np.asarray(vec, dtype=np.float64)
@@ -147,5 +162,6 @@ __all__ = [
     "DlibFace",
     "dlib_box",
     "dlib_model_path",
+    "require_dlib_models",
     "inner_lip_aperture68",
 ]

