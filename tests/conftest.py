@@ -29,6 +29,15 @@ WAV_FILE = "videos/styletalk_feifeili_clip1_256x256_audio.wav"
 MEAD_DIR = "labeled/mead"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _signing_config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every edit in the tests signs its manifest with a default key made in a temporary config
+    folder (inherited by CLI subprocesses), never in the real ``~/.config``."""
+    path = tmp_path_factory.mktemp("emodirector-config")
+    os.environ["EMODIRECTOR_CONFIG_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The real-footage folder, or skip."""

@@ -41,3 +41,15 @@ class NoFaceFoundError(EmodirectorError):
     """An image or clip that must show a face shows none (or several where one is needed)."""
 
     exit_code = 6
+
+
+class NoProvenanceMarkError(EmodirectorError):
+    """``verify``: neither a valid emodirector manifest nor the watermark was found."""
+
+    exit_code = 7
+
+
+class TamperedManifestError(EmodirectorError):
+    """``verify``: a C2PA manifest is present but does not validate (the file was changed)."""
+
+    exit_code = 8

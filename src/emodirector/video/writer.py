@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -94,6 +94,9 @@ class VideoWriter:
         info: The input video: frame rate, time base, rotation and colour range are copied.
         options: Encoder settings.
         copy_audio: Copy every audio stream of ``info.path`` packet for packet.
+        finalize: Called with the path of the finished temporary file (closed, complete) before
+            it is renamed to ``output``; it may rewrite that file in place (the C2PA manifest is
+            signed in here). If it raises, nothing is left at ``output``.
 
     Example:
         >>> with VideoWriter(out, info, EncodeOptions()) as w:  # doctest: +SKIP
@@ -107,8 +110,10 @@ class VideoWriter:
         info: VideoInfo,
         options: EncodeOptions,
         copy_audio: bool = True,
+        finalize: Callable[[Path], None] | None = None,
     ) -> None:
         self.output = output
+        self.finalize = finalize
         self.info = info
         self.options = options
         self.copy_audio = copy_audio and info.has_audio
@@ -281,6 +286,8 @@ class VideoWriter:
                 self._out.mux(packet)
             self._mux_audio_until(None)
             self._close()
+            if self.finalize is not None:
+                self.finalize(self.temp_path)
             os.replace(self.temp_path, self.output)
         except BaseException:
             self._abort()
