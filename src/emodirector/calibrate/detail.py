@@ -34,17 +34,14 @@ from emodirector.video.reader import iter_frames, probe
 _PRE_SMOOTH = 1.0
 #: Smoothing (layout pixels) of the combined ratio.
 _POST_SMOOTH = 1.0
-#: Scale (layout pixels) of the slow variation removed from each ratio: about a twentieth of
-#: the face. Broader shading differs between takes with the light on a differently held head,
-#: and, carried onto another face, it read as blotches (seen on the shared clips); wrinkles,
-#: furrows and folds are narrower and stay.
+#: Scale (layout pixels) of the slow variation removed from each ratio, about a twentieth of
+#: the face: broader shading is the light on a differently held head; wrinkles, furrows and
+#: folds are narrower and stay.
 _LIGHTING_SCALE = 6.0
 #: Largest gain restoring a region's strength after actors are combined.
 _MAX_REGION_GAIN = 2.5
-#: Regions whose detail is carried over for these emotions only. The nose's ratio is mostly
-#: its specular highlight and nostrils changing with the head's pose, not expression, and on the
-#: shared clips it cost the most identity (dlib distance +0.06 on a frown) for the least
-#: readability; disgust's nose wrinkles are its signature and stay.
+#: Regions whose detail is carried over for these emotions only: the nose's ratio is mostly its
+#: highlight changing with the head's pose, except disgust's nose wrinkles.
 _ONLY_FOR = {"nose": (Emotion.DISGUSTED,)}
 #: At most this many neutral frames are unwrapped (evenly spread).
 _MAX_NEUTRAL_FRAMES = 60
@@ -77,14 +74,12 @@ def _without_lighting(log_ratio: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def calibrate_detail(
     fits: list[LabeledFit],
     progress: Callable[[str], None] | None = None,
-    size: int = TEXTURE_SIZE,
 ) -> ExpressionDetail:
     """Measure the log ratio image of every expressive emotion.
 
     Args:
         fits: The labelled clips, tracked and fitted (``fit_labeled_clips``).
         progress: Called with a line of text per clip.
-        size: Side of the texture layout.
 
     Returns:
         Detail for every emotion the prototypes are calibrated for, all region gains 1.
@@ -98,6 +93,7 @@ def calibrate_detail(
     emotions = tuple(e for e in Emotion if any(e is k[1] for k in peaks))
     if not actors or not emotions:
         raise InvalidOptionError("need, for at least one actor, a neutral and an emotional clip")
+    size = TEXTURE_SIZE
     face = detail_mask(size) > 0
     weight = face.astype(np.float32)
     ratios = np.zeros((len(actors), len(emotions), size, size), np.float32)

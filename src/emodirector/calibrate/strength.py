@@ -14,8 +14,8 @@ edits of *held-out* actors read as strongly as the acted takes:
    at least ``MIN_RISE`` more than strength 1 (where more strength reads no stronger, it would
    only distort the face).
 
-The candidates stop at ``STRENGTHS[-1]``: beyond it, on the shared clips, smiles became
-grimaces and the detail of sadness darkened into blotches under the eyes (seen on stills).
+The candidates stop at ``STRENGTHS[-1]``, beyond which faces distort (see
+``benchmarks/results/calibration_notes.md``).
 """
 
 from __future__ import annotations
@@ -38,10 +38,8 @@ from emodirector.video.reader import VideoInfo, iter_frames, probe
 
 #: Candidate strengths, weakest first.
 STRENGTHS = (1.0, 1.15, 1.3, 1.45)
-#: Least rise of the held-out reading that justifies a strength above 1 short of the target.
-#: Fearful rose by 0.03-0.04 at 1.45 (it moved by as much between calibrations that changed
-#: only other emotions), and at that strength its edits of the shared clips read no better
-#: while the dlib identity distance passed MEAD's acted-vs-neutral bar on 9 clips of 10, not 4.
+#: Least rise of the held-out reading that justifies a strength above 1 short of the target
+#: (smaller rises are within the calibration's own noise).
 MIN_RISE = 0.05
 #: Every this many frames is read.
 FRAME_STEP = 8

@@ -93,8 +93,8 @@ def face_crop(
 def video_luma(grey: np.ndarray) -> np.ndarray:
     """Full-range grey back to video-range luma (16..235), as the coded Y plane holds it.
 
-    The classifier reads the face as the video codes it: on the MEAD clips it names the acted
-    emotion more often from video-range luma than from full-range grey (14 vs 12 of 21).
+    The classifier reads the face as the video codes it (it names MEAD's acted emotions more
+    often so).
     """
     return cv2.convertScaleAbs(grey, alpha=219.0 / 255.0, beta=16.0)
 

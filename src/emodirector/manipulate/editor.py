@@ -54,10 +54,8 @@ class EditorOptions:
             with the calibration actors' mean neutral face) is trusted; identity differences
             leak into it, so it is damped.
         held_gain_overrides: Per-mode exceptions to ``held_emotion_gain`` (an Emotion, or a
-            mode name such as ``"AU12"``). A held smile is
-            read reliably (on the shared clips: at most 0.05 on neutral faces, 0.32-0.64 on
-            MEAD's acted happiness), so it is trusted fully; the other emotions read up to 0.8
-            on neutral faces.
+            mode name such as ``"AU12"``): a held smile is read reliably, so it is trusted
+            fully.
         dynamics_seconds: Time scale over which the actor's changing emotion is estimated;
             faster motion (speech, blinks, micro-expressions) is kept as it is.
         ramp_seconds: Length of the fade in/out where the face appears or disappears.

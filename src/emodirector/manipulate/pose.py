@@ -32,15 +32,11 @@ def head_pitch(rotation: np.ndarray) -> np.ndarray:
     return np.degrees(np.arctan2(R[:, 2, 1], R[:, 2, 2]))
 
 
-def pitch_weight(
-    rotation: np.ndarray,
-    full: float = MAX_PITCH_DEGREES,
-    zero: float = ZERO_PITCH_DEGREES,
-) -> np.ndarray:
+def pitch_weight(rotation: np.ndarray) -> np.ndarray:
     """``(n,)`` weight in 0..1 of the edit for ``(n, 3, 3)`` head rotations.
 
-    1 while ``|pitch| <= full``, 0 from ``zero`` on, smoothstep between; 0 where the rotation
-    is NaN (no face).
+    1 while ``|pitch| <= MAX_PITCH_DEGREES``, 0 from ``ZERO_PITCH_DEGREES`` on, smoothstep
+    between; 0 where the rotation is NaN (no face).
 
     >>> c, s = np.cos(np.radians(32.5)), np.sin(np.radians(32.5))
     >>> R = np.array([np.eye(3), [[1, 0, 0], [0, c, -s], [0, s, c]]])
@@ -48,7 +44,8 @@ def pitch_weight(
     [1.0, 0.5]
     """
     pitch = np.abs(head_pitch(rotation))
-    return np.nan_to_num(smoothstep((zero - pitch) / (zero - full)), nan=0.0)
+    fade = (ZERO_PITCH_DEGREES - pitch) / (ZERO_PITCH_DEGREES - MAX_PITCH_DEGREES)
+    return np.nan_to_num(smoothstep(fade), nan=0.0)
 
 
 def yaw_fade(fit: FaceFit, max_yaw: float) -> np.ndarray:

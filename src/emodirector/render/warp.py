@@ -125,7 +125,6 @@ def warp_field(
     dst: np.ndarray,
     frame_size: tuple[int, int],
     step: int | None = None,
-    mesh: WarpMesh | None = None,
     texture_vertices: np.ndarray | None = None,
 ) -> WarpField | None:
     """The dense backward map that moves the face from ``src`` to ``dst`` landmark positions.
@@ -135,7 +134,6 @@ def warp_field(
         dst: ``(478, 2+)`` edited landmark pixels.
         frame_size: ``(width, height)`` of the frame.
         step: Coarse grid step in pixels; by default ``GRID_STEP_FRACTION`` of the face height.
-        mesh: Triangulation; the canonical face's by default.
         texture_vertices: ``(478 + 36, 2)`` positions of the landmarks and anchor ring in a
             texture layout (see ``texture.py``); if given, the field also says where each
             output pixel lies in that layout.
@@ -143,7 +141,7 @@ def warp_field(
     Returns:
         The WarpField, or None if the face lies entirely outside the frame.
     """
-    mesh = mesh or default_warp_mesh()
+    mesh = default_warp_mesh()
     if step is None:
         step = int(np.clip(round(np.ptp(src[:, 1]) * GRID_STEP_FRACTION), 2, 16))
     w, h = frame_size
