@@ -1,7 +1,10 @@
-"""Running the ``emodirector`` command as a real subprocess, for the CLI tests."""
+"""Running the ``emodirector`` command for the CLI tests: as a real subprocess (end to end:
+start-up, signals, exit status), or in this process through ``cli.main`` (argument and input
+errors, which need no new interpreter and no second import of the libraries)."""
 
 from __future__ import annotations
 
+import io
 import os
 import select
 import signal
@@ -9,7 +12,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+
+from emodirector.cli import main
 
 #: Seconds a subprocess may take before a test gives up on it.
 CLI_TIMEOUT_S = 120
@@ -27,6 +33,25 @@ def run_cli(
     return subprocess.run(
         cli_command(*args), capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd
     )
+
+
+def call_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run ``emodirector ARGS`` in this process: ``main``'s exit code and what it printed.
+
+    An exception ``main`` lets escape (a traceback, in a real run) fails the test. The SIGTERM
+    handler ``main`` installs is put back afterwards.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    return subprocess.CompletedProcess(cli_command(*args), code, out.getvalue(), err.getvalue())
 
 
 def _default_sigint() -> None:

@@ -1,4 +1,5 @@
-"""The ``emodirector`` command, run as a real subprocess (emodirector.cli)."""
+"""The ``emodirector`` command (emodirector.cli): real subprocesses for whole runs, signals and
+exit status; argument and input errors through ``cli.main`` in this process."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from emodirector import VideoAnalysis
 from emodirector.track import FaceTracker
 from emodirector.video import probe
-from tests._cli import interrupt_cli, run_cli
+from tests._cli import call_cli, interrupt_cli, run_cli
 from tests._media import (
     audio_packets,
     container_duration,
@@ -41,6 +42,7 @@ _EXIT_INTERRUPTED = 130
 
 
 _run = run_cli
+_call = call_cli  # in this process: argument and input errors
 
 
 def _assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
@@ -148,45 +150,49 @@ def clip(tmp_path: Path) -> Path:
 
 def test_invalid_emotion(clip: Path) -> None:
     before = sha256(clip)
-    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "bored")
+    proc = _call("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "bored")
     assert "invalid choice: 'bored'" in _assert_argparse_error(proc)
     assert sha256(clip) == before
     _no_files_written(clip.parent, {clip.name})
 
 
 def test_intensity_above_one(clip: Path) -> None:
-    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--intensity", "1.5")
+    proc = _call(
+        "edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--intensity", "1.5"
+    )
     assert "must be within 0..1" in _assert_argparse_error(proc)
     _no_files_written(clip.parent, {clip.name})
 
 
 def test_intensity_not_a_number(clip: Path) -> None:
-    proc = _run(
+    proc = _call(
         "edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--intensity", "lots"
     )
     assert "not a number" in _assert_argparse_error(proc)
 
 
 def test_intensity_nan(clip: Path) -> None:
-    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--intensity", "nan")
+    proc = _call(
+        "edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--intensity", "nan"
+    )
     _assert_argparse_error(proc)
 
 
 def test_crf_out_of_range(clip: Path) -> None:
     before = sha256(clip)
-    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--crf", "99")
+    proc = _call("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--crf", "99")
     assert "crf" in _assert_one_line_error(proc, _EXIT_INVALID_OPTION)
     assert sha256(clip) == before
     _no_files_written(clip.parent, {clip.name})
 
 
 def test_unknown_preset(clip: Path) -> None:
-    proc = _run("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--preset", "warp9")
+    proc = _call("edit", clip, "-o", clip.parent / "o.mp4", "--emotion", "sad", "--preset", "warp9")
     assert "preset" in _assert_one_line_error(proc, _EXIT_INVALID_OPTION)
 
 
 def test_input_missing(tmp_path: Path) -> None:
-    proc = _run("edit", tmp_path / "absent.mp4", "-o", tmp_path / "o.mp4", "--emotion", "happy")
+    proc = _call("edit", tmp_path / "absent.mp4", "-o", tmp_path / "o.mp4", "--emotion", "happy")
     assert "no such file" in _assert_one_line_error(proc, _EXIT_INPUT_NOT_FOUND)
     _no_files_written(tmp_path, set())
 
@@ -194,7 +200,7 @@ def test_input_missing(tmp_path: Path) -> None:
 def test_input_is_a_directory(tmp_path: Path) -> None:
     folder = tmp_path / "folder.mp4"
     folder.mkdir()
-    proc = _run("edit", folder, "-o", tmp_path / "o.mp4", "--emotion", "happy")
+    proc = _call("edit", folder, "-o", tmp_path / "o.mp4", "--emotion", "happy")
     assert "not a regular file" in _assert_one_line_error(proc, _EXIT_INPUT_NOT_FOUND)
 
 
@@ -210,7 +216,7 @@ def test_input_text_file_renamed_mp4(tmp_path: Path) -> None:
 
 def test_input_audio_only(wav_file: Path, tmp_path: Path) -> None:
     before = sha256(wav_file)
-    proc = _run("edit", wav_file, "-o", tmp_path / "o.mp4", "--emotion", "happy")
+    proc = _call("edit", wav_file, "-o", tmp_path / "o.mp4", "--emotion", "happy")
     assert "no video stream" in _assert_one_line_error(proc, _EXIT_UNSUPPORTED_VIDEO)
     assert sha256(wav_file) == before
     _no_files_written(tmp_path, set())
@@ -220,7 +226,7 @@ def test_output_exists_without_overwrite(clip: Path) -> None:
     out = clip.parent / "o.mp4"
     out.write_bytes(b"earlier result")
     before = sha256(clip)
-    proc = _run("edit", clip, "-o", out, "--emotion", "happy")
+    proc = _call("edit", clip, "-o", out, "--emotion", "happy")
     assert "already exists" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
     assert out.read_bytes() == b"earlier result"
     assert sha256(clip) == before
@@ -229,27 +235,27 @@ def test_output_exists_without_overwrite(clip: Path) -> None:
 
 def test_output_is_the_input(clip: Path) -> None:
     before = sha256(clip)
-    proc = _run("edit", clip, "-o", clip, "--emotion", "happy", "--overwrite")
+    proc = _call("edit", clip, "-o", clip, "--emotion", "happy", "--overwrite")
     assert "is the input" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
     assert sha256(clip) == before
     _no_files_written(clip.parent, {clip.name})
 
 
 def test_output_folder_missing(clip: Path) -> None:
-    proc = _run("edit", clip, "-o", clip.parent / "nowhere" / "o.mp4", "--emotion", "happy")
+    proc = _call("edit", clip, "-o", clip.parent / "nowhere" / "o.mp4", "--emotion", "happy")
     assert "does not exist" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
     _no_files_written(clip.parent, {clip.name})
 
 
 def test_output_unknown_container(clip: Path) -> None:
-    proc = _run("edit", clip, "-o", clip.parent / "o.avi", "--emotion", "happy")
+    proc = _call("edit", clip, "-o", clip.parent / "o.avi", "--emotion", "happy")
     assert "must end in one of" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
     _no_files_written(clip.parent, {clip.name})
 
 
 def test_output_container_cannot_hold_audio(tmp_path: Path) -> None:
     src = make_clip(tmp_path / "opus.mkv", n_frames=5, audio_codec="libopus", sample_rate=48000)
-    proc = _run("edit", src, "-o", tmp_path / "o.mov", "--emotion", "happy", "-q")
+    proc = _call("edit", src, "-o", tmp_path / "o.mov", "--emotion", "happy", "-q")
     try:
         _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
     finally:
@@ -257,12 +263,12 @@ def test_output_container_cannot_hold_audio(tmp_path: Path) -> None:
 
 
 def test_calibrate_folder_missing(tmp_path: Path) -> None:
-    proc = _run("calibrate", tmp_path / "absent", "-o", tmp_path / "p.npz")
+    proc = _call("calibrate", tmp_path / "absent", "-o", tmp_path / "p.npz")
     assert "not a folder" in _assert_one_line_error(proc, _EXIT_INVALID_OPTION)
 
 
 def test_calibrate_folder_without_clips(tmp_path: Path) -> None:
-    proc = _run("calibrate", tmp_path, "-o", tmp_path / "p.npz")
+    proc = _call("calibrate", tmp_path, "-o", tmp_path / "p.npz")
     assert "neutral" in _assert_one_line_error(proc, _EXIT_INVALID_OPTION)
     assert not (tmp_path / "p.npz").exists()
 

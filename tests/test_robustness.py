@@ -1,7 +1,8 @@
 """Hostile and awkward inputs: every command fails clearly or produces a correct output.
 
-Error cases run the real CLI in a subprocess and check the documented exit code, a single
-``emodirector: error:`` line, an unchanged input (checksum) and no file left behind. Awkward
+Error cases run the CLI's ``main`` in this process (whole runs and signals run it as a real
+subprocess) and check the documented exit code, a single ``emodirector: error:`` line, an
+unchanged input (checksum) and no file left behind. Awkward
 inputs that must work are derived from real footage with PyAV (``tests._media.transcode``) and
 edited losslessly (crf 0), so that "unchanged outside the face" can be checked exactly.
 """
@@ -34,7 +35,7 @@ from emodirector import (
 from emodirector.manipulate.pose import pitch_weight
 from emodirector.pipeline import edited_landmarks
 from emodirector.video import probe
-from tests._cli import interrupt_cli, run_cli
+from tests._cli import call_cli, interrupt_cli, run_cli
 from tests._media import (
     audio_packets,
     decoded_yuv,
@@ -62,6 +63,7 @@ _VISIBLE_EDIT_MIN = 0.5
 
 
 _run = run_cli
+_call = call_cli  # in this process: argument, input and output errors
 
 
 def _assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
@@ -77,7 +79,7 @@ def _edit_fails(src: Path, out_dir: Path, code: int, *extra: str) -> str:
     """Run ``edit src``: it must fail with ``code``, leave ``src`` unchanged and write nothing."""
     before = sha256(src) if src.is_file() else None
     listing = {p.name for p in out_dir.iterdir()}
-    proc = _run("edit", src, "-o", out_dir / "out.mp4", "--emotion", "happy", "-q", *extra)
+    proc = _call("edit", src, "-o", out_dir / "out.mp4", "--emotion", "happy", "-q", *extra)
     line = _assert_one_line_error(proc, code)
     if before is not None:
         assert sha256(src) == before
@@ -189,7 +191,7 @@ def test_output_folder_not_writable(tmp_path: Path) -> None:
         folder.mkdir()
         folder.chmod(0o500)
     before = sha256(src)
-    proc = _run("edit", src, "-o", folder / "out.mp4", "--emotion", "happy", "-q")
+    proc = _call("edit", src, "-o", folder / "out.mp4", "--emotion", "happy", "-q")
     _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
     assert sha256(src) == before
     assert not (folder / "out.mp4").exists()
@@ -197,7 +199,7 @@ def test_output_folder_not_writable(tmp_path: Path) -> None:
 
 def test_output_inside_a_file(tmp_path: Path) -> None:
     src = make_clip(tmp_path / "in.mp4", n_frames=5)
-    proc = _run("edit", src, "-o", src / "out.mp4", "--emotion", "happy", "-q")
+    proc = _call("edit", src, "-o", src / "out.mp4", "--emotion", "happy", "-q")
     assert "does not exist" in _assert_one_line_error(proc, _EXIT_OUTPUT_ERROR)
 
 
@@ -207,7 +209,7 @@ def test_output_inside_a_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", ["0", "-1", "biggest", "1.5"])
 def test_face_option_invalid(tmp_path: Path, value: str) -> None:
     src = make_clip(tmp_path / "in.mp4", n_frames=5)
-    proc = _run("edit", src, "-o", tmp_path / "o.mp4", "--emotion", "happy", "--face", value)
+    proc = _call("edit", src, "-o", tmp_path / "o.mp4", "--emotion", "happy", "--face", value)
     assert proc.returncode == _EXIT_INVALID_OPTION, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "--face" in proc.stderr.strip().splitlines()[-1]

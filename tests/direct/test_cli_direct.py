@@ -1,4 +1,5 @@
-"""``emodirector edit --reference / --au / --timeline`` and ``emodirector aus``, as subprocesses."""
+"""``emodirector edit --reference / --au / --timeline`` and ``emodirector aus``: whole edits as
+subprocesses, errors and the listing through ``cli.main`` in this process."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from emodirector.track import FaceTracker
 from emodirector.video import probe
-from tests._cli import run_cli
+from tests._cli import call_cli, run_cli
 from tests._media import audio_packets, frame_count, lip_aperture, sha256
 
 _GRID_FRAMES = 75
@@ -24,6 +25,9 @@ _EXIT_NO_FACE = 6
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return run_cli(*args, timeout=_TIMEOUT_S)
+
+
+_call = call_cli  # in this process
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> str:
@@ -77,7 +81,7 @@ def test_each_mode_edits_the_whole_clip_and_keeps_speech(
 
 
 def test_aus_lists_units_and_their_limits() -> None:
-    proc = _run("aus")
+    proc = _call("aus")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert any(line.startswith("AU12") and "lip corner puller" in line for line in lines)
@@ -89,7 +93,7 @@ def test_reference_without_face(grid_clip: Path, tmp_path: Path) -> None:
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((200, 200, 3), 128, np.uint8))
     out = tmp_path / "out.mp4"
-    line = _one_line_error(_run("edit", grid_clip, "-o", out, "--reference", blank), _EXIT_NO_FACE)
+    line = _one_line_error(_call("edit", grid_clip, "-o", out, "--reference", blank), _EXIT_NO_FACE)
     assert "no face found" in line
     assert not out.exists()
 
@@ -109,18 +113,18 @@ def test_reference_without_face(grid_clip: Path, tmp_path: Path) -> None:
 )
 def test_invalid_direction(args: list[str], message: str, grid_clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.mp4"
-    line = _one_line_error(_run("edit", grid_clip, "-o", out, *args), _EXIT_INVALID_OPTION)
+    line = _one_line_error(_call("edit", grid_clip, "-o", out, *args), _EXIT_INVALID_OPTION)
     assert message in line
     assert list(tmp_path.iterdir()) == []
 
 
 def test_two_directions_at_once(grid_clip: Path, tmp_path: Path) -> None:
-    proc = _run("edit", grid_clip, "-o", tmp_path / "o.mp4", "--emotion", "sad", "--au", "AU4=1")
+    proc = _call("edit", grid_clip, "-o", tmp_path / "o.mp4", "--emotion", "sad", "--au", "AU4=1")
     assert proc.returncode == _EXIT_INVALID_OPTION
     assert "not allowed with argument" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_no_direction(grid_clip: Path, tmp_path: Path) -> None:
-    proc = _run("edit", grid_clip, "-o", tmp_path / "o.mp4")
+    proc = _call("edit", grid_clip, "-o", tmp_path / "o.mp4")
     assert proc.returncode == _EXIT_INVALID_OPTION
     assert "one of the arguments" in proc.stderr and "Traceback" not in proc.stderr

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests._cli import run_cli
+from tests._cli import call_cli, run_cli
 from tests._media import make_clip
 
 _TIMEOUT_S = 300
@@ -17,6 +18,12 @@ _PNG = b"\x89PNG\r\n\x1a\n"
 
 def _run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return run_cli(*args, timeout=_TIMEOUT_S, cwd=cwd)
+
+
+def _call(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``_run`` in this process (for errors)."""
+    with contextlib.chdir(cwd):
+        return call_cli(*args)
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[str], code: int) -> None:
@@ -67,16 +74,16 @@ def test_edit_report_carries_speed(grid_clip: Path, tmp_path: Path) -> None:
 
 
 def test_analyze_missing_input(tmp_path: Path) -> None:
-    _one_line_error(_run("analyze", tmp_path / "nope.mp4", cwd=tmp_path), 3)
+    _one_line_error(_call("analyze", tmp_path / "nope.mp4", cwd=tmp_path), 3)
 
 
 def test_analyze_without_a_face(tmp_path: Path) -> None:
     clip = make_clip(tmp_path / "texture.mp4", audio=False)
-    _one_line_error(_run("analyze", clip, cwd=tmp_path), 6)
+    _one_line_error(_call("analyze", clip, cwd=tmp_path), 6)
 
 
 def test_evaluate_report_folder_missing(grid_clip: Path, tmp_path: Path) -> None:
-    proc = _run(
+    proc = _call(
         "evaluate", grid_clip, grid_clip, "--emotion", "happy", "--report", "no/r.html",
         cwd=tmp_path,
     )  # fmt: skip
