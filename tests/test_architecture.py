@@ -19,9 +19,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "emodirector"
 #: ``emodirector``) may import each other. ``emodirector`` itself is the public API, which
 #: re-exports the pipeline's level.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    # below the stages: errors, the emotion vocabulary, the face model, small helpers, the version
+    # below the stages: errors, the emotion vocabulary, the face model, small helpers, the
+    # installed data wheels, the version
     ("errors", "emotion", "closing", "ramps", "framearrays", "datafiles", "face_model", "demo")
-    + ("__version__",),
+    + ("wheels", "__version__"),
     ("video",),
     ("track",),
     ("fit",),
@@ -120,3 +121,24 @@ def test_the_check_sees_a_backward_import(tmp_path: Path) -> None:
     )
     found = [p.split(" imports ")[1].split()[0] for p in backward_imports(module, root)]
     assert found == ["emodirector.evaluate.emotion", "emodirector.calibrate", "emodirector.cli"]
+
+
+#: A literal naming this many of the seven emotions is a vocabulary of its own.
+_NAMES_IN_A_LIST = 3
+
+
+def test_one_emotion_vocabulary() -> None:
+    """Emotions are named through ``emodirector.emotion.Emotion``, never by a list of strings."""
+    from emodirector.emotion import Emotion
+    from emodirector.evaluate.emotion import FER2013_CLASSES
+
+    assert sorted(e.value for e in FER2013_CLASSES) == sorted(e.value for e in Emotion)
+    names = {e.value for e in Emotion}
+    found = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Tuple | ast.List | ast.Set):
+                items = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                if len(items & names) >= _NAMES_IN_A_LIST:
+                    found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert not found, f"emotion names written out (use Emotion): {found}"
