@@ -8,12 +8,18 @@ copied into the repository: derived clips are written to pytest's temporary fold
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from emodirector import VideoAnalysis, analyze_video
 from tests._media import ROTATION, write_rotated_copy
+
+if TYPE_CHECKING:
+    from emodirector import Emotion
+    from emodirector.calibrate.prototypes import LabeledFit
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -80,6 +86,32 @@ def mead_dir(data_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"{MEAD_DIR} is missing from {data_dir}")
     return path
+
+
+#: ``mead_fits(actors, emotions)``: the MEAD clips of those actors and emotions, fitted.
+MeadFits = Callable[[Iterable[str], Iterable["Emotion"]], list["LabeledFit"]]
+
+
+@pytest.fixture(scope="session")
+def mead_fits(mead_dir: Path) -> MeadFits:
+    """MEAD clips tracked and fitted at most once for the whole session, on demand.
+
+    ``mead_fits(("M030",), (Emotion.NEUTRAL, Emotion.HAPPY))`` returns those clips' fits in
+    ``find_mead_clips`` order; a clip another test already asked for is not fitted again.
+    """
+    from emodirector.calibrate.prototypes import find_mead_clips, fit_labeled_clips
+
+    clips = find_mead_clips(mead_dir)
+    done: dict[Path, LabeledFit] = {}
+
+    def fits(actors: Iterable[str], emotions: Iterable[Emotion]) -> list[LabeledFit]:
+        actors, emotions = set(actors), set(emotions)
+        chosen = [c for c in clips if c.actor in actors and c.emotion in emotions]
+        for fit in fit_labeled_clips([c for c in chosen if c.path not in done]):
+            done[fit.clip.path] = fit
+        return [done[c.path] for c in chosen]
+
+    return fits
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from emodirector.calibrate.prototypes import LabeledClip, calibrate_prototypes, 
 from emodirector.errors import InvalidOptionError
 from emodirector.fit import SpeechConstraint
 from emodirector.manipulate import Emotion, EmotionPrototypes
+from tests.conftest import MeadFits
 
 #: Speech-constraint residual of a calibrated prototype (canonical units).
 _VIOLATION_MAX = 1e-5
@@ -45,12 +46,10 @@ def test_find_mead_clips_ignores_other_files(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def one_actor_happy(mead_clips: list[LabeledClip]) -> EmotionPrototypes:
-    clips = [
-        c for c in mead_clips if c.actor == "M030" and c.emotion in (Emotion.NEUTRAL, Emotion.HAPPY)
-    ]
-    assert len(clips) == 2
-    return calibrate_prototypes(clips)
+def one_actor_happy(mead_fits: MeadFits) -> EmotionPrototypes:
+    fits = mead_fits(("M030",), (Emotion.NEUTRAL, Emotion.HAPPY))
+    assert len(fits) == 2
+    return calibrate_prototypes(fits)
 
 
 def test_calibrate_one_actor_one_emotion(one_actor_happy: EmotionPrototypes) -> None:

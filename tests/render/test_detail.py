@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from emodirector.calibrate.detail import calibrate_detail
-from emodirector.calibrate.prototypes import LabeledFit, find_mead_clips, fit_labeled_clips
+from emodirector.calibrate.prototypes import LabeledFit
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import (
     LEFT_EYE_LOWER,
@@ -30,6 +30,7 @@ from emodirector.render.detail import (
 )
 from emodirector.render.texture import TEXTURE_SIZE, default_layout, unwrap
 from emodirector.render.warp import warp_field
+from tests.conftest import MeadFits
 
 #: Pixel error allowed when a linear ramp is unwrapped and read back (bilinear sampling).
 RAMP_TOLERANCE = 0.6
@@ -164,13 +165,8 @@ SAME_FROWN_R_MIN = 0.3
 
 
 @pytest.fixture(scope="module")
-def m030_angry(mead_dir: Path) -> list[LabeledFit]:
-    clips = [
-        c
-        for c in find_mead_clips(mead_dir)
-        if c.actor == "M030" and c.emotion in (Emotion.NEUTRAL, Emotion.ANGRY)
-    ]
-    return fit_labeled_clips(clips)
+def m030_angry(mead_fits: MeadFits) -> list[LabeledFit]:
+    return mead_fits(("M030",), (Emotion.NEUTRAL, Emotion.ANGRY))
 
 
 def test_calibrate_detail_of_one_actor(m030_angry: list[LabeledFit]) -> None:
