@@ -1,18 +1,8 @@
-"""Build ``src/emodirector/data/action_units.npz``: FACS action units as canonical offset fields.
+"""Rebuild ``src/emodirector/data/action_units.npz`` from the packaged emotion prototypes.
 
-Each unit is the part of a measured MEAD emotion prototype (``data/prototypes.npz``, see
-``emodirector calibrate``) that lies where that unit moves the skin, in FACS terms: the lip
-corners of the happy prototype are AU12 (lip corner puller), the lip corners of the sad one AU15
-(lip corner depressor), the inner brows of the surprised one AU1, and so on (``SOURCES``). A
-soft mask around the unit's landmarks cuts it out, it is made left-right symmetric, and passed
-through the speech constraint again (no lip or jaw opening or closing, no pursing). So weight 1
-is the unit as strongly as MEAD's level-3 actors showed it, and units from the same emotion add
-up to that emotion's prototype where they do not overlap. AU43 (eyes closed) is geometric: the
-upper lids move down onto the lower ones.
-
-(py-feat ships a regression from AU intensities to the whole mesh, but its per-unit
-coefficients carry what co-occurs with each unit in its training faces: AU5's moves the chin,
-AU12's the jaw line. Measured prototypes cut to the unit's skin region are cleaner.)
+Each FACS action unit is the part of one measured prototype where that unit moves the skin
+(``emodirector.calibrate.action_units``); the build checks each moves its landmarks in the FACS
+direction.
 
 Usage:
     python scripts/build_action_units.py
@@ -22,144 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from emodirector.face_model import (
-    LEFT_EYE_LOWER,
-    LEFT_EYE_UPPER,
-    LEFT_LID_PAIRS,
-    LIPS_OUTER_LOWER,
-    LIPS_OUTER_UPPER,
-    N_MESH,
-    RIGHT_EYE_LOWER,
-    RIGHT_EYE_UPPER,
-    RIGHT_LID_PAIRS,
-    load_face_model,
-)
-from emodirector.fit.expression import EmotionRegion, SpeechConstraint, without_rounding
-from emodirector.manipulate.action_units import ACTION_UNIT_NAMES, FORBIDDEN_UNITS, LIMITED_UNITS
-from emodirector.manipulate.emotions import Emotion
-from emodirector.manipulate.prototypes import EmotionPrototypes
+from emodirector.calibrate.action_units import build_action_units
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "emodirector" / "data" / "action_units.npz"
 
-#: Width (canonical units; the face's RMS radius is 1) of the soft mask around a unit's landmarks.
-MASK_SIGMA = 0.12
-
-_INNER_BROWS = (55, 65, 107, 66, 285, 295, 336, 296)
-_OUTER_BROWS = (46, 53, 70, 63, 276, 283, 300, 293)
-_BROWS = _INNER_BROWS + _OUTER_BROWS + (52, 105, 282, 334, 9, 8)
-_UPPER_LIDS = RIGHT_EYE_UPPER[1:-1] + LEFT_EYE_UPPER[1:-1]
-_LOWER_LIDS = RIGHT_EYE_LOWER[1:-1] + LEFT_EYE_LOWER[1:-1]
-_LIP_CORNERS = EmotionRegion.LIP_CORNERS.value
-_LIPS = LIPS_OUTER_UPPER + LIPS_OUTER_LOWER
-
-#: Unit -> (emotion prototype it is cut from, landmarks where it moves the skin).
-SOURCES: dict[str, tuple[Emotion, tuple[int, ...]]] = {
-    "AU01": (Emotion.SURPRISED, _INNER_BROWS),
-    "AU02": (Emotion.SURPRISED, _OUTER_BROWS),
-    "AU04": (Emotion.ANGRY, _BROWS),
-    "AU05": (Emotion.SURPRISED, _UPPER_LIDS),
-    "AU06": (Emotion.HAPPY, EmotionRegion.CHEEKS.value + _LOWER_LIDS),
-    "AU07": (Emotion.ANGRY, _LOWER_LIDS),
-    "AU09": (Emotion.DISGUSTED, EmotionRegion.NOSE.value),
-    "AU10": (Emotion.DISGUSTED, LIPS_OUTER_UPPER),
-    "AU12": (Emotion.HAPPY, _LIP_CORNERS),
-    "AU15": (Emotion.SAD, _LIP_CORNERS),
-    "AU17": (Emotion.DISGUSTED, EmotionRegion.CHIN.value),  # MEAD's sad lowers the chin
-    "AU20": (Emotion.FEARFUL, _LIP_CORNERS),
-    "AU23": (Emotion.ANGRY, _LIPS),
-    "AU25": (Emotion.SURPRISED, _LIPS),
-    "AU26": (Emotion.SURPRISED, EmotionRegion.CHIN.value),
-}
-
-#: Landmarks and the FACS direction the unit must move them in, checked after building:
-#: (landmarks, axis, sign); axis "y" points down, "out" away from the face's midline.
-CHECKS: dict[str, tuple[tuple[int, ...], str, int]] = {
-    "AU01": (_INNER_BROWS, "y", -1),
-    "AU02": (_OUTER_BROWS, "y", -1),
-    "AU04": (_BROWS, "y", +1),
-    "AU05": (_UPPER_LIDS, "y", -1),
-    "AU06": (EmotionRegion.CHEEKS.value, "y", -1),
-    "AU07": (_LOWER_LIDS, "y", -1),
-    "AU09": (EmotionRegion.NOSE.value, "y", -1),
-    "AU12": ((61, 291), "y", -1),
-    "AU15": ((61, 291), "y", +1),
-    "AU17": ((152,), "y", -1),
-    "AU20": ((61, 291), "out", +1),
-    "AU43": (_UPPER_LIDS, "y", +1),
-}
-
-
-def _mirror_index(template: np.ndarray) -> np.ndarray:
-    """Index of each landmark's mirror image across the face's vertical midline."""
-    mirrored = template * np.array([-1.0, 1.0, 1.0])
-    out = np.empty(len(template), int)
-    for group in (np.arange(N_MESH), np.arange(N_MESH, len(template))):
-        d = ((mirrored[group, None, :] - template[None, group, :]) ** 2).sum(-1)
-        out[group] = group[d.argmin(axis=1)]
-    return out
-
-
-def _eyes_closed(template: np.ndarray) -> np.ndarray:
-    """Offsets that bring each upper lid point down onto its lower partner."""
-    field = np.zeros_like(template)
-    for up, lo in RIGHT_LID_PAIRS + LEFT_LID_PAIRS:
-        field[up, 1] = template[lo, 1] - template[up, 1]
-    return field
-
-
-def _moves(
-    field: np.ndarray, template: np.ndarray, check: tuple[tuple[int, ...], str, int]
-) -> float:
-    """Mean motion of the checked landmarks along the checked direction (canonical units)."""
-    points, axis, sign = check
-    idx = np.asarray(points)
-    if axis == "y":
-        return float(sign * field[idx, 1].mean())
-    outwards = np.sign(template[idx, 0])
-    return float(sign * (field[idx, 0] * outwards).mean())
-
 
 def main() -> None:
-    template = load_face_model().template.astype(np.float64)
-    prototypes = EmotionPrototypes.load_default()
-    mirror = _mirror_index(template)
-    constraint = SpeechConstraint.build(template)
-    codes, offsets, removed = [], [], []
-    for code in ACTION_UNIT_NAMES:
-        if code == "AU43":
-            raw = _eyes_closed(template)
-        else:
-            emotion, points = SOURCES[code]
-            proto = prototypes.offsets[prototypes.index(emotion)].astype(np.float64)
-            seeds = template[np.asarray(points), None, :2]
-            d2 = ((template[None, :, :2] - seeds) ** 2).sum(-1).min(axis=0)
-            raw = proto * np.exp(-d2 / (2 * MASK_SIGMA**2))[:, None]
-        sym = (raw + raw[mirror] * np.array([-1.0, 1.0, 1.0])) / 2
-        kept = without_rounding(constraint.project(sym), constraint)
-        share = 1.0 - float(np.linalg.norm(kept) / max(np.linalg.norm(sym), 1e-12))
-        status = (
-            "refused" if code in FORBIDDEN_UNITS else "limited" if code in LIMITED_UNITS else "ok"
-        )
-        check = ""
-        if code in CHECKS:
-            amount = _moves(kept, template, CHECKS[code])
-            check = f", FACS direction {'ok' if amount > 0 else 'WRONG'} ({amount:+.3f})"
-            if amount <= 0:
-                raise SystemExit(f"{code} moves the wrong way: {amount:+.3f}")
-        print(f"{code}: norm {np.linalg.norm(kept):.3f}, speech removes {share:.0%}"
-              f" -> {status}{check}")  # fmt: skip
-        codes.append(code)
-        offsets.append(kept)
-        removed.append(share)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        OUT,
-        names=np.array(codes),
-        offsets=np.stack(offsets).astype(np.float32),
-        speech_share=np.array(removed, np.float32),
-    )
+    build_action_units().save(OUT)
     print(f"wrote {OUT}")
 
 

@@ -130,9 +130,18 @@ class ActionUnits:
         if unknown:
             raise ValueError(f"unknown units {sorted(unknown)}")
 
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write to an ``.npz`` file (as ``load`` reads it)."""
+        np.savez_compressed(
+            path,
+            names=np.array(self.codes),
+            offsets=self.offsets.astype(np.float32),
+            speech_share=self.speech_share.astype(np.float32),
+        )
+
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ActionUnits:
-        """Read action units written like the packaged ones (``build_action_units.py``).
+        """Read action units written by ``save`` (``calibrate.action_units``).
 
         Raises:
             InputNotFoundError: No such file.
