@@ -5,6 +5,8 @@ package; no stage imports it.
 
 - ``prototypes``: the emotion prototypes (``prototypes.npz``) from MEAD clips.
 - ``detail``: the expression detail (ratio images, ``expression_detail.npz``).
+- ``action_units``: FACS action units cut from the prototypes (``action_units.npz``;
+  ``scripts/build_action_units.py``).
 - ``strength``: each emotion's strength at intensity 1, measured on held-out actors.
 - ``ceiling``: how far an edit that keeps the speech mouth can go (acted takes with their
   neutral mouth pasted back), for the benchmarks.
