@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from emodirector import EditOptions, EmotionTarget, edit_video
+from emodirector import EditOptions, EmotionTarget, EncodeOptions, edit_video
 from emodirector.batch.journal import JOURNAL_NAME, Journal, read_records
 from emodirector.batch.runner import TEMP_FOLDER, BatchOptions, run_batch
 from emodirector.video import iter_frames, probe
@@ -39,6 +39,12 @@ REFERENCE = "references/angry__mead_M030_level3_256_frame041.png"
 MIN_PSNR_DB = 45.0
 #: Length of the looped long video, and of the ranges it is rendered in.
 LONG_SECONDS, RANGE_SECONDS = 60, 30
+#: x264 quality of the long-video comparison. Each range is a fresh encode, and x264's rate
+#: control carries a history of the frames before, so a range differs from the same frames of
+#: one continuous encode by encoder noise only (bit-identical pictures go in): about 46-47 dB at
+#: the default crf 18 on this grainy MPEG-1 clip, close to the bar; a finer crf keeps the
+#: comparison about the join rather than the encoder's grain.
+LONG_CRF = 14
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +169,24 @@ def test_a_killed_worker_is_retried_and_leaves_no_partial_file(
     assert _leftovers(out, {"happy.mp4"}) == []
 
 
+def test_a_job_whose_worker_dies_more_often_than_allowed_fails_alone(
+    cluster: str, tmp_path: Path, grid_clip: Path
+) -> None:
+    jobs = _jobs(tmp_path / "jobs.csv", "input,output,emotion", [f"{grid_clip},happy.mp4,happy"])
+    out = tmp_path / "out"
+
+    def on_event(event: tuple[Any, ...]) -> None:
+        if event[0] == "start":
+            os.kill(event[3], signal.SIGKILL)
+
+    result = run_batch(jobs, out, _options(retries=0), on_event=on_event)
+    state = Journal(out).jobs["happy.mp4"]
+    assert (state.state, state.exit_code, state.attempts) == ("failed", 1, 1)
+    assert state.message.startswith("the worker process died on each of 1 attempts")
+    assert [j.output for j in result.failed] == ["happy.mp4"]
+    assert _leftovers(out, set()) == []
+
+
 def _wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
@@ -195,6 +219,7 @@ def test_an_interrupted_driver_is_resumed(
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, stderr
+    assert "batch interrupted" in stderr and "--resume" in stderr
     journal = Journal(out)
     assert journal.jobs["a.mp4"].state == "done"
     assert journal.jobs["b.mp4"].state == "pending"  # it was running: back to pending
@@ -236,7 +261,8 @@ def test_a_long_video_over_two_workers_matches_the_single_worker_edit(
     cluster: str, tmp_path: Path, grid_clip: Path
 ) -> None:
     long = _looped(grid_clip, tmp_path / "long.mp4", LONG_SECONDS)
-    jobs = _jobs(tmp_path / "jobs.csv", "input,output,emotion", [f"{long},long_sad.mp4,sad"])
+    rows = [f"{long},long_sad.mp4,sad,{LONG_CRF}"]
+    jobs = _jobs(tmp_path / "jobs.csv", "input,output,emotion,crf", rows)
     out = tmp_path / "out"
     events: list[tuple[Any, ...]] = []
     run_batch(jobs, out, _options(range_seconds=RANGE_SECONDS), on_event=events.append)
@@ -247,7 +273,7 @@ def test_a_long_video_over_two_workers_matches_the_single_worker_edit(
     assert state.state == "done"
 
     # the single-worker edit, with the batch's edit id: the same watermark on every frame
-    options = EditOptions()
+    options = EditOptions(encode=EncodeOptions(crf=LONG_CRF))
     if state.edit_id:
         provenance = dataclasses.replace(options.provenance, edit_id=int(state.edit_id, 16))
         options = dataclasses.replace(options, provenance=provenance)

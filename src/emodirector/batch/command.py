@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from emodirector.errors import InputNotFoundError, InvalidOptionError
+
+#: Exit code of an interrupted batch (as of an interrupted edit).
+EXIT_INTERRUPTED = 130
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
@@ -34,7 +38,12 @@ def run_batch_command(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         progress=not args.quiet,
     )
-    result = run_batch(args.jobs, args.output, options)
+    try:
+        result = run_batch(args.jobs, args.output, options)
+    except KeyboardInterrupt:
+        print(f"emodirector: batch interrupted; finished outputs stay in {args.output}, the others "
+              "were stopped and removed; continue with --resume", file=sys.stderr)  # fmt: skip
+        return EXIT_INTERRUPTED
     counts = result.journal.counts()
     print(f"{len(result.jobs)} jobs: {counts['done']} done, {counts['failed']} failed; "
           f"summary in {result.summary[0]} and {result.summary[1].name}")  # fmt: skip

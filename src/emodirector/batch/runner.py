@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -376,6 +377,7 @@ class _Scheduler:
         self.inflight: dict[Any, tuple[str, Job, int]] = {}
         self.long: dict[str, _Long] = {}
         self.started: dict[tuple[str, str], int] = {}
+        self.begun: dict[str, float] = {}  # when a long video's pass 1 was submitted
         self.failed_parts: set[str] = set()
         self.progress = _Progress(options.progress, len(todo))
         task = dict(num_cpus=options.cpus_per_job, max_retries=options.retries,
@@ -415,6 +417,7 @@ class _Scheduler:
             ref = self.tasks["edit"].remote(job, str(self.out), str(self._folder(job, "edit")),
                                             cpus, self.report)  # fmt: skip
         elif kind == "analyze":
+            self.begun[job.output] = time.monotonic()
             ref = self.tasks["analyze"].remote(job, str(self._folder(job, "analysis")), cpus,
                                                self.report)  # fmt: skip
         else:
@@ -481,7 +484,7 @@ class _Scheduler:
             return
         results = [long.analysis, *long.results.values()]
         frames = sum(r.frames for r in long.results.values())
-        seconds = long.analysis.seconds + max(r.seconds for r in long.results.values())
+        seconds = time.monotonic() - self.begun[job.output]  # pass 1, the ranges, the join
         cpu = sum(r.cpu_seconds for r in results)
         self._done(job, frames, seconds, cpu, digest, long.analysis.edit_id)
 
