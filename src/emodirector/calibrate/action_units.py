@@ -145,7 +145,7 @@ def build_action_units(
             raw = proto * np.exp(-d2 / (2 * MASK_SIGMA**2))[:, None]
         sym = (raw + raw[mirror] * np.array([-1.0, 1.0, 1.0])) / 2
         kept = without_rounding(constraint.project(sym), constraint)
-        share = 1.0 - float(np.linalg.norm(kept) / max(np.linalg.norm(sym), 1e-12))
+        share = 1.0 - float(np.linalg.norm(kept)) / max(float(np.linalg.norm(sym)), 1e-12)
         status = (
             "refused" if code in FORBIDDEN_UNITS else "limited" if code in LIMITED_UNITS else "ok"
         )
