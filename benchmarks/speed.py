@@ -53,7 +53,7 @@ DEFAULT_CLIP = "videoretalking_face2_man_mapbg_844x844_speech.mp4"
 GOAL_FPS = 45.0
 
 #: Order in which the pipeline's stages are reported; unknown stages follow, sorted.
-STAGE_ORDER = ("track", "fit", "manipulate", "decode", "render", "blend", "encode")
+STAGE_ORDER = ("track", "fit", "manipulate", "decode", "render", "blend", "watermark", "encode")
 
 #: What each of edit_video's stages covers (as of the pipeline this benchmark was written for).
 STAGE_NOTES = {
@@ -63,6 +63,7 @@ STAGE_NOTES = {
     "decode": "pass 2: decode to yuv420p",
     "render": "warp field + warp of the face region",
     "blend": "composite (and the no-edit path of render_frame)",
+    "watermark": "the invisible watermark added to the luminance (provenance)",
     "encode": "libx264 encode + audio copy + final flush",
 }
 

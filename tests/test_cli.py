@@ -330,6 +330,8 @@ def test_demo(tmp_path: Path) -> None:
 def test_no_detail_no_eyes_is_the_warp_alone(grid_clip: Path, tmp_path: Path) -> None:
     """``--no-detail --no-eyes`` renders exactly what the library's warp-only options render."""
     from emodirector import EditOptions, EmotionTarget, EncodeOptions, RenderOptions, edit_video
+    from emodirector.provenance.options import ProvenanceOptions
+    from tests.provenance._expect import edit_id_of
 
     lossless = ("--crf", "0", "--preset", "ultrafast", "-q")
     cli_out = tmp_path / "cli.mp4"
@@ -339,6 +341,8 @@ def test_no_detail_no_eyes_is_the_warp_alone(grid_clip: Path, tmp_path: Path) ->
     warp_only = EditOptions(
         render=RenderOptions(detail=False, eyes=False),
         encode=EncodeOptions(crf=0, preset="ultrafast"),
+        # the same watermark as the command's (its edit id, as its manifest records it)
+        provenance=ProvenanceOptions(edit_id=edit_id_of(cli_out)),
     )
     lib_out = edit_video(
         grid_clip, tmp_path / "lib.mp4", EmotionTarget.from_label("surprised"), warp_only

@@ -23,6 +23,7 @@ from emodirector import (
     plan_edit,
     render_frame,
 )
+from emodirector.provenance.options import ProvenanceOptions
 from emodirector.render import anchor_ring
 from emodirector.track import FaceTracker
 from emodirector.video import VideoWriter, iter_frames, probe
@@ -35,6 +36,7 @@ from tests._media import (
     sha256,
     video_times,
 )
+from tests.provenance._expect import edit_id_of, with_mark
 
 _GRID_FRAMES = 75
 #: Intensity 0 against a pass-through encode with the same settings: mean and largest absolute
@@ -47,6 +49,9 @@ _FACE_CHANGE_MIN = 0.5
 #: Margin (pixels) past the anchor ring where the coarsely interpolated mask may still reach.
 _RING_MARGIN_PX = 8
 _LOSSLESS = EncodeOptions(crf=0, preset="ultrafast")
+#: The invisible watermark changes every pixel's luminance a little; the tests that compare
+#: pixels outside the face turn it off (tests/provenance checks that it is exactly added).
+_NO_MARK = ProvenanceOptions(watermark=False)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +65,7 @@ def lossless_happy(
         grid_clip,
         out,
         EmotionTarget.from_label("happy", 1.0),
-        EditOptions(encode=_LOSSLESS),
+        EditOptions(encode=_LOSSLESS, provenance=_NO_MARK),
         analysis=grid_analysis,
     )
     return result, before, sha256(grid_clip)
@@ -123,7 +128,8 @@ def test_lossless_edit_changes_only_the_face(
 def zero_and_pass_through(
     grid_clip: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Path, list[tuple[str, int, int]]]:
-    """Intensity 0 through the whole pipeline (its own tracking), and a plain re-encode."""
+    """Intensity 0 through the whole pipeline (its own tracking), and a plain re-encode with
+    the same watermark added (the edit's id, as its manifest records it)."""
     folder = tmp_path_factory.mktemp("zero")
     calls: list[tuple[str, int, int]] = []
     zero = edit_video(
@@ -134,9 +140,10 @@ def zero_and_pass_through(
     ).output
     info = probe(grid_clip)
     plain = folder / "plain.mp4"
+    marked = with_mark((f.image for f in iter_frames(info, "yuv420p")), edit_id_of(zero))
     with VideoWriter(plain, info, EditOptions().encode) as writer:
-        for frame in iter_frames(info, "yuv420p"):
-            writer.write(frame.image, frame.pts)
+        for frame, image in zip(iter_frames(info, "yuv420p"), marked, strict=True):
+            writer.write(image, frame.pts)
     return zero, plain, calls
 
 
@@ -192,8 +199,9 @@ def test_render_frame_edits_face_only(grid_clip: Path, grid_analysis: VideoAnaly
 def test_clip_without_face_is_passed_through(tmp_path: Path) -> None:
     src = make_clip(tmp_path / "noface.mp4", n_frames=15)
     result = edit_video(
-        src, tmp_path / "out.mp4", EmotionTarget.from_label("sad"), EditOptions(encode=_LOSSLESS)
-    )
+        src, tmp_path / "out.mp4", EmotionTarget.from_label("sad"),
+        EditOptions(encode=_LOSSLESS, provenance=_NO_MARK),
+    )  # fmt: skip
     assert result.frames == 15
     assert result.frames_with_face == 0
     h = probe(src).height

@@ -34,6 +34,7 @@ from emodirector import (
 )
 from emodirector.manipulate.pose import pitch_weight
 from emodirector.pipeline import edited_landmarks
+from emodirector.provenance.options import ProvenanceOptions
 from emodirector.video import probe
 from tests._cli import call_cli, interrupt_cli, run_cli
 from tests._media import (
@@ -45,6 +46,7 @@ from tests._media import (
     transcode,
     video_times,
 )
+from tests.provenance._expect import edit_id_of, with_mark
 
 _EXIT_INVALID_OPTION = 2
 _EXIT_INPUT_NOT_FOUND = 3
@@ -88,6 +90,8 @@ def _edit_fails(src: Path, out_dir: Path, code: int, *extra: str) -> str:
 
 
 def _lossless(**kwargs: object) -> EditOptions:
+    """Lossless, and without the watermark, so that untouched pixels compare exactly."""
+    kwargs.setdefault("provenance", ProvenanceOptions(watermark=False))
     return EditOptions(encode=EncodeOptions(crf=0, preset="ultrafast"), overwrite=True, **kwargs)  # type: ignore[arg-type]
 
 
@@ -317,11 +321,13 @@ def _planes_rgb(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
-def _changed_halves(src: Path, out: Path) -> tuple[float, float]:
-    """Mean absolute luma change of the left and right halves over all frames."""
+def _changed_halves(src: Path, out: Path, edit_id: int | None = None) -> tuple[float, float]:
+    """Mean absolute luma change of the left and right halves over all frames (against the
+    input with the watermark of ``edit_id`` added, if given: a CLI edit always adds it)."""
     left = right = 0.0
     n = 0
-    for a, b in zip(decoded_yuv(src), decoded_yuv(out), strict=True):
+    expected = decoded_yuv(src) if edit_id is None else with_mark(decoded_yuv(src), edit_id)
+    for a, b in zip(expected, decoded_yuv(out), strict=True):
         y_a, y_b = a[:288].astype(float), b[:288].astype(float)
         left += float(np.abs(y_a[:, :360] - y_b[:, :360]).mean())
         right += float(np.abs(y_a[:, 360:] - y_b[:, 360:]).mean())
@@ -358,8 +364,8 @@ def test_face_all_through_the_cli(two_faces: tuple[Path, Path], tmp_path: Path) 
     out = tmp_path / "o.mp4"
     proc = _run("edit", src, "-o", out, "--emotion", "happy", "--face", "all", "--crf", "0")
     assert proc.returncode == 0, proc.stderr
-    left, right = _changed_halves(src, out)
-    assert left > 0 and right > 0
+    left, right = _changed_halves(src, out, edit_id_of(out))
+    assert left > _VISIBLE_EDIT_MIN / 10 and right > _VISIBLE_EDIT_MIN / 10, (left, right)
 
 
 def test_tiny_face_is_left_untouched_with_warning(grid_clip: Path, tmp_path: Path) -> None:
@@ -379,7 +385,9 @@ def test_tiny_face_is_left_untouched_with_warning(grid_clip: Path, tmp_path: Pat
     proc = _run("edit", small, "-o", out, "--emotion", "happy", "-q", "--crf", "0")
     assert proc.returncode == 0, proc.stderr
     assert "warning:" in proc.stderr  # "no face was found" or "too small to edit"
-    for a, b in zip(decoded_yuv(small), decoded_yuv(out), strict=True):
+    # exactly the input plus the watermark (whose edit id the manifest records)
+    expected = with_mark(decoded_yuv(small), edit_id_of(out))
+    for a, b in zip(expected, decoded_yuv(out), strict=True):
         assert np.array_equal(a, b)
 
 

@@ -57,6 +57,15 @@ def test_verify_reports_the_edit(edited: Path, grid_clip: Path) -> None:
     assert text.returncode == 0 and "verdict: an emodirector edit" in text.stdout
 
 
+def test_web_ui_line_says_the_same(edited: Path) -> None:
+    from emodirector.ui.jobs import provenance_status
+
+    _, data = _verify(edited)
+    line = provenance_status(edited)
+    assert "signed C2PA manifest, valid" in line and "watermark found" in line
+    assert data["watermark"]["payload"]["edit_id"] in line
+
+
 def test_one_flipped_byte_makes_verify_say_tampered(edited: Path, tmp_path: Path) -> None:
     data = bytearray(edited.read_bytes())
     mdat = data.index(b"mdat")

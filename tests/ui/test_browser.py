@@ -167,6 +167,7 @@ def test_upload_preview_render_download_plot(
     page.locator("#render").click()
     done = _wait_text(page, "#render-status", r"Done|failed|cancelled")
     assert "Done" in done and "125 frames" in done, done
+    assert "manifest, valid" in done and "watermark found" in done, done  # verify's result
     page.wait_for_selector("#after-video video", state="attached", timeout=STEP_S * 1000)
     page.screenshot(path=str(shots / "03_render_done.png"), full_page=True)
     with page.expect_download(timeout=STEP_S * 1000) as download:

@@ -149,7 +149,7 @@ def embed_manifest(
     video: Path,
     record: EditRecord,
     credentials: SignerCredentials,
-    title: str | None = None,
+    title: str | os.PathLike[str] | None = None,
 ) -> None:
     """Sign ``record`` into the finished video at ``video``, in place.
 
@@ -179,7 +179,7 @@ def embed_manifest(
         signer = c2pa.Signer.from_info(
             c2pa.C2paSignerInfo(credentials.alg, credentials.chain_pem, credentials.key_pem, None)
         )
-        definition = _definition(record, title or video.name, mime)
+        definition = _definition(record, Path(title).name if title else video.name, mime)
         with (
             c2pa.Builder(definition, _context()) as builder,
             open(video, "rb") as src,

@@ -9,6 +9,7 @@ every piece the same ``ProvenanceOptions.edit_id`` and signs the joined file onc
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -67,7 +68,10 @@ def edit_record(
 
 
 def sign_video(
-    video: Path, record: EditRecord, signing: SigningOptions | None = None, title: str = ""
+    video: Path,
+    record: EditRecord,
+    signing: SigningOptions | None = None,
+    title: str | os.PathLike[str] = "",
 ) -> None:
     """Sign ``record`` into a finished MP4/MOV/M4V file, in place (atomically).
 
@@ -78,8 +82,8 @@ def sign_video(
         video: The finished video (``.mp4``, ``.mov``, ``.m4v``).
         record: From ``edit_record``, with the edit id the pieces' watermark carries.
         signing: The user's certificate and key, or None for the config file / default signer.
-        title: Title recorded in the manifest (default: ``video``'s name); give the final
-            output's name when signing a temporary file.
+        title: Title recorded in the manifest (a file name; of a path, its name; default:
+            ``video``'s name): the final output's when signing a temporary file.
 
     Raises:
         InvalidOptionError, InputNotFoundError: Bad signing certificate or key, or a container

@@ -20,6 +20,7 @@ import numpy as np
 from emodirector.errors import UnsupportedVideoError
 from emodirector.provenance.manifest import ManifestCheck, ManifestStatus, read_manifest
 from emodirector.provenance.watermark import (
+    MATCH_BITS,
     N_DECOYS,
     Z_THRESHOLD,
     Detection,
@@ -30,8 +31,6 @@ from emodirector.provenance.watermark import (
 
 #: Most frames the watermark detector reads (evenly from the start; about a minute at 25 fps).
 MAX_FRAMES = 1500
-#: ``expected_z`` above which the watermark is said to carry the manifest's edit id.
-MATCH_Z = Z_THRESHOLD
 
 
 class Verdict(Enum):
@@ -228,7 +227,7 @@ def verify_video(path: str | os.PathLike[str], max_frames: int = MAX_FRAMES) -> 
         matches = (
             detection.payload == expected
             if detection.payload is not None
-            else detection.expected_z >= MATCH_Z
+            else detection.expected_bits >= MATCH_BITS
         )
     return VerifyResult(src, manifest, detection, matches, error)
 

@@ -53,8 +53,14 @@ DEFAULT_STRENGTH = 1.55
 N_DECOYS = 256
 #: ``z`` at which the mark counts as found.
 Z_THRESHOLD = 4.5
+#: Of the 40 edit-id and CRC bits, how many must read as an expected payload predicts for the
+#: mark to be said to carry it when its CRC fails (a weak mark): another (random) id agrees on
+#: 20 +/- 3, so reaching 32 by chance has probability 1e-4 (binomial).
+MATCH_BITS = 32
 #: Seed offset of the decoy patterns.
 _DECOY_SEED = 1_000_000
+#: Seed offset of the patterns of an empirical null (``Detector.null_z``).
+_NULL_SEED = 2_000_000
 #: Local-activity floor and ceiling of the perceptual mask, relative to the frame's median.
 _MASK_RANGE = (0.5, 1.6)
 
@@ -270,9 +276,9 @@ class Detection:
             weak a mark, after heavy re-encoding, to read all bits).
         bit_margin: Smallest ``|correlation| / decoy RMS`` among the payload bits (how clearly
             the weakest bit was read).
-        expected_z: With an expected payload (``result(expected=...)``): the correlation of all
-            payload bits signed as that payload predicts, over the decoys' level; a mark that
-            carries that payload gives a large positive value. NaN without one.
+        expected_bits: With an expected payload (``result(expected=...)``): how many of the
+            40 edit-id and CRC bits read as that payload predicts (a mark carrying another,
+            random id agrees on about 20, see ``MATCH_BITS``); -1 without one.
         frames: Frames the correlation was accumulated over.
     """
 
@@ -281,13 +287,13 @@ class Detection:
     false_positive_rate: float
     payload: Payload | None
     bit_margin: float
-    expected_z: float
+    expected_bits: int
     frames: int
 
     @classmethod
     def empty(cls) -> Detection:
         """Nothing read (no frame)."""
-        return cls(False, 0.0, 1.0, None, 0.0, float("nan"), 0)
+        return cls(False, 0.0, 1.0, None, 0.0, -1, 0)
 
 
 @dataclass
@@ -329,7 +335,7 @@ class Detector:
 
         Args:
             expected: A payload to test for (the edit id a manifest records), giving
-                ``expected_z``.
+                ``expected_bits``.
         """
         if self._frames == 0:
             return Detection.empty()
@@ -339,25 +345,39 @@ class Detector:
         decoys = _highpass(patterns(self.shape, _DECOY_SEED, N_DECOYS)).reshape(N_DECOYS, -1)
         noise = float(np.sqrt(np.mean((decoys @ r) ** 2)))
         if not noise > 0:
-            return Detection(False, 0.0, 1.0, None, 0.0, float("nan"), self._frames)
+            return Detection(False, 0.0, 1.0, None, 0.0, -1, self._frames)
         c = (marks @ r) / noise
         z = float(c[0])
         found = z >= Z_THRESHOLD
         bits = c[1:]
         payload = Payload.from_bits((bits > 0).astype(np.uint8)) if found else None
-        expected_z = float("nan")
-        if expected is not None:
-            signs = expected.to_bits().astype(np.float32) * 2 - 1
-            expected_z = float(signs @ bits / math.sqrt(PAYLOAD_BITS))
+        expected_bits = -1
+        if expected is not None:  # the version bits are every mark's: only id and CRC count
+            read = (bits > 0).astype(np.uint8)
+            expected_bits = int((read[8:] == expected.to_bits()[8:]).sum())
         return Detection(
             found=found,
             z=z,
             false_positive_rate=false_positive_rate(z),
             payload=payload,
             bit_margin=float(np.abs(bits).min()),
-            expected_z=expected_z,
+            expected_bits=expected_bits,
             frames=self._frames,
         )
+
+    def null_z(self, count: int = 64) -> np.ndarray:
+        """``(count,)`` the ``z`` that ``count`` other keys' sync patterns reach on these frames.
+
+        An empirical null for this video: none of those patterns was ever embedded, so the
+        share of them at or above ``Z_THRESHOLD`` measures the false-positive rate.
+        """
+        if self._frames == 0:
+            return np.zeros(0)
+        r = self._sum.astype(np.float32).ravel()
+        decoys = _highpass(patterns(self.shape, _DECOY_SEED, N_DECOYS)).reshape(N_DECOYS, -1)
+        noise = float(np.sqrt(np.mean((decoys @ r) ** 2)))
+        others = _highpass(patterns(self.shape, _NULL_SEED, count)).reshape(count, -1)
+        return (others @ r) / noise if noise > 0 else np.zeros(count)
 
 
 def false_positive_rate(z: float, dof: int = N_DECOYS) -> float:

@@ -31,6 +31,7 @@ from emodirector.ui.jobs import (
     Workspace,
     measure,
     preview,
+    provenance_status,
 )
 from emodirector.ui.plots import emotion_figure
 from emodirector.video import probe
@@ -267,7 +268,7 @@ class DirectorApp:
         status = (
             f"**Done:** {result.frames} frames, **{direction.label}**, in "
             f"{result.total_seconds:.1f} s ({result.fps:.0f} frames/s). Compare below, then "
-            "download."
+            "download.\n\n" + provenance_status(result.output)
         )
         download = gr.update(value=str(result.output), visible=True,
                              label=f"Download {result.output.name}")  # fmt: skip

@@ -501,6 +501,31 @@ def measure(path: Path, progress: Progress = _no_progress) -> EmotionSeries:
     return measure_clip(path, dlib_measures=False, progress=on_frame).emotion
 
 
+def provenance_status(path: Path) -> str:
+    """One Markdown line: what ``emodirector verify`` finds in a rendered video."""
+    from emodirector.provenance.manifest import ManifestStatus
+    from emodirector.provenance.verify import Verdict, verify_video
+
+    try:
+        found = verify_video(path)
+    except EmodirectorError as exc:
+        return f"**Provenance:** could not be checked ({exc})."
+    m, w = found.manifest, found.watermark
+    manifest = {
+        ManifestStatus.VALID: "signed C2PA manifest, valid (trusted signer)",
+        ManifestStatus.UNTRUSTED: "signed C2PA manifest, valid; its self-issued signature proves "
+        "the file is unchanged since signing, not who signed it",
+        ManifestStatus.INVALID: f"C2PA manifest INVALID ({m.reason})",
+        ManifestStatus.NONE: "no C2PA manifest",
+    }[m.status]
+    mark = (f"invisible watermark found (z = {w.z:.0f})" if w.found
+            else "invisible watermark NOT found")  # fmt: skip
+    edit_id = w.payload.edit_id_hex if w.payload is not None else (
+        m.record.edit_id if m.record is not None else "?")  # fmt: skip
+    verdict = "" if found.verdict is Verdict.RECOGNISED else f" Verdict: {found.verdict.name}."
+    return f"**Provenance:** {manifest}; {mark}; edit id `{edit_id}`.{verdict}"
+
+
 __all__ = [
     "BROWSER_CODECS",
     "BROWSER_SUFFIXES",
@@ -516,6 +541,7 @@ __all__ = [
     "analyse_clip",
     "measure",
     "preview",
+    "provenance_status",
     "sample_indices",
     "yuv420_to_rgb",
 ]
