@@ -1,7 +1,8 @@
 """Command-line front end: a thin layer over the public API.
 
 Exit codes: 0 success, 1 unexpected internal error, 2 invalid option, 3 input not found,
-4 unsupported or corrupt video, 5 output cannot be written, 6 no usable face, 130 interrupted.
+4 unsupported or corrupt video, 5 output cannot be written, 6 no usable face, 7 ``verify``: no
+emodirector mark found, 8 ``verify``: a manifest is present but invalid, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from emodirector.errors import EmodirectorError, InputNotFoundError, InvalidOpti
 if TYPE_CHECKING:
     from emodirector import ActionUnitTarget, EditOptions, ReferenceExpression
     from emodirector.direct import Direction
+    from emodirector.manipulate import EmotionPrototypes
 
 EMOTIONS = EMOTION_NAMES
 EXIT_INTERRUPTED = 130
@@ -103,7 +105,8 @@ def _parser(
         description="Change the emotion shown on a face in a video; speech, identity, head "
         "motion and audio stay as they were.",
         epilog="Exit codes: 0 ok, 1 internal error, 2 invalid option, 3 input not found, "
-        "4 unsupported/corrupt video, 5 output not writable, 6 no usable face, 130 interrupted.",
+        "4 unsupported/corrupt video, 5 output not writable, 6 no usable face, 7 verify: no "
+        "mark found, 8 verify: manifest invalid (tampered), 130 interrupted.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -160,6 +163,22 @@ def _parser(
         metavar="REPORT.html",
         help="after the edit, evaluate it (see 'evaluate') and write this HTML report and a "
         "JSON beside it; the edit's speed (fps) is included",
+    )
+    data = e.add_argument_group("editor and data files (default: the packaged ones)")
+    data.add_argument(
+        "--prototypes",
+        type=Path,
+        metavar="FILE.npz",
+        help="emotion prototypes made by 'emodirector calibrate -o FILE.npz'",
+    )
+    data.add_argument(
+        "--detail",
+        type=Path,
+        metavar="FILE.npz",
+        help="expression detail made by 'emodirector calibrate --detail FILE.npz'",
+    )
+    data.add_argument(
+        "--editor", default="prototype", metavar="NAME", help="the expression editor: prototype"
     )
 
     sub.add_parser(
@@ -219,6 +238,17 @@ def _parser(
     u.add_argument("--port", type=int, default=7860, help="TCP port (default 7860)")
     u.add_argument("--max-upload-mb", type=int, default=500,
                    help="largest upload accepted, in MB (default 500)")  # fmt: skip
+
+    vf = sub.add_parser(
+        "verify",
+        help="is this video an emodirector edit? checks its C2PA manifest and watermark",
+        description="Reads the video's C2PA manifest (none, valid, valid with an untrusted "
+        "signer, invalid) and the edit it records, and looks for emodirector's invisible "
+        "watermark (it survives re-encoding, downscaling and trimming). Exit 0: an emodirector "
+        "edit; 7: no mark found; 8: a manifest is present but invalid (the file was changed).",
+    )
+    vf.add_argument("video", type=Path, help="the video to check")
+    vf.add_argument("--json", action="store_true", help="print the result as JSON")
 
     b = sub.add_parser(
         "batch",
@@ -304,6 +334,20 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not redraw the eyes (the warp then stretches or squashes them)",
     )
+    p.add_argument(
+        "--sign-cert",
+        type=Path,
+        metavar="CHAIN.pem",
+        help="sign the C2PA manifest with this certificate (then its issuers), PEM; default: "
+        "the config file's, else a key and certificate made once in the config folder",
+    )
+    p.add_argument("--sign-key", type=Path, metavar="KEY.pem",
+                   help="the private key of --sign-cert (PEM, unencrypted)")  # fmt: skip
+    p.add_argument(
+        "--no-manifest",
+        action="store_true",
+        help="write no C2PA manifest (the invisible watermark is still added)",
+    )
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -324,15 +368,33 @@ def parse_edit(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def edit_options(args: argparse.Namespace) -> EditOptions:
-    """The EditOptions the ``edit`` command's parsed arguments name (all but the direction)."""
+    """The EditOptions the ``edit`` command's parsed arguments name (all but the direction).
+
+    Raises:
+        InvalidOptionError, InputNotFoundError: An unknown editor, a bad or missing data file.
+    """
     from emodirector import EditOptions, EncodeOptions, RenderOptions
+    from emodirector.manipulate.interface import make_editor
+    from emodirector.manipulate.prototypes import EmotionPrototypes
+    from emodirector.provenance.options import ProvenanceOptions
+    from emodirector.provenance.signing import SigningOptions
+    from emodirector.render.detail import ExpressionDetail
     from emodirector.track import TrackerOptions
 
+    prototypes, detail = getattr(args, "prototypes", None), getattr(args, "detail", None)
+    provenance = ProvenanceOptions(
+        manifest=not getattr(args, "no_manifest", False),
+        signing=SigningOptions(getattr(args, "sign_cert", None), getattr(args, "sign_key", None)),
+    )
     return EditOptions(
         tracker=TrackerOptions(face=args.face),
+        editor=make_editor(getattr(args, "editor", "prototype")),
         render=RenderOptions(detail=not args.no_detail, eyes=not args.no_eyes),
         encode=EncodeOptions(crf=args.crf, preset=args.preset),
         overwrite=args.overwrite,
+        prototypes=EmotionPrototypes.load(prototypes) if prototypes is not None else None,
+        detail=ExpressionDetail.load(detail) if detail is not None else None,
+        provenance=provenance,
     )
 
 
@@ -342,7 +404,11 @@ def edit_request(args: argparse.Namespace) -> tuple[Direction, EditOptions]:
     Raises:
         InvalidOptionError, InputNotFoundError, NoFaceFoundError: A bad direction.
     """
-    return _direction(args), edit_options(args)
+    from emodirector.manipulate.prototypes import EmotionPrototypes
+
+    options = edit_options(args)
+    prototypes = options.prototypes if isinstance(options.prototypes, EmotionPrototypes) else None
+    return _direction(args, prototypes), options
 
 
 def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
@@ -370,6 +436,9 @@ def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
             f"wrote {result.output}: {result.frames} frames, face on {result.frames_with_face}, "
             f"{result.fps:.1f} fps"
         )
+        signed = "signed C2PA manifest and " if result.signed else ""
+        print(f"provenance: {signed}invisible watermark, edit id {result.edit_id} "
+              f"('emodirector verify {result.output.name}' reads them)")  # fmt: skip
     if result.frames_with_face == 0:
         print("warning: no face was found; the video was passed through unchanged",
               file=sys.stderr)  # fmt: skip
@@ -381,8 +450,11 @@ def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
                   None, args.quiet, result.fps)  # fmt: skip
 
 
-def _direction(args: argparse.Namespace) -> Direction:
-    """The target the edit options name (label, reference, action units or timeline)."""
+def _direction(args: argparse.Namespace, prototypes: EmotionPrototypes | None = None) -> Direction:
+    """The target the edit options name (label, reference, action units or timeline).
+
+    A reference is read against ``prototypes`` (the packaged ones by default).
+    """
     from emodirector import (
         ActionUnitTarget,
         EmotionTarget,
@@ -396,7 +468,7 @@ def _direction(args: argparse.Namespace) -> Direction:
         from emodirector.evaluate.emotion import EmotionClassifier
 
         with EmotionClassifier() as classifier:
-            reference = read_reference(path, classifier=classifier)
+            reference = read_reference(path, prototypes, classifier=classifier)
         if not args.quiet:
             print(f"reference {reference.summary()}")
         return reference
@@ -527,6 +599,31 @@ def _run_calibrate(args: argparse.Namespace) -> None:
     run_calibration(args.folder, args.output, args.detail, strength=not args.no_strength)
 
 
+def _run_verify(args: argparse.Namespace) -> int:
+    """Print what ``verify`` found; the exit code says it (0, 7 no mark, 8 tampered)."""
+    import json
+
+    from emodirector.errors import NoProvenanceMarkError, TamperedManifestError
+    from emodirector.provenance.verify import Verdict, verify_video
+
+    result = verify_video(args.video)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1))
+    else:
+        print(result.summary())
+    if result.verdict is Verdict.TAMPERED:
+        error: Exception = TamperedManifestError(
+            f"{args.video}: the C2PA manifest does not validate: the file was changed after "
+            "it was signed"
+        )
+    elif result.verdict is Verdict.NO_MARK:
+        error = NoProvenanceMarkError(f"{args.video}: no emodirector manifest or watermark found")
+    else:
+        return 0
+    print(f"emodirector: {error}", file=sys.stderr)
+    return result.verdict.value
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -550,6 +647,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_analyze(args)
         elif args.command == "evaluate":
             _run_evaluate(args)
+        elif args.command == "verify":
+            return _run_verify(args)
         elif args.command == "batch":
             from emodirector.batch.command import run_batch_command
 

@@ -2,10 +2,14 @@
 
 Two streaming passes over the video: the first tracks the face (the whole track must be known to
 fit a neutral face and to smooth without lag), the second decodes again, renders the edit into
-each frame and encodes it while the original audio packets are copied across. Rendering a frame
-is the mesh warp to the edited landmarks, then the eyes redrawn (rigid eyeball, moving lids),
-then the expression detail of the frame's edit weights multiplied onto the luminance, then the
-blend into the frame (``RenderOptions`` turns the two additions off).
+each frame and encodes it while the original audio packets are copied across.
+
+The two seams: ``EditOptions.editor`` (an ``Editor``: the prototype editor by default) plans the
+edit from the goal ``direct`` makes of the target, and ``EditOptions.renderer`` (a ``Renderer``:
+by default the mesh warp with the eyes redrawn and the expression detail added, as
+``RenderOptions`` says) draws each frame's edited face, which ``blend`` composites into the
+frame. The data files they read (prototypes, action units, expression detail) are the packaged
+ones unless ``EditOptions`` names others (the output of ``emodirector calibrate``).
 """
 
 from __future__ import annotations
@@ -23,13 +27,13 @@ from emodirector.errors import InvalidOptionError, UnsupportedVideoError
 from emodirector.fit.fitting import FaceFit, fit_track
 from emodirector.framearrays import CHUNK, release
 from emodirector.manipulate.action_units import ActionUnits
-from emodirector.manipulate.editor import EditorOptions, ExpressionEdit, ExpressionEditor
+from emodirector.manipulate.editor import ExpressionEdit, PrototypeEditor
+from emodirector.manipulate.interface import Editor
 from emodirector.manipulate.pose import pitch_weight
 from emodirector.manipulate.prototypes import EmotionPrototypes
-from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
-from emodirector.render.eyes import composite_eyes
-from emodirector.render.texture import default_layout
-from emodirector.render.warp import warp_field, warp_yuv420
+from emodirector.provenance.options import ProvenanceOptions
+from emodirector.render.detail import ExpressionDetail
+from emodirector.render.renderer import FaceFrame, Renderer, RenderOptions, WarpRenderer
 from emodirector.track.tracker import FaceTrack, FaceTracker, ProgressCallback, TrackerOptions
 from emodirector.video.prefetch import prefetch
 from emodirector.video.reader import VideoInfo, check_input_path, iter_frames, probe
@@ -40,42 +44,83 @@ _MIN_VISIBLE_PX = 0.05
 
 
 @dataclass(frozen=True)
-class RenderOptions:
-    """What the renderer adds to the mesh warp.
-
-    Attributes:
-        detail: Apply the expression detail (ratio images: wrinkles and folds) of the edit.
-        eyes: Re-composite the eyes so that the iris stays rigid and round, the sclera a widened
-            lid shows is synthesised from the actor's own eye, and a narrowed lid covers the eye.
-        detail_gain: Scale of the expression detail relative to the edit's weights.
-    """
-
-    detail: bool = True
-    eyes: bool = True
-    detail_gain: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.detail_gain <= 3.0:
-            raise InvalidOptionError("detail_gain must be within 0..3")
-
-
-@dataclass(frozen=True)
 class EditOptions:
     """Everything that tunes an edit besides the target.
 
     Attributes:
         tracker: Face tracking.
-        editor: The prototype editor.
-        render: What the renderer adds to the warp.
+        editor: Plans the edit (``manipulate.Editor``; the prototype editor by default, tuned by
+            ``PrototypeEditor(options=EditorOptions(...))``).
+        render: What the default renderer adds to the warp (eyes, detail).
         encode: The video encoder.
         overwrite: Replace an existing output file.
+        renderer: Draws the edited face (``render.Renderer``); None: the warp renderer built from
+            ``render`` and ``detail``.
+        prototypes: Emotion prototypes (``EmotionPrototypes`` or an ``.npz`` path, e.g. from
+            ``emodirector calibrate -o``); None: the packaged ones.
+        action_units: Action units (``ActionUnits`` or a path); None: the packaged ones.
+        detail: Expression detail (``ExpressionDetail`` or a path, e.g. from ``emodirector
+            calibrate --detail``); None: the packaged one.
+        provenance: The watermark on every frame and the signed C2PA manifest (both on by
+            default; the watermark is turned off only to measure what the edit alone does).
     """
 
     tracker: TrackerOptions = field(default_factory=TrackerOptions)
-    editor: EditorOptions = field(default_factory=EditorOptions)
+    editor: Editor = field(default_factory=PrototypeEditor)
     render: RenderOptions = field(default_factory=RenderOptions)
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     overwrite: bool = False
+    renderer: Renderer | None = None
+    prototypes: EmotionPrototypes | str | os.PathLike[str] | None = None
+    action_units: ActionUnits | str | os.PathLike[str] | None = None
+    detail: ExpressionDetail | str | os.PathLike[str] | None = None
+    provenance: ProvenanceOptions = field(default_factory=ProvenanceOptions)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.editor, Editor):
+            raise InvalidOptionError(f"editor must be an Editor, got {type(self.editor).__name__}")
+        if self.renderer is not None and not isinstance(self.renderer, Renderer):
+            raise InvalidOptionError(
+                f"renderer must be a Renderer, got {type(self.renderer).__name__}"
+            )
+
+    def load_prototypes(self) -> EmotionPrototypes:
+        """The prototypes to use (read from the file if a path was given).
+
+        Raises:
+            InputNotFoundError, InvalidOptionError: A missing or malformed file.
+        """
+        if isinstance(self.prototypes, EmotionPrototypes):
+            return self.prototypes
+        if self.prototypes is None:
+            return EmotionPrototypes.load_default()
+        return EmotionPrototypes.load(self.prototypes)
+
+    def load_action_units(self) -> ActionUnits | None:
+        """The action units to use; None: the packaged ones, read when a target needs them."""
+        if self.action_units is None or isinstance(self.action_units, ActionUnits):
+            return self.action_units
+        return ActionUnits.load(self.action_units)
+
+    def load_detail(self) -> ExpressionDetail:
+        """The expression detail to use (read from the file if a path was given)."""
+        if isinstance(self.detail, ExpressionDetail):
+            return self.detail
+        if self.detail is None:
+            return ExpressionDetail.load_default()
+        return ExpressionDetail.load(self.detail)
+
+    def make_renderer(self) -> Renderer:
+        """``renderer``, or the warp renderer of ``render`` with ``detail``.
+
+        Raises:
+            InputNotFoundError, InvalidOptionError: A missing or malformed detail file.
+        """
+        if self.renderer is not None:
+            return self.renderer
+        return WarpRenderer.from_options(
+            self.render, self.load_detail() if self.render.detail else None
+        )
 
 
 @dataclass(frozen=True)
@@ -115,6 +160,8 @@ class EditResult:
         faces: Faces edited (more than 1 only with ``face="all"``).
         frames_small_face: Frames on which faces were seen but were all too small to edit
             (``TrackerOptions.min_face_size``); they were passed through.
+        edit_id: The edit id (8 hex digits) the watermark and the manifest carry.
+        signed: A C2PA manifest was signed into the output.
     """
 
     output: Path
@@ -124,6 +171,8 @@ class EditResult:
     total_seconds: float
     faces: int = 1
     frames_small_face: int = 0
+    edit_id: str = ""
+    signed: bool = False
 
     @property
     def fps(self) -> float:
@@ -163,17 +212,20 @@ def analyze_video(
 def plan_edit(
     analysis: VideoAnalysis,
     target: Direction,
-    options: EditorOptions | None = None,
+    editor: Editor | None = None,
     prototypes: EmotionPrototypes | None = None,
     action_units: ActionUnits | None = None,
 ) -> ExpressionEdit:
     """The per-frame edit of an analysed clip towards ``target``.
 
+    ``direct`` turns the target into a per-frame goal on the prototypes (or the action units),
+    and the editor plans the edit towards it.
+
     Args:
         analysis: The analysed clip.
         target: A label (``EmotionTarget``), a reference (``ReferenceTarget``), action units
             (``ActionUnitTarget``) or a ``Timeline``.
-        options: Editor tuning.
+        editor: The editor (the prototype editor by default).
         prototypes: Emotion prototypes (the packaged ones by default).
         action_units: Action units (the packaged ones by default).
 
@@ -191,8 +243,8 @@ def plan_edit(
         action_units,
         duration=max(end, float(analysis.info.duration)),
     )
-    editor = ExpressionEditor(goal.basis, options or EditorOptions())
-    return editor.edit_goal(analysis.fit, goal, float(analysis.info.fps))
+    editor = editor or PrototypeEditor()
+    return editor.plan(analysis.fit, goal, float(analysis.info.fps))
 
 
 def edited_landmarks(
@@ -217,6 +269,7 @@ def render_frame(
     timer: _Timer | None = None,
     render: RenderOptions | None = None,
     detail: ExpressionDetail | None = None,
+    renderer: Renderer | None = None,
 ) -> np.ndarray:
     """Apply the edit to one decoded yuv420p frame (returned unchanged if nothing to do).
 
@@ -226,42 +279,24 @@ def render_frame(
         analysis: The analysed clip.
         edit: The planned edit.
         timer: Collects the time spent per stage.
-        render: What to add to the warp (all of it by default).
-        detail: Expression detail (the packaged one by default).
+        render: What the warp renderer adds to the warp (all of it by default).
+        detail: Expression detail for the warp renderer (the packaged one by default).
+        renderer: The renderer (by default the warp renderer of ``render`` and ``detail``).
     """
-    render = render or RenderOptions()
     dst = edited_landmarks(analysis, edit, index)
     if dst is None:
         return frame
     src = analysis.track.landmarks[index]
     if float(np.abs(dst[:, :2] - src[:, :2]).max()) < _MIN_VISIBLE_PX:
         return frame
-    weights = edit.weights[index] * edit.gain[index] * render.detail_gain
+    weights = edit.weights[index] * edit.gain[index]
     weights *= pitch_weight(analysis.fit.rotation[index : index + 1])[0]
-    with_detail = render.detail and bool(np.any(weights))
-    layout = default_layout() if with_detail else None
-    # the frame's own size: an odd-sized video is decoded padded to even (VideoInfo.padded_size)
-    field_ = warp_field(
-        src,
-        dst,
-        (frame.shape[1], frame.shape[0] * 2 // 3),
-        texture_vertices=layout.vertices if layout is not None else None,
-    )
-    if field_ is None:
+    face = FaceFrame(index, src, dst, edit.basis.names, weights)
+    renderer = renderer or WarpRenderer.from_options(render, detail)
+    rendered = renderer.render(frame, face, timer.lap if timer is not None else None)
+    if rendered is None:
         return frame
-    y, u, v = warp_yuv420(frame, field_)
-    if timer is not None:
-        timer.lap("render")
-    if render.eyes:
-        y, u, v = composite_eyes(frame, field_, (y, u, v), src, dst)
-        if timer is not None:
-            timer.lap("eyes")
-    if with_detail:
-        maps = (detail or ExpressionDetail.load_default()).for_modes(edit.basis.names)
-        y = apply_detail(y, field_, mix_detail(maps, weights))
-        if timer is not None:
-            timer.lap("detail")
-    return composite_yuv420(frame, field_, (y, u, v))
+    return composite_yuv420(frame, rendered.field, rendered.planes)
 
 
 def edit_video(
@@ -296,6 +331,9 @@ def edit_video(
     options = options or EditOptions()
     src = check_input_path(input_path)
     out = check_output_path(output_path, src, options.overwrite)
+    # the data files are read first: a bad one fails before the long passes
+    prototypes, action_units = options.load_prototypes(), options.load_action_units()
+    renderer = options.make_renderer()
     start = time.perf_counter()
     timer = _Timer()
     if analysis is not None and analysis.info.path.resolve() != src.resolve():
@@ -303,33 +341,44 @@ def edit_video(
     info = analysis.info if analysis is not None else probe(src)
     frames = 0
     first, stop = frame_range if frame_range is not None else (0, None)
+    from emodirector.provenance.stamp import Stamp, editor_name
+
+    # the signing key is read here, before the long passes; a piece of a video (frame range) is
+    # signed once joined (provenance.stamp.sign_video)
+    stamp = Stamp(options.provenance, src, out, target, editor_name(options.editor),
+                  sign=frame_range is None)  # fmt: skip
     # The writer is opened first, so that an output that cannot be written fails before the
     # (long) tracking pass; on any error it removes its temporary file.
-    with VideoWriter(out, info, options.encode, copy_audio=frame_range is None) as writer:
+    with VideoWriter(
+        out, info, options.encode, copy_audio=frame_range is None, finalize=stamp.finalize
+    ) as writer:
         if analysis is None:
             with FaceTracker(options.tracker) as tracker:
                 tracks = tracker.track_all(info, progress)
             timer.lap("track")
             analysis = VideoAnalysis.from_tracks(info, tracks)
             timer.lap("fit")
-        edit = plan_edit(analysis, target, options.editor)
-        others = [(a, plan_edit(a, target, options.editor)) for a in analysis.others]
-        detail = ExpressionDetail.load_default() if options.render.detail else None
+        edit = plan_edit(analysis, target, options.editor, prototypes, action_units)
+        others = [
+            (a, plan_edit(a, target, options.editor, prototypes, action_units))
+            for a in analysis.others
+        ]
         timer.lap("manipulate")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
             if frame.index < first:
+                stamp.prepare(frame.image)
                 continue
             if stop is not None and frame.index >= stop:
                 break
-            image = render_frame(
-                frame.image, frame.index, analysis, edit, timer, options.render, detail
-            )
+            image = render_frame(frame.image, frame.index, analysis, edit, timer, renderer=renderer)
             for other, other_edit in others:
                 image = render_frame(
-                    image, frame.index, other, other_edit, timer, options.render, detail
+                    image, frame.index, other, other_edit, timer, renderer=renderer
                 )
             timer.lap("blend")
+            image = stamp.mark(image)
+            timer.lap("watermark")
             writer.write(image, frame.pts)
             timer.lap("encode")
             frames += 1
@@ -350,6 +399,8 @@ def edit_video(
         total_seconds=time.perf_counter() - start,
         faces=1 + len(analysis.others) if analysis.track.present.any() else 0,
         frames_small_face=analysis.track.small_frames,
+        edit_id=stamp.edit_id,
+        signed=stamp.signs,
     )
 
 
