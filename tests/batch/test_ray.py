@@ -286,3 +286,10 @@ def test_a_long_video_over_two_workers_matches_the_single_worker_edit(
     psnr = [_psnr(a, b) for a, b in zip(decoded_yuv(joined), decoded_yuv(single), strict=True)]
     assert min(psnr) >= MIN_PSNR_DB, (int(np.argmin(psnr)), min(psnr))
     assert _leftovers(out, {"long_sad.mp4"}) == []
+    if state.edit_id:  # the joined file is signed once, with the id all ranges' watermark carry
+        from emodirector.provenance.verify import verify_video
+
+        found = verify_video(joined, max_frames=250).to_dict()
+        assert found["verdict"] == "recognised"
+        assert found["manifest"]["edit"]["edit_id"] == state.edit_id
+        assert found["watermark"]["payload"]["edit_id"] == state.edit_id
