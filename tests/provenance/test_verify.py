@@ -11,7 +11,7 @@ import pytest
 from emodirector import EditOptions, EmotionTarget, EncodeOptions, VideoAnalysis, edit_video
 from emodirector.provenance.options import ProvenanceOptions
 from emodirector.provenance.verify import verify_video
-from tests._cli import run_cli
+from tests._cli import call_cli, run_cli
 from tests._media import sha256
 from tests.provenance._attacks import attack
 from tests.provenance.test_manifest import user_certificate
@@ -21,7 +21,7 @@ _EXIT_TAMPERED = 8
 
 
 def _verify(video: Path) -> tuple[int, dict]:
-    proc = run_cli("verify", video, "--json")
+    proc = call_cli("verify", video, "--json")  # in this process; exit codes: the tamper test
     assert "Traceback" not in proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 
@@ -53,7 +53,7 @@ def test_verify_reports_the_edit(edited: Path, grid_clip: Path) -> None:
     assert w["found"] and w["z"] >= w["threshold"]
     assert w["payload"] == {"tool": "emodirector", "version": 1, "edit_id": edit["edit_id"]}
     assert w["matches_manifest"] is True
-    text = run_cli("verify", edited)
+    text = call_cli("verify", edited)
     assert text.returncode == 0 and "verdict: an emodirector edit" in text.stdout
 
 
@@ -85,10 +85,10 @@ def test_unedited_clip_has_no_mark(grid_clip: Path) -> None:
 
 
 def test_verify_bad_input(tmp_path: Path) -> None:
-    assert run_cli("verify", tmp_path / "missing.mp4").returncode == 3
+    assert call_cli("verify", tmp_path / "missing.mp4").returncode == 3
     text = tmp_path / "notes.mp4"
     text.write_text("not a video")
-    proc = run_cli("verify", text)
+    proc = call_cli("verify", text)
     assert proc.returncode == 4 and "Traceback" not in proc.stderr
 
 
@@ -105,8 +105,8 @@ def test_users_own_certificate(grid_clip: Path, tmp_path: Path) -> None:
     # a key that is not the certificate's: refused before any work, nothing written
     (tmp_path / "o").mkdir()
     _, other_key = user_certificate(tmp_path / "o")
-    proc = run_cli("edit", grid_clip, "-o", tmp_path / "x.mp4", "--emotion", "sad", "-q",
-                   "--sign-cert", cert, "--sign-key", other_key)  # fmt: skip
+    proc = call_cli("edit", grid_clip, "-o", tmp_path / "x.mp4", "--emotion", "sad", "-q",
+                    "--sign-cert", cert, "--sign-key", other_key)  # fmt: skip
     assert proc.returncode == 2 and not (tmp_path / "x.mp4").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".x")]
 

@@ -138,14 +138,15 @@ class Stamp:
         return self._credentials is not None
 
     def mark(self, frame: np.ndarray) -> np.ndarray:
-        """The ``(H * 3 // 2, W) uint8`` yuv420p frame with the watermark (a new array).
+        """The ``(H * 3 // 2, W) uint8`` yuv420p frame with the watermark, added in place:
+        ``frame`` must be the caller's own array, not needed unmarked afterwards.
 
         Call it on every frame of the video, from the first (index 0) on, even on frames not
         written: the first one fixes the mark's perceptual mask for the whole video, so that
         pieces of one video rendered apart carry the same mark.
         """
         self.prepare(frame)
-        return frame if self._embedder is None else self._embedder.apply(frame)
+        return frame if self._embedder is None else self._embedder.apply(frame, inplace=True)
 
     def prepare(self, frame: np.ndarray) -> None:
         """Fix the mask from a frame that is decoded but not written (see ``mark``)."""

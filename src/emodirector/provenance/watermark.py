@@ -226,13 +226,14 @@ class Embedder:
             minus=np.clip(-q, 0, 255).astype(np.uint8),
         )
 
-    def apply(self, frame: np.ndarray) -> np.ndarray:
+    def apply(self, frame: np.ndarray, inplace: bool = False) -> np.ndarray:
         """A yuv420p frame ``(H * 3 // 2, W) uint8`` with the mark added to its luminance.
 
-        Returns a new array; ``frame`` is not modified. The chroma planes are copied as they are.
+        Returns a new array (chroma copied as it is), or with ``inplace`` ``frame`` itself,
+        changed (saves a copy of the frame).
         """
         h = self.plus.shape[0]
-        out = frame.copy()
+        out = frame if inplace else frame.copy()
         y = out[:h]
         cv2.add(y, self.plus, dst=y)
         cv2.subtract(y, self.minus, dst=y)
