@@ -105,13 +105,17 @@ def test_two_actor_calibration_gives_another_edit(
 
 @pytest.mark.slow
 def test_cli_edit_uses_the_calibration_files(
-    calibration: tuple[Path, Path], grid_clip: Path, grid_analysis: VideoAnalysis, tmp_path: Path
+    calibration: tuple[Path, Path],
+    grid_clip: Path,
+    grid_analysis: VideoAnalysis,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "happy.mp4"
     code = main(["edit", str(grid_clip), "-o", str(out), "--emotion", "happy", "--crf", "0", "-q",
-                 "--editor", "prototype", "--prototypes", str(calibration[0]),
+                 "--no-manifest", "--editor", "prototype", "--prototypes", str(calibration[0]),
                  "--detail", str(calibration[1])])  # fmt: skip
-    assert code == 0
+    assert code == 0, capsys.readouterr().err
     written = {f.index: f.image for f in iter_frames(probe(out), "yuv420p") if f.index % _STEP == 0}
     ours = _renders(
         grid_analysis,
