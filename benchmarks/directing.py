@@ -36,6 +36,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,26 +50,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS_DIR, data_dir, machine_info, markdown_table, write_json  # noqa: E402
 from emodirector import (  # noqa: E402
     ActionUnitTarget,
-    EditOptions,
+    Emotion,  # noqa: E402
     ReferenceExpression,
     ReferenceTarget,
     Timeline,
     VideoAnalysis,
     analyze_video,
-    edit_video,
     plan_edit,
     read_reference,
 )
-from emodirector.evaluate.compare import EditEvaluation, compare_clips  # noqa: E402
+from emodirector.direct import Direction  # noqa: E402
+from emodirector.errors import InvalidOptionError  # noqa: E402
+from emodirector.evaluate.compare import EditEvaluation  # noqa: E402
 from emodirector.evaluate.dlibface import DlibFace, dlib_box
-from emodirector.evaluate.emotion import EMOTION_CLASSES  # noqa: E402
+from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier  # noqa: E402
 from emodirector.evaluate.lips import MIN_FRAMES, lip_aperture, lip_correlation  # noqa: E402
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip  # noqa: E402
-from emodirector.manipulate.emotions import Emotion  # noqa: E402
 from emodirector.pipeline import edited_landmarks  # noqa: E402
 from emodirector.track.tracker import FaceTracker, TrackerOptions  # noqa: E402
 from emodirector.video.reader import iter_frames, probe  # noqa: E402
 from emodirector.video.rotation import to_upright, upright  # noqa: E402
+from harness import Case, run_cases  # noqa: E402
 
 VIDEO_SUFFIXES = {".mp4", ".mpg", ".mpeg", ".mov", ".mkv", ".m4v", ".avi", ".webm"}
 #: References of identities other than the clips' actors, one per emotion.
@@ -130,11 +132,15 @@ def read_references(
     ``Reference``s by file name."""
     rows: list[dict[str, Any]] = []
     refs: dict[str, Reference] = {}
-    with FaceTracker(TrackerOptions()) as tracker, DlibFace() as dlib:
+    with (
+        FaceTracker(TrackerOptions()) as tracker,
+        DlibFace() as dlib,
+        EmotionClassifier() as classifier,
+    ):
         for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".jpg"}):
             label = label_of(path)
             try:
-                read = read_reference(path)
+                read = read_reference(path, classifier=classifier)
             except Exception as exc:  # noqa: BLE001 - recorded, the run goes on
                 rows.append({"reference": path.name, "label": label, "error": str(exc)})
                 continue
@@ -180,23 +186,26 @@ def _dist(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
     return None if a is None or b is None else _num(float(np.linalg.norm(a - b)))
 
 
-def _scored(label: str) -> str:
+def _scored(label: str) -> Emotion:
     """The emotion an edit towards ``label`` is evaluated against (neutral if unclassified)."""
-    return label if label in EMOTION_CLASSES else "neutral"
+    try:
+        return Emotion.parse(label)
+    except InvalidOptionError:
+        return Emotion.NEUTRAL
 
 
 def _summary(ev: EditEvaluation, emotion: str) -> dict[str, Any]:
     """The numbers of an evaluation that the tables show (no p for an unclassified label)."""
-    d = ev.to_dict()
-    k = d["classes"].index(emotion) if emotion in EMOTION_CLASSES else None  # type: ignore[union-attr]
+    s = ev.summary()
+    p = s.probability(emotion) if emotion in EMOTION_CLASSES else (None, None)
     return {
         "target": emotion,
-        "p_before": None if k is None else _num(d["emotion"]["mean_before"][k]),  # type: ignore[index]
-        "p_after": None if k is None else _num(d["emotion"]["mean_after"][k]),  # type: ignore[index]
-        "dominant_before": d["emotion"]["dominant_before"],  # type: ignore[index]
-        "dominant_after": d["emotion"]["dominant_after"],  # type: ignore[index]
-        "identity_to_input": d["identity"]["mean_distance"],  # type: ignore[index]
-        "lip_r_dlib": d["speech"]["lip_correlation"],  # type: ignore[index]
+        "p_before": _num(p[0]),
+        "p_after": _num(p[1]),
+        "dominant_before": s.dominant_before,
+        "dominant_after": s.dominant_after,
+        "identity_to_input": _num(s.identity_distance, 6),
+        "lip_r_dlib": _num(s.lip_correlation, 6),
         "lip_r_mediapipe": _mp_lip_r(ev.original, ev.edited),
     }
 
@@ -277,16 +286,24 @@ def _timeline_for(duration: float) -> tuple[Timeline, float]:
 def _edit_and_compare(
     clip: Path,
     out: Path,
-    target: Any,
+    target: Direction,
     analysis: VideoAnalysis,
     original: ClipMeasurements,
     emotion: str,
+    keep: Callable[[Path], None] | None = None,
 ) -> tuple[EditEvaluation, float]:
-    t0 = time.perf_counter()
-    edit_video(clip, out, target, EditOptions(overwrite=True), analysis=analysis)
-    t_edit = time.perf_counter() - t0
-    edited = measure_clip(out, identity_frames=original.identity_frames)
-    return compare_clips(original, edited, emotion), t_edit
+    """One case of ``run_cases`` (its file is ``out``, passed to ``keep`` before deletion);
+    the evaluation and the seconds of edit, measure and compare."""
+    case = Case(out.stem.removeprefix(f"{clip.stem}__"), target, _scored(emotion))
+    [row] = run_cases(
+        clip,
+        [case],
+        out.parent,
+        analysis=analysis,
+        original=original,
+        keep=None if keep is None else lambda _, path: keep(path),
+    )
+    return row.evaluation, row.seconds
 
 
 def run_clip(
@@ -320,9 +337,11 @@ def run_clip(
             crops.append(_label(_face_crop(rgb, pts), "input"))
     if "reference" in modes:
         for name, ref in refs.items():
-            out = work / f"{clip.stem}_{ref.label}.mp4"
+            out = work / f"{clip.stem}__{ref.label}.mp4"
+            shown: list[np.ndarray | None] = []  # the still frame of the edit, read before deletion
+            grab = (lambda p, s=shown: s.append(_frame(p, still_at))) if stills and crops else None
             ev, t_edit = _edit_and_compare(
-                clip, out, ReferenceTarget(ref.read, 1.0), analysis, original, ref.label
+                clip, out, ReferenceTarget(ref.read, 1.0), analysis, original, ref.label, grab
             )
             r = _summary(ev, ref.label)
             r["reference"] = name
@@ -331,8 +350,8 @@ def run_clip(
             r["edit_seconds"] = _num(t_edit, 2)
             row["reference"][ref.label] = r
             print(json.dumps({"clip": clip.name, **r}), flush=True)
-            if stills is not None and crops:
-                rgb = _frame(out, still_at)
+            if shown:
+                rgb = shown[0]
                 pts = to_upright(
                     analysis.track.landmarks[still_at],
                     analysis.info.rotation,
@@ -344,7 +363,7 @@ def run_clip(
     if all_refs:
         row["reference_all"] = {}
         for name, ref in all_refs.items():
-            out = work / f"{clip.stem}_all.mp4"
+            out = work / f"{clip.stem}__all.mp4"
             ev, t_edit = _edit_and_compare(
                 clip, out, ReferenceTarget(ref.read, 1.0), analysis, original, _scored(ref.label)
             )
@@ -357,7 +376,7 @@ def run_clip(
             print(json.dumps({"clip": clip.name, "reference": name, **r}), flush=True)
     if "au" in modes:
         for key, spec, emotion in AU_SPECS:
-            out = work / f"{clip.stem}_{key}.mp4"
+            out = work / f"{clip.stem}__{key}.mp4"
             ev, t_edit = _edit_and_compare(
                 clip, out, ActionUnitTarget.parse(spec), analysis, original, emotion
             )
@@ -406,13 +425,13 @@ def run_timeline(
             }
         )
     worst_all = max((k["max_jump_px"] or 0.0) for k in keys)
-    out = work / f"{clip.stem}_timeline.mp4"
+    out = work / f"{clip.stem}__timeline.mp4"
     ev, t_edit = _edit_and_compare(clip, out, timeline, analysis, original, "happy")
     out.unlink(missing_ok=True)
     s = _summary(ev, "happy")
     # the emotion in each held stretch (after its ramp), before and after the edit
     probs_b, probs_a = ev.original.emotion.probabilities, ev.edited.emotion.probabilities
-    classes = list(ev.to_dict()["classes"])  # type: ignore[arg-type]
+    classes = list(EMOTION_CLASSES)  # the columns of the probabilities
     held = []
     bounds = [k.time for k in timeline.keyframes] + [duration + 1.0]
     for i, k in enumerate(timeline.keyframes):

@@ -22,62 +22,59 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import sys
 import tempfile
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from emodirector import EditOptions, EmotionTarget, analyze_video, edit_video
-from emodirector.evaluate.compare import compare_clips
-from emodirector.evaluate.measure import measure_clip
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted")
+from emodirector import Emotion, EmotionTarget  # noqa: E402
+from emodirector.evaluate.measure import measure_clip  # noqa: E402
+from harness import Case, CaseRow, Column, num, run_cases, table  # noqa: E402
+
 INTENSITIES = (0.5, 1.0)
 VIDEO_SUFFIXES = {".mp4", ".mpg", ".mov", ".mkv"}
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
-_MEAD_NAMES = {"fear": "fearful"}
 
 
-def _edit_rows(clip: Path, emotions: list[str], work: Path) -> list[dict[str, Any]]:
-    analysis = analyze_video(clip)
-    original = measure_clip(clip)
+def _cases(emotions: list[Emotion]) -> list[Case]:
+    return [Case(f"{e.value}_{i:g}", EmotionTarget(e, i), e) for e in emotions for i in INTENSITIES]
+
+
+def _row(r: CaseRow) -> dict[str, Any]:
+    """A result row (the keys of quality.json)."""
+    s = r.summary
+    assert isinstance(r.case.target, EmotionTarget)
+    return {
+        "clip": r.clip,
+        "emotion": s.target,
+        "intensity": r.case.target.intensity,
+        "p_before": num(s.p_before, 6),
+        "p_after": num(s.p_after, 6),
+        "top_before": num(s.top_before, 6),
+        "top_after": num(s.top_after, 6),
+        "identity_distance": num(s.identity_distance, 6),
+        "lip_r": num(s.lip_correlation, 6),
+        "jitter_before": num(s.jitter_before, 6),
+        "jitter_after": num(s.jitter_after, 6),
+        "flicker_before": num(s.flicker_before, 6),
+        "flicker_after": num(s.flicker_after, 6),
+        "outside_mean_abs": num(s.outside_mean_abs, 6),
+        # the clip was tracked once for all targets, so this is the speed of the second pass
+        # (render + encode), not of a whole edit
+        "render_fps": num(s.edit_fps, 6),
+    }
+
+
+def _edit_rows(clip: Path, emotions: list[Emotion], work: Path) -> list[dict[str, Any]]:
     rows = []
-    for emotion in emotions:
-        for intensity in INTENSITIES:
-            out = work / f"{clip.stem}_{emotion}_{intensity}.mp4"
-            result = edit_video(
-                clip,
-                out,
-                EmotionTarget.from_label(emotion, intensity),
-                EditOptions(overwrite=True),
-                analysis=analysis,
-            )
-            edited = measure_clip(out, identity_frames=original.identity_frames)
-            d = compare_clips(original, edited, emotion, edit_fps=result.fps).to_dict()
-            rows.append(
-                {
-                    "clip": clip.name,
-                    "emotion": emotion,
-                    "intensity": intensity,
-                    "p_before": d["emotion"]["target_probability_before"],
-                    "p_after": d["emotion"]["target_probability_after"],
-                    "top_before": d["emotion"]["target_top_share_before"],
-                    "top_after": d["emotion"]["target_top_share_after"],
-                    "identity_distance": d["identity"]["mean_distance"],
-                    "lip_r": d["speech"]["lip_correlation"],
-                    "jitter_before": d["stability"]["jitter_before"],
-                    "jitter_after": d["stability"]["jitter_after"],
-                    "flicker_before": d["stability"]["face_flicker_before"],
-                    "flicker_after": d["stability"]["face_flicker_after"],
-                    "outside_mean_abs": d["outside_face"]["mean_abs_difference"],
-                    # the clip was tracked once for all targets, so this is the speed of the
-                    # second pass (render + encode), not of a whole edit
-                    "render_fps": d["speed"]["edit_fps"],
-                }
-            )
-            out.unlink(missing_ok=True)
-            print(json.dumps(rows[-1]), flush=True)
+    for r in run_cases(clip, _cases(emotions), work):
+        rows.append(_row(r))
+        print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -85,18 +82,18 @@ def _mead_rows(folder: Path) -> list[dict[str, Any]]:
     rows = []
     for clip in sorted(folder.glob("*_front_*.mp4")):
         label = clip.stem.split("_")[2]
-        label = _MEAD_NAMES.get(label, label)
+        if label != "contempt":  # the classifier has no contempt; kept as the clip names it
+            label = Emotion.parse(label).value
         series = measure_clip(clip, dlib_measures=False).emotion
         rows.append({"clip": clip.name, "label": label, "named": series.dominant()})
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
-def _fmt(v: object) -> str:
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
+Row = dict[str, Any]
 
 
-def _markdown(edits: list[dict[str, Any]], mead: list[dict[str, Any]]) -> str:
+def _markdown(edits: list[Row], mead: list[Row]) -> str:
     lines = ["# Edit quality", "", f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.", ""]
     if mead:
         scored = [r for r in mead if r["label"] != "contempt"]
@@ -106,15 +103,11 @@ def _markdown(edits: list[dict[str, Any]], mead: list[dict[str, Any]]) -> str:
             f"(contempt, which the classifier lacks, left out; "
             f"{sum(r['named'] == r['label'] for r in mead)} of {len(mead)} with it).",
             "",
-            "| clip | acted | named |",
-            "| --- | --- | --- |",
-            *(f"| {r['clip']} | {r['label']} | {r['named']} |" for r in mead),
+            table(mead, [Column[Row](k, itemgetter(k)) for k in ("clip", "label", "named")]),
             "",
         ]
     if edits:
-        keys = list(edits[0])
-        lines += ["| " + " | ".join(keys) + " |", "|" + " --- |" * len(keys)]
-        lines += ["| " + " | ".join(_fmt(r[k]) for k in keys) + " |" for r in edits]
+        lines.append(table(edits, [Column[Row](k, itemgetter(k)) for k in edits[0]]))
     return "\n".join(lines) + "\n"
 
 
@@ -123,7 +116,7 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--clips", default="*", help="glob of clip names (default all)")
-    ap.add_argument("--emotions", default=",".join(EMOTIONS))
+    ap.add_argument("--emotions", default=",".join(e.value for e in Emotion))
     ap.add_argument("--no-mead", action="store_true", help="skip the MEAD analyze accuracy")
     args = ap.parse_args()
     clips = sorted(
@@ -131,7 +124,7 @@ def main() -> None:
         for p in (args.data / "videos").iterdir()
         if p.suffix in VIDEO_SUFFIXES and fnmatch.fnmatch(p.name, args.clips)
     )
-    emotions = [e for e in args.emotions.split(",") if e]
+    emotions = [Emotion.parse(e) for e in args.emotions.split(",") if e]
     edits: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for clip in clips:

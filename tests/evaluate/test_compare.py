@@ -170,3 +170,20 @@ def test_motion_compensated_flicker_discounts_motion(grid: ClipMeasurements) -> 
     assert 0.0 < compensated < _COMPENSATED_SHARE_MAX * raw
     # defined on the same frames: every frame after the first with a face
     assert np.array_equal(np.isnan(grid.flicker), np.isnan(grid.flicker_compensated))
+
+
+def test_summary_is_the_typed_form_of_the_json(
+    identical: EditEvaluation, frozen: EditEvaluation, other_person: EditEvaluation
+) -> None:
+    """What the benchmarks read (``summary``) gives the known answers, field by field."""
+    same = identical.summary()
+    assert same.target == "happy" and same.probability("happy") == (same.p_before, same.p_after)
+    assert same.p_before == same.p_after and same.mean_before == same.mean_after
+    assert same.identity_distance == 0.0 and same.same_person is True
+    assert same.lip_correlation == pytest.approx(1.0) and same.outside_mean_abs == 0.0
+    assert not frozen.summary().lip_correlation >= 0.5  # NaN: too few frames to correlate
+    other = other_person.summary()
+    assert other.identity_distance > SAME_PERSON_DISTANCE and other.same_person is False
+    d = other_person.to_dict()
+    assert d["identity"]["mean_distance"] == round(other.identity_distance, 6)
+    assert d["speech"]["lip_correlation"] == round(other.lip_correlation, 6)

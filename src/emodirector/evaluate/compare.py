@@ -77,6 +77,75 @@ class Still:
 
 
 @dataclass(frozen=True)
+class EditSummary:
+    """The numbers of an ``EditEvaluation`` that tables and checks read (NaN: not measurable).
+
+    Attributes:
+        target: The emotion aimed for (a name of ``EMOTION_CLASSES``).
+        p_before: Mean probability of the target over the original's frames with a face.
+        p_after: The same on the edit.
+        top_before: Share of the original's face frames whose top class is the target.
+        top_after: The same on the edit.
+        dominant_before: The class with the highest mean probability on the original (None:
+            no face).
+        dominant_after: The same on the edit.
+        mean_before: Mean probability of every class (``EMOTION_CLASSES`` order), original.
+        mean_after: The same on the edit.
+        identity_distance: Mean dlib descriptor distance, edit to original, on paired frames.
+        identity_max_distance: Largest of those distances.
+        identity_similarity: Mean cosine similarity of the same descriptors.
+        same_person: Mean distance under dlib's threshold (None: no paired frame).
+        lip_correlation: dlib inner-lip aperture correlation, edit to original.
+        lip_mean_abs_difference: Mean absolute difference of those apertures.
+        lip_frames: Frames with lips in both.
+        jitter_before: Mean landmark jitter of the original.
+        jitter_after: The same of the edit.
+        flicker_before: Mean frame-to-frame luma change inside the face, original.
+        flicker_after: The same of the edit.
+        flicker_compensated_before: The same after following the face's motion, original.
+        flicker_compensated_after: The same of the edit.
+        outside_mean_abs: Mean absolute luma difference outside the face region.
+        outside_max_frame_mean_abs: The largest per-frame value of it.
+        outside_changed_share: Share of pixels outside changed by more than ``CHANGED_LEVEL``.
+        inside_mean_abs: Mean absolute luma difference inside the face region.
+        edit_fps: Speed of the edit, when known.
+    """
+
+    target: str
+    p_before: float
+    p_after: float
+    top_before: float
+    top_after: float
+    dominant_before: str | None
+    dominant_after: str | None
+    mean_before: tuple[float, ...]
+    mean_after: tuple[float, ...]
+    identity_distance: float
+    identity_max_distance: float
+    identity_similarity: float
+    same_person: bool | None
+    lip_correlation: float
+    lip_mean_abs_difference: float
+    lip_frames: int
+    jitter_before: float
+    jitter_after: float
+    flicker_before: float
+    flicker_after: float
+    flicker_compensated_before: float
+    flicker_compensated_after: float
+    outside_mean_abs: float
+    outside_max_frame_mean_abs: float
+    outside_changed_share: float
+    inside_mean_abs: float
+    edit_fps: float | None
+
+    def probability(self, emotion: str) -> tuple[float, float]:
+        """Mean probability of ``emotion`` (a class name) before and after the edit."""
+        k = EMOTION_CLASSES.index(emotion)
+        return self.mean_before[k], self.mean_after[k]
+
+
+@dataclass(frozen=True)
 class EditEvaluation:
     """Everything measured on an (original, edited) pair.
 
@@ -105,18 +174,55 @@ class EditEvaluation:
     stills: tuple[Still, ...]
     edit_fps: float | None = None
 
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready summary with stable keys (NaN becomes None)."""
+    def summary(self) -> EditSummary:
+        """The headline numbers, typed."""
         k = EMOTION_CLASSES.index(self.target)
         eo, ee = self.original.emotion, self.edited.emotion
+        dist, lips, outside = self.identity_distance, self.lips, self.outside
+        nan = float("nan")
+        return EditSummary(
+            target=self.target,
+            p_before=float(eo.mean[k]),
+            p_after=float(ee.mean[k]),
+            top_before=eo.share_top(self.target),
+            top_after=ee.share_top(self.target),
+            dominant_before=eo.dominant(),
+            dominant_after=ee.dominant(),
+            mean_before=tuple(float(v) for v in eo.mean),
+            mean_after=tuple(float(v) for v in ee.mean),
+            identity_distance=_nanmean(dist),
+            identity_max_distance=float(dist.max()) if dist.size else nan,
+            identity_similarity=_nanmean(self.identity_similarity),
+            same_person=bool(_nanmean(dist) < SAME_PERSON_DISTANCE) if dist.size else None,
+            lip_correlation=lips.correlation if lips else nan,
+            lip_mean_abs_difference=lips.mean_abs_difference if lips else nan,
+            lip_frames=lips.frames if lips else 0,
+            jitter_before=_nanmean(self.original.jitter),
+            jitter_after=_nanmean(self.edited.jitter),
+            flicker_before=_nanmean(self.original.flicker),
+            flicker_after=_nanmean(self.edited.flicker),
+            flicker_compensated_before=_compensated(self.original),
+            flicker_compensated_after=_compensated(self.edited),
+            outside_mean_abs=_nanmean(outside.mean_abs),
+            outside_max_frame_mean_abs=float(np.nanmax(outside.mean_abs))
+            if np.isfinite(outside.mean_abs).any()
+            else nan,
+            outside_changed_share=_nanmean(outside.changed_share),
+            inside_mean_abs=_nanmean(outside.inside_mean_abs),
+            edit_fps=self.edit_fps,
+        )
 
-        def num(x: float) -> float | None:
-            return None if not math.isfinite(x) else round(float(x), 6)
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form of ``summary`` and the per-frame series, stable keys (NaN: None)."""
+        s = self.summary()
+        eo, ee = self.original.emotion, self.edited.emotion
+
+        def num(x: float | None) -> float | None:
+            return None if x is None or not math.isfinite(x) else round(float(x), 6)
 
         def probs(series: np.ndarray) -> list[list[float | None]]:
             return [[num(v) for v in row] for row in series.tolist()]
 
-        lips = self.lips
         return {
             "schema": "emodirector.evaluate/1",
             "original": str(self.original.info.path),
@@ -126,53 +232,47 @@ class EditEvaluation:
             "target": self.target,
             "classes": list(EMOTION_CLASSES),
             "emotion": {
-                "target_probability_before": num(float(eo.mean[k])),
-                "target_probability_after": num(float(ee.mean[k])),
-                "target_top_share_before": num(eo.share_top(self.target)),
-                "target_top_share_after": num(ee.share_top(self.target)),
-                "dominant_before": eo.dominant(),
-                "dominant_after": ee.dominant(),
-                "mean_before": [num(v) for v in eo.mean.tolist()],
-                "mean_after": [num(v) for v in ee.mean.tolist()],
+                "target_probability_before": num(s.p_before),
+                "target_probability_after": num(s.p_after),
+                "target_top_share_before": num(s.top_before),
+                "target_top_share_after": num(s.top_after),
+                "dominant_before": s.dominant_before,
+                "dominant_after": s.dominant_after,
+                "mean_before": [num(v) for v in s.mean_before],
+                "mean_after": [num(v) for v in s.mean_after],
                 "per_frame_before": probs(eo.probabilities),
                 "per_frame_after": probs(ee.probabilities),
             },
             "identity": {
                 "frames": [int(i) for i in self.identity_frames],
-                "mean_distance": num(_nanmean(self.identity_distance)),
-                "max_distance": num(float(self.identity_distance.max()))
-                if self.identity_distance.size
-                else None,
-                "mean_cosine_similarity": num(_nanmean(self.identity_similarity)),
-                "same_person": bool(_nanmean(self.identity_distance) < SAME_PERSON_DISTANCE)
-                if self.identity_distance.size
-                else None,
+                "mean_distance": num(s.identity_distance),
+                "max_distance": num(s.identity_max_distance),
+                "mean_cosine_similarity": num(s.identity_similarity),
+                "same_person": s.same_person,
                 "same_person_threshold": SAME_PERSON_DISTANCE,
             },
             "speech": {
-                "lip_correlation": num(lips.correlation) if lips else None,
-                "lip_mean_abs_difference": num(lips.mean_abs_difference) if lips else None,
-                "frames": lips.frames if lips else 0,
+                "lip_correlation": num(s.lip_correlation),
+                "lip_mean_abs_difference": num(s.lip_mean_abs_difference),
+                "frames": s.lip_frames,
             },
             "stability": {
-                "jitter_before": num(_nanmean(self.original.jitter)),
-                "jitter_after": num(_nanmean(self.edited.jitter)),
-                "face_flicker_before": num(_nanmean(self.original.flicker)),
-                "face_flicker_after": num(_nanmean(self.edited.flicker)),
-                "face_flicker_compensated_before": num(_compensated(self.original)),
-                "face_flicker_compensated_after": num(_compensated(self.edited)),
+                "jitter_before": num(s.jitter_before),
+                "jitter_after": num(s.jitter_after),
+                "face_flicker_before": num(s.flicker_before),
+                "face_flicker_after": num(s.flicker_after),
+                "face_flicker_compensated_before": num(s.flicker_compensated_before),
+                "face_flicker_compensated_after": num(s.flicker_compensated_after),
             },
             "outside_face": {
-                "mean_abs_difference": num(_nanmean(self.outside.mean_abs)),
-                "max_frame_mean_abs_difference": num(float(np.nanmax(self.outside.mean_abs)))
-                if np.isfinite(self.outside.mean_abs).any()
-                else None,
-                "changed_pixel_share": num(_nanmean(self.outside.changed_share)),
-                "inside_mean_abs_difference": num(_nanmean(self.outside.inside_mean_abs)),
+                "mean_abs_difference": num(s.outside_mean_abs),
+                "max_frame_mean_abs_difference": num(s.outside_max_frame_mean_abs),
+                "changed_pixel_share": num(s.outside_changed_share),
+                "inside_mean_abs_difference": num(s.inside_mean_abs),
                 "region_scale": OUTSIDE_SCALE,
                 "changed_level": CHANGED_LEVEL,
             },
-            "speed": {"edit_fps": num(self.edit_fps) if self.edit_fps is not None else None},
+            "speed": {"edit_fps": num(s.edit_fps)},
         }
 
 
@@ -340,6 +440,7 @@ __all__ = [
     "CHANGED_LEVEL",
     "OUTSIDE_SCALE",
     "EditEvaluation",
+    "EditSummary",
     "OutsideDifference",
     "Still",
     "compare_clips",
