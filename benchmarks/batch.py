@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -120,19 +119,6 @@ def bench_jobs(tmp: Path, n_jobs: int, cpus: int) -> dict[str, Any]:
     return {"clips": list(GRID_CLIPS), "runs": runs}
 
 
-def _looped(source: Path, path: Path, seconds: float) -> Path:
-    from tests._media import make_clip
-
-    from emodirector.video import iter_frames, probe
-
-    info = probe(source)
-    frames = [f.image for f in iter_frames(info, "yuv420p")]
-    cycle = frames + frames[::-1]
-    n = int(seconds * info.fps)
-    return make_clip(path, n_frames=n, size=(info.width, info.height), fps=Fraction(info.fps),
-                     frames=(cycle[i % len(cycle)] for i in range(n)))  # fmt: skip
-
-
 def _compare(joined: Path, single: Path, source: Path) -> dict[str, Any]:
     from tests._media import audio_packets, decoded_yuv, frame_count, video_times
 
@@ -150,10 +136,12 @@ def _compare(joined: Path, single: Path, source: Path) -> dict[str, Any]:
 
 
 def bench_long(tmp: Path, seconds: float, cpus: int) -> dict[str, Any]:
+    from tests._media import looped_clip
+
     from emodirector import EditOptions, EmotionTarget, edit_video
     from emodirector.batch.journal import Journal
 
-    source = _looped(resolve_clip(GRID_CLIPS[0]), tmp / "long.mp4", seconds)
+    source = looped_clip(resolve_clip(GRID_CLIPS[0]), tmp / "long.mp4", seconds)
     jobs = tmp / "long.csv"
     jobs.write_text(f"input,output,emotion\n{source},long_sad.mp4,sad\n")
     runs: dict[str, Any] = {}

@@ -107,6 +107,17 @@ def make_clip(
     return path
 
 
+def looped_clip(source: Path, path: Path, seconds: float) -> Path:
+    """``source``'s frames played forwards then backwards (no cut) until ``seconds``, as H.264
+    with a tone (a long video made of a short real clip)."""
+    info = probe(source)
+    frames = [f.image for f in iter_frames(info, "yuv420p")]
+    cycle = frames + frames[::-1]
+    n = int(seconds * info.fps)
+    return make_clip(path, n_frames=n, size=(info.width, info.height), fps=Fraction(info.fps),
+                     frames=(cycle[i % len(cycle)] for i in range(n)))  # fmt: skip
+
+
 def audio_packets(path: Path) -> list[bytes]:
     """Payload of every audio packet of the first audio stream, in file order."""
     with av.open(str(path)) as c:

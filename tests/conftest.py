@@ -26,6 +26,8 @@ DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
 
 #: The shortest real clips: 2.98 s MPEG-1/MP2, 75 frames, one frontal speaker.
 GRID_CLIP = "videos/grid_bbaf2n_man_360x288_speech.mpg"
+#: The other GRID clip (another speaker, same format and length).
+GRID_CLIP_2 = "videos/grid_brbk7n_woman_360x288_speech.mpg"
 #: 22.13 fps (1350/61) H.264 + AAC, first video pts not zero.
 ODD_FPS_CLIP = "videos/videoretalking_face1_man_suit_headtilt_700x700_speech.mp4"
 #: Portrait 1080x1920 HEVC.
@@ -63,6 +65,11 @@ def _data_file(data_dir: Path, relative: str) -> Path:
 @pytest.fixture(scope="session")
 def grid_clip(data_dir: Path) -> Path:
     return _data_file(data_dir, GRID_CLIP)
+
+
+@pytest.fixture(scope="session")
+def grid_clip_2(data_dir: Path) -> Path:
+    return _data_file(data_dir, GRID_CLIP_2)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,15 @@ import pytest
 from emodirector import EditOptions, EmotionTarget, EncodeOptions, edit_video
 from emodirector.batch.journal import JOURNAL_NAME, Journal, read_records
 from emodirector.batch.runner import TEMP_FOLDER, BatchOptions, run_batch
-from emodirector.video import iter_frames, probe
 from tests._cli import CLI_TIMEOUT_S, cli_command
-from tests._media import audio_packets, decoded_yuv, frame_count, make_clip, sha256, video_times
+from tests._media import (
+    audio_packets,
+    decoded_yuv,
+    frame_count,
+    looped_clip,
+    sha256,
+    video_times,
+)
 
 ray = pytest.importorskip("ray")
 
@@ -32,8 +37,6 @@ pytestmark = pytest.mark.slow
 
 #: Worker slots of the test cluster: two tasks of 2 CPUs each run at once.
 WORKERS, CPUS_PER_JOB = 2, 2
-#: The second GRID clip.
-GRID_CLIP_2 = "videos/grid_brbk7n_woman_360x288_speech.mpg"
 REFERENCE = "references/angry__mead_M030_level3_256_frame041.png"
 #: A joined long video against the single-worker edit: encoder noise only.
 MIN_PSNR_DB = 45.0
@@ -62,14 +65,6 @@ def cluster() -> Iterator[str]:
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def grid_clip_2(data_dir: Path) -> Path:
-    path = data_dir / GRID_CLIP_2
-    if not path.is_file():
-        pytest.skip(f"{GRID_CLIP_2} is missing from {data_dir}")
-    return path
 
 
 def _jobs(path: Path, header: str, rows: list[str]) -> Path:
@@ -242,16 +237,6 @@ def test_an_interrupted_driver_is_resumed(
     assert "3 jobs: 3 done, 0 running, 0 pending, 0 failed" in status.stdout
 
 
-def _looped(source: Path, path: Path, seconds: int) -> Path:
-    """``source`` played forwards then backwards (no cut) until ``seconds``, with a tone."""
-    info = probe(source)
-    frames = [f.image for f in iter_frames(info, "yuv420p")]
-    cycle = frames + frames[::-1]
-    n = int(seconds * info.fps)
-    return make_clip(path, n_frames=n, size=(info.width, info.height), fps=Fraction(info.fps),
-                     frames=(cycle[i % len(cycle)] for i in range(n)))  # fmt: skip
-
-
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
     return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
@@ -260,7 +245,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def test_a_long_video_over_two_workers_matches_the_single_worker_edit(
     cluster: str, tmp_path: Path, grid_clip: Path
 ) -> None:
-    long = _looped(grid_clip, tmp_path / "long.mp4", LONG_SECONDS)
+    long = looped_clip(grid_clip, tmp_path / "long.mp4", LONG_SECONDS)
     rows = [f"{long},long_sad.mp4,sad,{LONG_CRF}"]
     jobs = _jobs(tmp_path / "jobs.csv", "input,output,emotion,crf", rows)
     out = tmp_path / "out"

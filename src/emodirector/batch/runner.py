@@ -39,9 +39,9 @@ from emodirector.batch.worker import (
     run_analysis,
     run_edit,
     run_range,
-    sha256_of,
 )
 from emodirector.errors import EmodirectorError, OutputError
+from emodirector.provenance.manifest import sha256_file
 
 #: Hidden folder inside the output folder for the work of running jobs (removed at the end).
 TEMP_FOLDER = ".batch-work"
@@ -327,7 +327,7 @@ def _prepare(
             and before is not None
             and before.state == "done"
             and target.is_file()
-            and sha256_of(target) == before.sha256
+            and sha256_file(target) == before.sha256
         ):
             continue
         checked = _check_row(job) if job.error is None else job
@@ -477,7 +477,7 @@ class _Scheduler:
             join_ranges(parts, job.input, joined, long.analysis.audio_streams,
                         long.analysis.rotation)  # fmt: skip
             finish_output(joined, job, self._folder(job, "analysis"))
-            digest = sha256_of(joined)
+            digest = sha256_file(joined)
             os.replace(joined, self.out / job.output)
         except EmodirectorError as exc:
             self._fail(job, TaskResult(job.output, "join", False, exc.exit_code, str(exc)))

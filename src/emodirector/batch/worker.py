@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import os
 import pickle
 import secrets
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from emodirector.batch.jobs import Job
 from emodirector.errors import EmodirectorError
+from emodirector.provenance.manifest import sha256_file
 
 if TYPE_CHECKING:
     from emodirector import EditOptions
@@ -76,15 +76,6 @@ class TaskResult:
     audio_streams: tuple[int, ...] = ()
     rotation: int = 0
     edit_id: str = ""
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fresh_folder(path: Path) -> Path:
@@ -155,7 +146,7 @@ def run_edit(job: Job, out_dir: str, tmp_dir: str, cpus: int, report: Report) ->
             target, options = _request(job, tmp / job.output, cpus)
             progress = _progress(report, job.output, "edit")
             result = edit_video(job.input, tmp / job.output, target, options, progress)
-        digest = sha256_of(result.output)
+        digest = sha256_file(result.output)
         os.replace(result.output, Path(out_dir) / job.output)
         seconds = time.monotonic() - start
         return TaskResult(job.output, "edit", True, frames=result.frames, seconds=seconds,
@@ -248,4 +239,4 @@ def run_range(
 
 
 __all__ = ["TaskResult", "fresh_folder", "load_request", "range_path", "run_analysis", "run_edit",
-           "run_range", "sha256_of", "with_edit_id"]  # fmt: skip
+           "run_range", "with_edit_id"]  # fmt: skip
