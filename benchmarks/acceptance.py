@@ -45,7 +45,7 @@ import numpy as np
 import emodirector
 from emodirector.evaluate.lips import compare_apertures, track_lip_aperture
 
-EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised", "fearful", "disgusted")
+EMOTIONS = tuple(e.value for e in emodirector.Emotion)
 VIDEO_SUFFIXES = {".mp4", ".mpg", ".mpeg", ".mov", ".mkv", ".m4v", ".avi", ".webm"}
 LIP_THRESHOLD = 0.95
 #: Seconds one edit may take before it is killed and recorded as failed.

@@ -68,6 +68,7 @@ from directing import _face_crop, _label, _num  # noqa: E402
 from emodirector import (  # noqa: E402
     EditOptions,
     EditResult,
+    Emotion,
     EmotionTarget,
     RenderOptions,
     VideoAnalysis,
@@ -82,20 +83,20 @@ from emodirector.calibrate.ceiling import (  # noqa: E402
     read_take,
     speech_kept_reading,
 )
-from emodirector.evaluate.compare import compare_clips  # noqa: E402
+from emodirector.emotion import EXPRESSIVE  # noqa: E402
+from emodirector.errors import InvalidOptionError  # noqa: E402
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier  # noqa: E402
-from emodirector.evaluate.measure import ClipMeasurements, measure_clip  # noqa: E402
+from emodirector.evaluate.measure import measure_clip  # noqa: E402
 from emodirector.track.tracker import FaceTracker, TrackerOptions  # noqa: E402
 from emodirector.video.reader import iter_frames  # noqa: E402
 from emodirector.video.rotation import to_upright, upright  # noqa: E402
+from harness import Case, CaseRow, run_cases  # noqa: E402
 
 VIDEO_SUFFIXES = {".mp4", ".mpg", ".mpeg", ".mov", ".mkv", ".m4v", ".avi", ".webm"}
-EMOTIONS = ("happy", "sad", "angry", "surprised", "fearful", "disgusted")
+EMOTIONS = tuple(e.value for e in EXPRESSIVE)
 #: Emotions judged against MEAD (the classifier reads the other two poorly even on MEAD).
-JUDGED = ("happy", "angry", "sad", "surprised")
+JUDGED = tuple(e.value for e in (Emotion.HAPPY, Emotion.ANGRY, Emotion.SAD, Emotion.SURPRISED))
 MEAD_ACTORS = ("M030", "W009", "W011")
-#: MEAD file labels that differ from the project's emotion names.
-MEAD_NAMES = {"fear": "fearful"}
 INTENSITY = 1.0
 LIP_R_MIN = 0.95
 #: The renderer variants: quality is measured for the first two, speed for all four.
@@ -134,10 +135,10 @@ def mead_label(path: Path) -> tuple[str, str] | None:
     parts = path.stem.split("_")
     if len(parts) < 3:
         return None
-    label = MEAD_NAMES.get(parts[2], parts[2])
-    if label not in EMOTION_CLASSES:
+    try:
+        return parts[0], Emotion.parse(parts[2]).value
+    except InvalidOptionError:
         return None
-    return parts[0], label
 
 
 def previous_p(quality: dict[str, Any] | None, clip: str, emotion: str) -> float | None:
@@ -389,47 +390,35 @@ def _metered_edit(
     return result, meter.stop()
 
 
-def edit_row(
-    clip: Path,
-    out: Path,
-    analysis: VideoAnalysis,
-    original: ClipMeasurements,
-    emotion: str,
-    variant: str,
-) -> dict[str, Any]:
-    """Edit ``clip`` towards ``emotion`` at intensity 1 with a renderer variant and compare."""
-    t0 = time.perf_counter()
-    result, load = _metered_edit(clip, out, analysis, emotion, variant)
-    edited = measure_clip(out, identity_frames=original.identity_frames)
-    ev = compare_clips(original, edited, emotion, edit_fps=result.fps)
-    d = ev.to_dict()
-    out.unlink(missing_ok=True)
+def edit_row(r: CaseRow, variant: str) -> dict[str, Any]:
+    """The row of one quality edit (``emotion`` at intensity 1 with a renderer variant)."""
+    s, ev = r.summary, r.evaluation
     return {
-        "emotion": emotion,
+        "emotion": s.target,
         "variant": variant,
-        "p_before": d["emotion"]["target_probability_before"],  # type: ignore[index]
-        "p_after": d["emotion"]["target_probability_after"],  # type: ignore[index]
-        "top_before": d["emotion"]["target_top_share_before"],  # type: ignore[index]
-        "top_after": d["emotion"]["target_top_share_after"],  # type: ignore[index]
-        "dominant_after": d["emotion"]["dominant_after"],  # type: ignore[index]
-        "identity_distance": d["identity"]["mean_distance"],  # type: ignore[index]
+        "p_before": _num(s.p_before, 6),
+        "p_after": _num(s.p_after, 6),
+        "top_before": _num(s.top_before, 6),
+        "top_after": _num(s.top_after, 6),
+        "dominant_after": s.dominant_after,
+        "identity_distance": _num(s.identity_distance, 6),
         "identity_mean_descriptor": mean_descriptor_distance(
-            original.descriptors, edited.descriptors
+            ev.original.descriptors, ev.edited.descriptors
         ),
-        "lip_r": d["speech"]["lip_correlation"],  # type: ignore[index]
-        "jitter_before": d["stability"]["jitter_before"],  # type: ignore[index]
-        "jitter_after": d["stability"]["jitter_after"],  # type: ignore[index]
-        "flicker_before": d["stability"]["face_flicker_before"],  # type: ignore[index]
-        "flicker_after": d["stability"]["face_flicker_after"],  # type: ignore[index]
-        "flicker_mc_before": d["stability"]["face_flicker_compensated_before"],  # type: ignore[index]
-        "flicker_mc_after": d["stability"]["face_flicker_compensated_after"],  # type: ignore[index]
-        "outside_mean_abs": d["outside_face"]["mean_abs_difference"],  # type: ignore[index]
+        "lip_r": _num(s.lip_correlation, 6),
+        "jitter_before": _num(s.jitter_before, 6),
+        "jitter_after": _num(s.jitter_after, 6),
+        "flicker_before": _num(s.flicker_before, 6),
+        "flicker_after": _num(s.flicker_after, 6),
+        "flicker_mc_before": _num(s.flicker_compensated_before, 6),
+        "flicker_mc_after": _num(s.flicker_compensated_after, 6),
+        "outside_mean_abs": _num(s.outside_mean_abs, 6),
         # tracked once per clip, so this is the render + encode pass, not a whole edit
-        "render_fps": _num(result.fps, 2),
-        "ms_per_frame": stage_ms(result.seconds, result.frames),
-        "other_cores": load["other_cores"],
+        "render_fps": _num(r.result.fps, 2),
+        "ms_per_frame": stage_ms(r.result.seconds, r.result.frames),
+        "other_cores": r.other_cores,
         # edit + measure + compare
-        "wall_seconds": _num(time.perf_counter() - t0, 2),
+        "wall_seconds": _num(r.seconds, 2),
     }
 
 
@@ -538,17 +527,23 @@ def run_clip(
         "measure_seconds": _num(t_measure, 2),
         "edits": [],
     }
-    for emotion in emotions:
-        for variant in QUALITY_VARIANTS:
-            out = work / f"{clip.stem}_{emotion}_{variant}.mp4"
-            r = edit_row(clip, out, analysis, original, emotion, variant)
-            r["previous"] = previous_p(quality, clip.name, emotion)
-            r["mead_p"] = _p_ref(mead, emotion)
-            r["mead_kept_p"] = _kept_ref(mead, emotion)
-            r["mead_identity"] = _id_ref(mead, emotion)
-            r["checks"] = checks(r, r["mead_p"], r["mead_identity"], r["mead_kept_p"])
-            row["edits"].append(r)
-            print(json.dumps({"clip": clip.name, **r}), flush=True)
+    cases = [
+        Case(f"{emotion}/{variant}", EmotionTarget.from_label(emotion, INTENSITY),
+             Emotion.parse(emotion), _options(variant))
+        for emotion in emotions
+        for variant in QUALITY_VARIANTS
+    ]  # fmt: skip
+    for case_row in run_cases(clip, cases, work, analysis=analysis, original=original):
+        variant = case_row.case.name.split("/")[1]
+        r = edit_row(case_row, variant)
+        emotion = r["emotion"]
+        r["previous"] = previous_p(quality, clip.name, emotion)
+        r["mead_p"] = _p_ref(mead, emotion)
+        r["mead_kept_p"] = _kept_ref(mead, emotion)
+        r["mead_identity"] = _id_ref(mead, emotion)
+        r["checks"] = checks(r, r["mead_p"], r["mead_identity"], r["mead_kept_p"])
+        row["edits"].append(r)
+        print(json.dumps({"clip": clip.name, **r}), flush=True)
     if timing_repeats > 0:
         row["timing"] = timings(clip, work, analysis, timing_repeats)
         print(json.dumps({"clip": clip.name, "timing": row["timing"]}), flush=True)
