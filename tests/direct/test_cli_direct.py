@@ -45,6 +45,7 @@ def _reference(data_dir: Path, name: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "mode",
     ["reference", "au", "timeline"],

@@ -96,6 +96,7 @@ WIDE_MOUTH_CLIP = "videos/liveportrait_d20_young_man_outdoor_headmotion_480x480_
 _LIP_R_MIN = 0.95
 
 
+@pytest.mark.slow
 def test_sad_edit_keeps_a_wide_mouthed_speakers_lip_motion(data_dir: Path, tmp_path: Path) -> None:
     clip = data_dir / WIDE_MOUTH_CLIP
     if not clip.is_file():

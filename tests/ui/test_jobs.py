@@ -98,6 +98,7 @@ def test_yuv_to_rgb_rotates_like_the_display(face3_clip: Path) -> None:
     assert rgb[:5, :].mean() < 50
 
 
+@pytest.mark.slow
 def test_render_writes_every_frame_with_the_audio(store: SessionStore, face3_clip: Path) -> None:
     session = store.get("tab")
     session.set_clip(store.cache.acquire(face3_clip), store.cache)
@@ -126,6 +127,7 @@ def test_cancelled_render_leaves_no_file(store: SessionStore, face3_clip: Path) 
     assert not session.rendering and session.result is None
 
 
+@pytest.mark.slow
 def test_two_tabs_render_at_once_into_their_own_folders(
     store: SessionStore, face3_clip: Path
 ) -> None:
