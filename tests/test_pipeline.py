@@ -128,7 +128,7 @@ def test_lossless_edit_changes_only_the_face(
 
 @pytest.fixture(scope="module")
 def zero_and_pass_through(
-    grid_clip: Path, tmp_path_factory: pytest.TempPathFactory
+    grid_clip: Path, grid_analysis: VideoAnalysis, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, Path, list[tuple[str, int, int]]]:
     """Intensity 0 through the whole pipeline (its own tracking), and a plain re-encode with
     the same watermark added (the edit's id, as its manifest records it)."""
@@ -142,7 +142,8 @@ def zero_and_pass_through(
     ).output
     info = probe(grid_clip)
     plain = folder / "plain.mp4"
-    marked = with_mark((f.image for f in iter_frames(info, "yuv420p")), edit_id_of(zero))
+    frames = (f.image for f in iter_frames(info, "yuv420p"))
+    marked = with_mark(frames, edit_id_of(zero), grid_analysis)
     with VideoWriter(plain, info, EditOptions().encode) as writer:
         for frame, image in zip(iter_frames(info, "yuv420p"), marked, strict=True):
             writer.write(image, frame.pts)

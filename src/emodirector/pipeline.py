@@ -341,7 +341,7 @@ def edit_video(
     info = analysis.info if analysis is not None else probe(src)
     frames = 0
     first, stop = frame_range if frame_range is not None else (0, None)
-    from emodirector.provenance.stamp import Stamp, editor_name
+    from emodirector.provenance.stamp import Stamp, editor_name, face_region
 
     # the signing key is read here, before the long passes; a piece of a video (frame range) is
     # signed once joined (provenance.stamp.sign_video)
@@ -363,6 +363,9 @@ def edit_video(
             (a, plan_edit(a, target, options.editor, prototypes, action_units))
             for a in analysis.others
         ]
+        # the mark is lowered over the face (where a lip reader should see little of it)
+        stamp.calm(face_region([(a.track.landmarks, a.track.present)
+                                for a in (analysis, *analysis.others)]))  # fmt: skip
         timer.lap("manipulate")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")

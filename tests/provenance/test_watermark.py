@@ -122,3 +122,24 @@ def test_found_after_downscale(frames: list[np.ndarray]) -> None:
 def test_detector_without_frames() -> None:
     d = Detector(64, 48)
     assert d.result().frames == 0 and not d.result().found
+
+
+def test_mark_is_lowered_over_the_face(frames: list[np.ndarray]) -> None:
+    """Over the face box the mark is about ``CALM_GAIN`` of what it is elsewhere; same PSNR."""
+    from emodirector.provenance.stamp import face_region
+    from emodirector.provenance.watermark import CALM_GAIN
+
+    h = frames[0].shape[0] * 2 // 3
+    landmarks = np.zeros((3, 478, 3), np.float32)
+    landmarks[:, :, 0] = np.linspace(200, 380, 478)
+    landmarks[:, :, 1] = np.linspace(150, 400, 478)
+    box = face_region([(landmarks, np.array([True, False, True]))], margin=0.0)
+    assert box == (200, 150, 380, 400)
+    assert face_region([(landmarks, np.zeros(3, bool))]) is None
+    calm = Embedder.for_frame(Payload(3), frames[0][:h], calm=box)
+    mark = calm.plus.astype(float) - calm.minus
+    inside = np.abs(mark[170:380, 220:360]).mean()
+    outside = np.abs(np.concatenate([mark[:100].ravel(), mark[450:].ravel()])).mean()
+    assert inside < 2 * CALM_GAIN * outside
+    marked = calm.apply(frames[0])
+    assert _psnr(marked[:h], frames[0][:h]) >= _PSNR_MIN

@@ -93,6 +93,34 @@ def sign_video(
     embed_manifest(video, record, resolve_credentials(signing or SigningOptions()), title or None)
 
 
+def face_region(
+    tracks: list[tuple[np.ndarray, np.ndarray]], step: int = 10, margin: float = 0.15
+) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)`` pixels around every followed face, from every ``step``-th frame.
+
+    Args:
+        tracks: ``(landmarks (T, 478, 3), present (T,))`` of each followed face.
+        step: Frames between the ones read (the landmarks are disk-backed).
+        margin: Added on each side, as a fraction of the box's size.
+
+    Returns:
+        The box, or None if no face was present.
+    """
+    lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
+    for landmarks, present in tracks:
+        index = np.flatnonzero(present)[::step]
+        if len(index) == 0:
+            continue
+        xy = np.asarray(landmarks[index])[..., :2]
+        lo = np.minimum(lo, np.nanmin(xy, axis=(0, 1)))
+        hi = np.maximum(hi, np.nanmax(xy, axis=(0, 1)))
+    if not np.all(np.isfinite(lo)):
+        return None
+    pad = (hi - lo) * margin
+    (x0, y0), (x1, y1) = np.floor(lo - pad), np.ceil(hi + pad)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
 class Stamp:
     """Watermark and manifest of one edit.
 
@@ -121,6 +149,7 @@ class Stamp:
         self.payload: Payload = options.payload()
         self.output = output
         self._embedder: Embedder | None = None
+        self._calm: tuple[int, int, int, int] | None = None
         self._credentials: SignerCredentials | None = None
         self.record: EditRecord | None = None
         if sign and options.manifest and supports_manifest(output):
@@ -148,12 +177,16 @@ class Stamp:
         self.prepare(frame)
         return frame if self._embedder is None else self._embedder.apply(frame, inplace=True)
 
+    def calm(self, box: tuple[int, int, int, int] | None) -> None:
+        """Lower the mark inside ``(x0, y0, x1, y1)`` pixels (the face); before the first frame."""
+        self._calm = box
+
     def prepare(self, frame: np.ndarray) -> None:
         """Fix the mask from a frame that is decoded but not written (see ``mark``)."""
         if self.options.watermark and self._embedder is None:
             h = frame.shape[0] * 2 // 3
             self._embedder = Embedder.for_frame(
-                self.payload, frame[:h], self.options.watermark_strength
+                self.payload, frame[:h], self.options.watermark_strength, self._calm
             )
 
     def finalize(self, temp: Path) -> None:
@@ -162,4 +195,4 @@ class Stamp:
             embed_manifest(temp, self.record, self._credentials, title=self.output.name)
 
 
-__all__ = ["Stamp", "edit_record", "editor_name", "sign_video"]
+__all__ = ["Stamp", "edit_record", "editor_name", "face_region", "sign_video"]

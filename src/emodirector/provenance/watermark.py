@@ -61,6 +61,8 @@ MATCH_BITS = 32
 _DECOY_SEED = 1_000_000
 #: Seed offset of the patterns of an empirical null (``Detector.null_z``).
 _NULL_SEED = 2_000_000
+#: Gain of the mark over the face (``Embedder.for_frame(calm=...)``).
+CALM_GAIN = 0.3
 #: Local-activity floor and ceiling of the perceptual mask, relative to the frame's median.
 _MASK_RANGE = (0.5, 1.6)
 
@@ -209,16 +211,32 @@ class Embedder:
 
     @classmethod
     def for_frame(
-        cls, payload: Payload, luma: np.ndarray, strength: float = DEFAULT_STRENGTH
+        cls,
+        payload: Payload,
+        luma: np.ndarray,
+        strength: float = DEFAULT_STRENGTH,
+        calm: tuple[int, int, int, int] | None = None,
     ) -> Embedder:
         """Build the mark for a video whose first frame has luminance ``luma`` ``(H, W) uint8``.
 
         The mask is taken from this frame and kept for the whole video (the mark is static).
+
+        Args:
+            payload: What the mark carries.
+            luma: The first frame's luminance.
+            strength: RMS of the mark (code values).
+            calm: ``(x0, y0, x1, y1)`` pixels where the mark is lowered to ``CALM_GAIN`` (the
+                face: where viewers look, and where a landmark detector reading the lips
+                should see as little of it as possible); the rest carries more, at the same
+                total RMS.
         """
         h, w = luma.shape
         grid = mark_grid(payload, grid_shape(w, h))
         full = cv2.resize(grid, (w, h), interpolation=cv2.INTER_LINEAR)
-        full = full / np.sqrt(np.mean(full**2)) * perceptual_mask(luma) * strength
+        mask = perceptual_mask(luma)
+        if calm is not None:
+            mask = _calmed(mask, calm)
+        full = full / np.sqrt(np.mean(full**2)) * mask * strength
         q = np.rint(full).astype(np.int16)
         return cls(
             payload=payload,
@@ -238,6 +256,17 @@ class Embedder:
         cv2.add(y, self.plus, dst=y)
         cv2.subtract(y, self.minus, dst=y)
         return out
+
+
+def _calmed(mask: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``mask`` lowered to ``CALM_GAIN`` inside ``box`` (soft edges), mean square 1 again."""
+    h, w = mask.shape
+    x0, y0, x1, y1 = (int(v) for v in box)
+    gain = np.ones((h, w), np.float32)
+    gain[max(0, y0) : max(0, min(h, y1)), max(0, x0) : max(0, min(w, x1))] = CALM_GAIN
+    k = max(3, (min(h, w) // 24) * 2 + 1)
+    out = mask * cv2.blur(gain, (k, k))
+    return (out / np.sqrt(np.mean(out**2))).astype(np.float32)
 
 
 def residue(luma: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
