@@ -13,12 +13,13 @@ their models at first use. This is the classic video method instead (Hartung and
   at 720p) put the mark at low-to-mid spatial frequencies, which a lossy encoder keeps.
 * Mark: one sync pattern (always +1) plus one pattern per payload bit, signed by the bit, the
   sync carrying 60 % of the energy (:data:`SYNC_SHARE`). It is upsampled to the frame once
-  per video, shaped by a perceptual mask (more in textured areas, less in flat and dark ones) and
-  rounded to integers: each frame then costs one saturating add and one subtract.
+  per video, shaped by a perceptual mask (more in textured areas, less in flat and dark ones,
+  less over the face) and rounded to integers: each frame then costs one saturating add and one
+  saturating subtract.
 * Payload (:class:`Payload`): 8 bits of format version, a 32-bit edit id (the manifest carries the
   same id) and an 8-bit CRC. The tool itself is identified by the key (the sync pattern).
 * Detection: each frame's luminance is resized to the grid, high-passed (the cell minus the mean
-  of its four neighbours) and divided by its local contrast, so that the picture, which is much
+  of its four neighbours) and divided by its local power, so that the picture, which is much
   the same from frame to frame, adds little; the residues are summed over frames and correlated
   with every pattern. The noise level is measured on the same sum with :data:`N_DECOYS` patterns
   of other seeds (an empirical null, per video): the sync correlation over that level is
