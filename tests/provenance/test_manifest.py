@@ -170,3 +170,12 @@ def test_no_manifest_and_unsupported_containers(mp4: Path, tmp_path: Path) -> No
     shutil.copy(mp4, mkv)
     with pytest.raises(InvalidOptionError, match="cannot carry"):
         embed_manifest(mkv, _record(mp4), resolve_credentials(SigningOptions(config_dir=tmp_path)))
+
+
+def test_unwritable_config_folder_is_a_one_line_output_error(tmp_path: Path) -> None:
+    from emodirector.errors import OutputError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError, match="--no-manifest"):
+        resolve_credentials(SigningOptions(config_dir=blocker / "emodirector"))

@@ -240,7 +240,8 @@ def create_default_signer(path: Path) -> None:
         with contextlib.suppress(OSError, UnboundLocalError):
             temp.unlink()
         raise OutputError(
-            f"cannot create the default signing key in {path.parent}: {exc}"
+            f"cannot create the default signing key in {path.parent} ({exc}); set "
+            "EMODIRECTOR_CONFIG_DIR, give --sign-cert/--sign-key, or pass --no-manifest"
         ) from None
 
 
