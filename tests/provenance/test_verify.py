@@ -10,6 +10,7 @@ import pytest
 
 from emodirector import EditOptions, EmotionTarget, EncodeOptions, VideoAnalysis, edit_video
 from emodirector.provenance.options import ProvenanceOptions
+from emodirector.provenance.signing import SigningOptions
 from emodirector.provenance.verify import verify_video
 from tests._cli import call_cli, run_cli
 from tests._media import sha256
@@ -27,12 +28,13 @@ def _verify(video: Path) -> tuple[int, dict]:
 
 
 @pytest.fixture(scope="module")
-def edited(grid_clip: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def edited(
+    grid_clip: Path, grid_analysis: VideoAnalysis, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The GRID clip edited with the default options (the CLI's run: the slow test below)."""
     out = tmp_path_factory.mktemp("verify") / "happy.mp4"
-    proc = run_cli("edit", grid_clip, "-o", out, "--emotion", "happy", "--intensity", "0.8")
-    assert proc.returncode == 0, proc.stderr
-    assert "edit id" in proc.stdout
-    return out
+    target = EmotionTarget.from_label("happy", 0.8)
+    return edit_video(grid_clip, out, target, EditOptions(), analysis=grid_analysis).output
 
 
 def test_edit_output_carries_a_manifest_c2pa_validates(edited: Path) -> None:
@@ -92,12 +94,28 @@ def test_verify_bad_input(tmp_path: Path) -> None:
     assert proc.returncode == 4 and "Traceback" not in proc.stderr
 
 
-def test_users_own_certificate(grid_clip: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_cli_edit_signs_with_the_users_certificate(grid_clip: Path, tmp_path: Path) -> None:
     cert, key = user_certificate(tmp_path)
     out = tmp_path / "signed.mov"
-    proc = run_cli("edit", grid_clip, "-o", out, "--emotion", "sad", "-q",
+    proc = run_cli("edit", grid_clip, "-o", out, "--emotion", "sad",
                    "--sign-cert", cert, "--sign-key", key)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert "signed C2PA manifest and invisible watermark, edit id" in proc.stdout
+    code, data = _verify(out)
+    assert code == 0
+    assert data["manifest"]["status"] == "valid-untrusted-signer"
+    assert "Test Studio signing" in data["manifest"]["signer"]
+
+
+def test_users_own_certificate(
+    grid_clip: Path, grid_analysis: VideoAnalysis, tmp_path: Path
+) -> None:
+    cert, key = user_certificate(tmp_path)
+    signing = SigningOptions(cert, key)
+    out = edit_video(grid_clip, tmp_path / "signed.m4v", EmotionTarget.from_label("sad"),
+                     EditOptions(provenance=ProvenanceOptions(signing=signing)),
+                     analysis=grid_analysis).output  # fmt: skip
     code, data = _verify(out)
     assert code == 0
     assert data["manifest"]["status"] == "valid-untrusted-signer"
