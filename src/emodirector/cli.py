@@ -63,6 +63,16 @@ def _intensity(text: str) -> float:
     return value
 
 
+def _edit_id(text: str) -> int:
+    try:
+        value = int(text, 16)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a hexadecimal number: {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be 0..ffffffff, got {text!r}")
+    return value
+
+
 def _face(text: str) -> str | int:
     if text in ("largest", "all"):
         return text
@@ -348,6 +358,13 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write no C2PA manifest (the invisible watermark is still added)",
     )
+    p.add_argument(
+        "--edit-id",
+        type=_edit_id,
+        metavar="HEX",
+        help="the edit id the watermark and the manifest carry, up to 8 hex digits (default: a "
+        "random one per edit), e.g. to tie an output to a shot in an asset system",
+    )
 
 
 class _RaisingParser(argparse.ArgumentParser):
@@ -385,6 +402,7 @@ def edit_options(args: argparse.Namespace) -> EditOptions:
     provenance = ProvenanceOptions(
         manifest=not getattr(args, "no_manifest", False),
         signing=SigningOptions(getattr(args, "sign_cert", None), getattr(args, "sign_key", None)),
+        edit_id=getattr(args, "edit_id", None),
     )
     return EditOptions(
         tracker=TrackerOptions(face=args.face),

@@ -369,8 +369,10 @@ def edit_video(
         timer.lap("manipulate")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
+            # the decoded first frame fixes the mark's mask: a piece of the video rendered apart
+            # (frame_range) then carries exactly the mark of a whole edit
+            stamp.prepare(frame.image)
             if frame.index < first:
-                stamp.prepare(frame.image)
                 continue
             if stop is not None and frame.index >= stop:
                 break

@@ -98,14 +98,23 @@ def test_verify_bad_input(tmp_path: Path) -> None:
 def test_cli_edit_signs_with_the_users_certificate(grid_clip: Path, tmp_path: Path) -> None:
     cert, key = user_certificate(tmp_path)
     out = tmp_path / "signed.mov"
-    proc = run_cli("edit", grid_clip, "-o", out, "--emotion", "sad",
+    proc = run_cli("edit", grid_clip, "-o", out, "--emotion", "sad", "--edit-id", "1a2b3c4d",
                    "--sign-cert", cert, "--sign-key", key)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert "signed C2PA manifest and invisible watermark, edit id" in proc.stdout
+    assert "signed C2PA manifest and invisible watermark, edit id 1a2b3c4d" in proc.stdout
     code, data = _verify(out)
     assert code == 0
     assert data["manifest"]["status"] == "valid-untrusted-signer"
     assert "Test Studio signing" in data["manifest"]["signer"]
+    assert data["manifest"]["edit"]["edit_id"] == "1a2b3c4d"
+
+
+@pytest.mark.parametrize("bad", ["xyz", "123456789", "-1"])
+def test_bad_edit_id_is_refused(bad: str, grid_clip: Path, tmp_path: Path) -> None:
+    out = tmp_path / "x.mp4"
+    proc = call_cli("edit", grid_clip, "-o", out, "--emotion", "sad", "--edit-id", bad)
+    assert proc.returncode == 2 and "--edit-id" in proc.stderr, proc.stderr
+    assert not out.exists()
 
 
 def test_users_own_certificate(
