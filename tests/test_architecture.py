@@ -21,7 +21,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "emodirector"
 LAYERS: tuple[tuple[str, ...], ...] = (
     # below the stages: errors, the emotion vocabulary, the face model, small helpers, the
     # installed data wheels, the version
-    ("errors", "emotion", "closing", "ramps", "framearrays", "datafiles", "face_model", "demo")
+    ("errors", "emotion", "closing", "ramps", "framearrays", "datafiles", "files", "face_model",
+     "demo")
     + ("wheels", "__version__"),
     ("video",),
     ("track",),

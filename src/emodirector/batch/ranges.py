@@ -12,13 +12,10 @@ audio packets.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import io
 import math
-import os
 import pickle
-import uuid
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +25,7 @@ import av
 import numpy as np
 
 from emodirector.errors import EmodirectorError, OutputError
+from emodirector.files import replacing
 from emodirector.pipeline import VideoAnalysis
 from emodirector.video.writer import OUTPUT_SUFFIXES
 
@@ -128,7 +126,6 @@ def join_ranges(
         OutputError: The ranges do not fit together (different encoder parameters).
     """
     fmt = OUTPUT_SUFFIXES[output.suffix.lower()]
-    temp = output.with_name(f".{output.stem}.{uuid.uuid4().hex[:8]}.part{output.suffix}")
     first = av.open(str(ranges[0]))
     audio_in = av.open(str(source)) if audio_streams else None
     count = 0
@@ -138,7 +135,7 @@ def join_ranges(
             with av.open(str(other)) as c:
                 if c.streams.video[0].codec_context.extradata != template.codec_context.extradata:
                     raise OutputError(f"{other}: encoded with other parameters than {ranges[0]}")
-        with av.open(str(temp), mode="w", format=fmt) as out:
+        with replacing(output) as temp, av.open(str(temp), mode="w", format=fmt) as out:
             video = out.add_stream_from_template(template)
             video.time_base = template.time_base
             if rotation:
@@ -161,11 +158,6 @@ def join_ranges(
                 else:
                     packet.stream = audio_map[packet.stream_index]
                 out.mux(packet)
-        os.replace(temp, output)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
     finally:
         first.close()
         if audio_in is not None:

@@ -175,26 +175,10 @@ def _check_row(job: Job) -> Job:
     from emodirector.cli import parse_edit
 
     try:
-        parse_edit([str(job.input), "-o", job.output, *_editor_argv(job.argv)])
+        parse_edit([str(job.input), "-o", job.output, *job.argv])
     except EmodirectorError as exc:
         return job.failed(exc)
-    return Job(job.row, job.input, job.output, job.options, _editor_argv(job.argv), job.base)
-
-
-def _editor_argv(argv: tuple[str, ...]) -> tuple[str, ...]:
-    """``argv`` without ``--editor prototype`` where the edit command has no ``--editor`` (the
-    prototype editor is then the only one); any other editor is left in, to be refused."""
-    from emodirector.cli import parse_edit
-
-    if "--editor" not in argv:
-        return argv
-    k = argv.index("--editor")
-    with contextlib.suppress(EmodirectorError):
-        parse_edit(["in.mp4", "-o", "out.mp4", "--emotion", "happy", *argv[k : k + 2]])
-        return argv
-    if argv[k + 1] == "prototype":
-        return argv[:k] + argv[k + 2 :]
-    return argv
+    return job
 
 
 def _frames_of(job: Job) -> tuple[int, float]:

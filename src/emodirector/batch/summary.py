@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from emodirector.batch.jobs import Job
 from emodirector.batch.journal import Journal
+from emodirector.files import replacing
 
 #: File names of the summary inside the output folder.
 SUMMARY_MD = "batch-summary.md"
@@ -61,19 +61,16 @@ def write_summary(folder: Path, jobs: Sequence[Job], journal: Journal) -> tuple[
         cells = [row[f].replace("|", "\\|").replace("\n", " ") for f in FIELDS]
         lines.append("| " + " | ".join(cells) + " |")
     _write_atomic(md, "\n".join(lines) + "\n")
-    temp = table.with_name(f".{table.name}.part")
-    with temp.open("w", newline="", encoding="utf-8") as f:
+    with replacing(table) as temp, temp.open("w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(temp, table)
     return md, table
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.part")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    with replacing(path) as temp:
+        temp.write_text(text, encoding="utf-8")
 
 
 __all__ = ["SUMMARY_CSV", "SUMMARY_MD", "summary_rows", "write_summary"]

@@ -14,17 +14,16 @@ library, so an MKV output carries the watermark only.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import uuid
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from emodirector.errors import InvalidOptionError, OutputError
+from emodirector.files import replacing
 from emodirector.provenance.signing import SignerCredentials
 
 #: Output suffixes that carry a manifest, and their MIME types.
@@ -174,28 +173,24 @@ def embed_manifest(
     mime = MANIFEST_FORMATS.get(video.suffix.lower())
     if mime is None:
         raise InvalidOptionError(f"{video}: {video.suffix} cannot carry a C2PA manifest")
-    temp = video.with_name(f".{video.stem}.{uuid.uuid4().hex[:8]}.sign{video.suffix}")
     try:
         signer = c2pa.Signer.from_info(
             c2pa.C2paSignerInfo(credentials.alg, credentials.chain_pem, credentials.key_pem, None)
         )
         definition = _definition(record, Path(title).name if title else video.name, mime)
         with (
+            replacing(video, "sign") as temp,
             c2pa.Builder(definition, _context()) as builder,
             open(video, "rb") as src,
             open(temp, "w+b") as dst,
         ):
             builder.sign(signer, mime, src, dst)
-        os.replace(temp, video)
     except c2pa.C2paError as exc:
         raise InvalidOptionError(
             f"signing with {credentials.source} was refused by C2PA: {exc}"
         ) from None
     except OSError as exc:
         raise OutputError(f"{video}: cannot write the signed video ({exc})") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
 
 
 class ManifestStatus(Enum):

@@ -18,11 +18,11 @@ import datetime
 import getpass
 import os
 import tomllib
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from emodirector.errors import InputNotFoundError, InvalidOptionError, OutputError
+from emodirector.files import temp_beside
 
 #: File of the default signer: private key, signing certificate, local root certificate (PEM).
 DEFAULT_SIGNER_FILE = "default-signer.pem"
@@ -231,7 +231,7 @@ def create_default_signer(path: Path) -> None:
     )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+        temp = temp_beside(path)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(pem)

@@ -11,7 +11,6 @@ import contextlib
 import os
 import queue
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import av
 import numpy as np
 
 from emodirector.errors import InvalidOptionError, OutputError
+from emodirector.files import temp_beside
 from emodirector.video.reader import VideoInfo, yuv420_to_yuv444
 
 #: Containers we write; each can hold H.264 video and the audio codecs our inputs carry.
@@ -117,9 +117,7 @@ class VideoWriter:
         self.info = info
         self.options = options
         self.copy_audio = copy_audio and info.has_audio
-        self.temp_path = output.with_name(
-            f".{output.stem}.{uuid.uuid4().hex[:8]}.part{output.suffix}"
-        )
+        self.temp_path = temp_beside(output)
         self.frames_written = 0
         self._out: av.container.OutputContainer | None = None
         self._audio_in: av.container.InputContainer | None = None
