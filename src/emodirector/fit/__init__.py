@@ -12,17 +12,29 @@ from emodirector.fit.expression import (
     without_rounding,
 )
 from emodirector.fit.fitting import FaceFit, fit_track, similarity_align
+from emodirector.fit.speech import (
+    SpeechCheck,
+    SpeechPlan,
+    keep_speech,
+    plan_speech,
+    speech_check,
+)
 
 __all__ = [
     "EmotionRegion",
     "FaceFit",
     "FaceModel",
+    "SpeechCheck",
     "SpeechConstraint",
     "SpeechFeature",
+    "SpeechPlan",
     "emotion_feature_indices",
     "fit_track",
+    "keep_speech",
     "load_face_model",
+    "plan_speech",
     "similarity_align",
+    "speech_check",
     "speech_constraint",
     "speech_features",
     "without_drop",

@@ -1,0 +1,431 @@
+"""The speech constraint: what an emotion edit keeps of the mouth's motion, and what it frees.
+
+After NED (its only mouth term is the correlation of the jaw-opening track between input and
+output) and the "highly correlated, not identical" mouth motion of later speech-preserving
+editors, in a stricter, named form. Measured on the inner-lip aperture (the mean vertical gap of
+the inner-lip pairs, ``lip_aperture``, canonical units of the editor's tracker):
+
+- **Timing**: the output's aperture track correlates with the input's at
+  ``r >= MIN_TIMING_R`` (0.97) on every segment.
+- **Closures**: every frame where the input's lips touch (aperture below ``CLOSED_APERTURE``:
+  m, b, p, a closed mouth at rest) has touching lips in the output; no frame where they were
+  apart is closed.
+- **Amplitude**: the aperture may scale by an emotion-dependent factor within
+  ``AMPLITUDE_BAND`` (0.8..1.35: surprise opens more between words, anger and sadness less),
+  smoothly, and never across a closure (the scaling fades out as the lips close).
+- **Free**: everything else of the mouth: its width, the corners' height and pull, the upper lip
+  raised over the teeth, the lower lip depressed, the lips pressed or thinned, the chin raised.
+
+How an edit is made to keep it (``keep_speech`` for a dense offset field, ``plan_speech`` and
+``SpeechPlan.apply`` for an editor that stores its edit compactly, as the prototype editor
+does): any canonical offset field splits (``MouthSplit``) into its *lip separation*, the change
+of the vertical gap of each inner-lip pair carried by smooth fields that part or press that pair,
+and the rest, which leaves every inner gap as it is and is applied as it is. The separation is
+applied through a per-frame, per-pair *closure gate*: 0 where the input's lips are closed,
+rising smoothly (``closure_gate``) with the input's own aperture to 1 on a clearly open mouth,
+and lowered wherever pressing would take more than ``1 - KEEP_GAP`` of the pair's own gap; the
+amplitude factor adds ``(scale - 1) * gate * own aperture`` of a jaw-opening field (the lower lip
+and the chin moving down). So closures stay closed, openings stay open, and the aperture track
+stays a smooth increasing function of the input's: its correlation stays high.
+
+``speech_check`` measures the three clauses on any pair of canonical tracks (the edit's, or a
+re-tracked output's) and ``SpeechCheck.passed`` judges them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from emodirector.face_model import (
+    CHIN,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
+    N_LANDMARKS,
+    N_MESH,
+    load_face_model,
+)
+from emodirector.ramps import smoothstep
+
+_X, _Y = 0, 1
+
+#: Inner-lip pairs (upper, lower landmark), corner to corner, the corners themselves excluded.
+INNER_PAIRS: tuple[tuple[int, int], ...] = tuple(
+    zip(LIPS_INNER_UPPER[1:-1], LIPS_INNER_LOWER[1:-1], strict=True)
+)
+#: Mean inner-lip gap (canonical units; the face's RMS radius is 1) below which the lips touch.
+#: MEAD's and GRID's closed frames measure 0.00-0.03; speech opens to 0.1-0.6.
+CLOSED_APERTURE = 0.03
+#: Mean inner-lip gap from which the mouth counts as clearly open (the closure gate is 1).
+OPEN_APERTURE = 0.10
+#: Range of the emotion-dependent factor on the aperture.
+AMPLITUDE_BAND = (0.8, 1.35)
+#: Least correlation of the output's aperture track with the input's, per segment.
+MIN_TIMING_R = 0.97
+#: Least share of the input's closed frames that must be closed in the output.
+MIN_CLOSURES_KEPT = 0.97
+#: Largest share of the input's open frames that may be closed in the output.
+MAX_WRONGLY_CLOSED = 0.03
+#: Slack on the amplitude band when it is measured (a fitted slope, not the planned factor).
+AMPLITUDE_TOLERANCE = 0.05
+#: Share of each inner pair's own gap that an edit pressing the lips leaves open.
+KEEP_GAP = 0.5
+#: Reach (canonical units) of the fields that part or press one lip pair.
+_SEPARATION_SIGMA = 0.08
+#: Horizontal and vertical reach of the jaw-opening field below the mouth.
+_JAW_SIGMA_X, _JAW_SIGMA_Y = 0.25, 1.0
+#: Small ridge of the linear solves (the pair fields overlap).
+_RIDGE = 1e-6
+
+_CORNERS = (LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1], LIPS_OUTER_UPPER[0], LIPS_OUTER_UPPER[-1])
+
+
+def lip_gaps(shapes: np.ndarray) -> np.ndarray:
+    """``(..., P)`` vertical gap of each inner-lip pair of ``(..., 478, 3)`` shapes (or offsets).
+
+    >>> lip_gaps(np.zeros((2, 478, 3))).shape
+    (2, 9)
+    """
+    up, lo = (list(i) for i in zip(*INNER_PAIRS, strict=True))
+    return shapes[..., lo, _Y] - shapes[..., up, _Y]
+
+
+def lip_aperture(shapes: np.ndarray) -> np.ndarray:
+    """``(...)`` mean inner-lip gap of ``(..., 478, 3)`` shapes: the aperture that is kept."""
+    return lip_gaps(shapes).mean(axis=-1)
+
+
+def closure_gate(aperture: np.ndarray) -> np.ndarray:
+    """0 where the lips are closed, rising smoothly to 1 at ``OPEN_APERTURE`` (0 where NaN).
+
+    >>> closure_gate(np.array([0.0, 0.03, 0.065, 0.1, np.nan])).round(2).tolist()
+    [0.0, 0.0, 0.5, 1.0, 0.0]
+    """
+    x = (np.nan_to_num(np.asarray(aperture, np.float64), nan=0.0) - CLOSED_APERTURE) / (
+        OPEN_APERTURE - CLOSED_APERTURE
+    )
+    return smoothstep(x)
+
+
+def _side(template: np.ndarray) -> np.ndarray:
+    """``(478,)`` +1 below the mouth line (lower lip, chin), -1 above, 0 corners and irises."""
+    x, y = template[:, _X], template[:, _Y]
+    line_x = x[list(LIPS_INNER_UPPER)]
+    line_y = (y[list(LIPS_INNER_UPPER)] + y[list(LIPS_INNER_LOWER)]) / 2
+    order = np.argsort(line_x)
+    side = np.where(y > np.interp(x, line_x[order], line_y[order]), 1.0, -1.0)
+    side[list(LIPS_INNER_UPPER) + list(LIPS_OUTER_UPPER)] = -1.0
+    side[list(LIPS_INNER_LOWER) + list(LIPS_OUTER_LOWER)] = 1.0
+    side[list(_CORNERS)] = 0.0
+    side[N_MESH:] = 0.0
+    return side
+
+
+def _pair_fields(kernel: np.ndarray, rows: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``(P, 478)`` vertical fields ``F = K R^T (R K R^T)^-1 target``: the smoothest (in the
+    kernel's sense) fields whose rows ``R`` read ``target``."""
+    kr = kernel @ rows.T  # (478, P)
+    gram = rows @ kr
+    gram += _RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
+    return (kr @ np.linalg.solve(gram, target)).T
+
+
+@dataclass(frozen=True)
+class MouthSplit:
+    """Lip separation versus the rest of an offset field (see the module docstring).
+
+    Attributes:
+        separation: ``(P, 478, 3)`` field ``k`` parts inner pair ``k`` by 1 (upper lip up, lower
+            lip down, smoothly around them) and leaves every other inner gap unchanged.
+        opening: ``(478, 3)`` the jaw opening: the lower lip and the chin move down, the centre
+            more than near the corners, raising the mean inner aperture by 1.
+        opening_gaps: ``(P,)`` what ``opening`` does to each inner gap.
+    """
+
+    separation: np.ndarray
+    opening: np.ndarray
+    opening_gaps: np.ndarray
+
+    @classmethod
+    def build(cls, template: np.ndarray | None = None) -> MouthSplit:
+        """The split of the canonical face ``template`` (the packaged one by default)."""
+        if template is None:
+            template = load_face_model().template
+        t = template.astype(np.float64)
+        side = _side(t)
+        xy = t[:, :2]
+        d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+        same = (side[:, None] == side[None, :]) & (side[:, None] != 0)
+        kernel = np.exp(-d2 / (2 * _SEPARATION_SIGMA**2)) * same
+        n_pairs = len(INNER_PAIRS)
+        rows = np.zeros((n_pairs, N_LANDMARKS))
+        for k, (up, lo) in enumerate(INNER_PAIRS):
+            rows[k, lo], rows[k, up] = 1.0, -1.0
+        separation = np.zeros((n_pairs, N_LANDMARKS, 3))
+        separation[..., _Y] = _pair_fields(kernel, rows, np.eye(n_pairs))
+        # jaw opening: only the lower side moves, reaching down to the chin
+        lower = side > 0
+        lower[CHIN] = True
+        dx2 = (xy[:, None, 0] - xy[None, :, 0]) ** 2
+        dy2 = (xy[:, None, 1] - xy[None, :, 1]) ** 2
+        jaw = np.exp(-dx2 / (2 * _JAW_SIGMA_X**2) - dy2 / (2 * _JAW_SIGMA_Y**2))
+        jaw *= lower[:, None] & lower[None, :]
+        lo_rows = np.zeros((n_pairs, N_LANDMARKS))
+        for k, (_, lo) in enumerate(INNER_PAIRS):
+            lo_rows[k, lo] = 1.0
+        centre = (t[LIPS_INNER_UPPER[0], _X] + t[LIPS_INNER_UPPER[-1], _X]) / 2
+        half = (t[LIPS_INNER_UPPER[-1], _X] - t[LIPS_INNER_UPPER[0], _X]) / 2
+        u = (t[[lo for _, lo in INNER_PAIRS], _X] - centre) / half
+        profile = np.clip(1.0 - u**2, 0.0, None)
+        profile /= profile.mean()
+        opening = np.zeros((N_LANDMARKS, 3))
+        opening[:, _Y] = _pair_fields(jaw, lo_rows, profile[:, None])[0]
+        return cls(
+            separation=separation.astype(np.float32),
+            opening=opening.astype(np.float32),
+            opening_gaps=lip_gaps(opening).astype(np.float32),
+        )
+
+    def separation_part(self, offsets: np.ndarray) -> np.ndarray:
+        """``(..., 478, 3)`` the lip-separation part of ``(..., 478, 3)`` offsets."""
+        return np.einsum("...p,pnk->...nk", lip_gaps(offsets), self.separation)
+
+    def free_part(self, offsets: np.ndarray) -> np.ndarray:
+        """``(..., 478, 3)`` offsets less their lip separation: every inner gap unchanged."""
+        return offsets - self.separation_part(offsets)
+
+
+@cache
+def mouth_split() -> MouthSplit:
+    """The split of the packaged canonical face, built once (a few hundredths of a second)."""
+    return MouthSplit.build()
+
+
+@dataclass(frozen=True)
+class SpeechPlan:
+    """How an edit's mouth follows the speech, per frame (``plan_speech``).
+
+    Attributes:
+        gate: ``(T, P) float32`` 0..1, share of the edit's own separation of each inner pair
+            applied on each frame.
+        opening: ``(T,) float32`` extra mean aperture (canonical units) from the amplitude
+            factor: ``(scale - 1) * closure gate * own aperture``.
+        scale: ``(T,) float32`` the amplitude factor, within ``AMPLITUDE_BAND``.
+    """
+
+    gate: np.ndarray
+    opening: np.ndarray
+    scale: np.ndarray
+
+    def __post_init__(self) -> None:
+        t = self.opening.shape[0]
+        if self.gate.shape != (t, len(INNER_PAIRS)) or self.scale.shape != (t,):
+            raise ValueError(f"gate must be ({t}, {len(INNER_PAIRS)}), scale ({t},)")
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.opening.shape[0])
+
+    def apply(
+        self, offsets: np.ndarray, frames: slice | np.ndarray, split: MouthSplit | None = None
+    ) -> np.ndarray:
+        """``(n, 478, 3)`` offsets of the given frames made to keep the speech.
+
+        Args:
+            offsets: ``(n, 478, 3)`` the edit's offsets on those frames, as planned.
+            frames: Which frames of the plan they are.
+            split: The mouth split (the packaged face's by default).
+        """
+        split = split or mouth_split()
+        gaps = lip_gaps(offsets)
+        change = (self.gate[frames] - 1.0) * gaps
+        out = offsets + np.einsum("np,pjk->njk", change, split.separation)
+        out += self.opening[frames, None, None] * split.opening
+        return out.astype(offsets.dtype, copy=False)
+
+
+def plan_speech(
+    input_gaps: np.ndarray,
+    edit_gaps: np.ndarray,
+    scale: np.ndarray | float = 1.0,
+) -> SpeechPlan:
+    """The per-frame plan that makes an edit keep the speech constraint.
+
+    Args:
+        input_gaps: ``(T, P)`` the input's inner gaps (``lip_gaps`` of its canonical shapes;
+            NaN where there is no face).
+        edit_gaps: ``(T, P)`` what the edit's offsets, as planned, do to each gap.
+        scale: ``(T,)`` or one amplitude factor, clipped to ``AMPLITUDE_BAND``.
+
+    Returns:
+        The plan: the closure gate (lowered per pair where a press would take more than
+        ``1 - KEEP_GAP`` of the gap), and the opening from the amplitude factor.
+    """
+    own = np.nan_to_num(np.asarray(input_gaps, np.float64), nan=0.0)
+    edit = np.asarray(edit_gaps, np.float64)
+    n = own.shape[0]
+    scale = np.clip(np.broadcast_to(np.asarray(scale, np.float64), (n,)), *AMPLITUDE_BAND)
+    gate = closure_gate(own.mean(axis=1))
+    opening = (scale - 1.0) * gate * own.mean(axis=1)
+    opened = own + opening[:, None] * mouth_split().opening_gaps
+    pair_gate = np.repeat(gate[:, None], own.shape[1], axis=1)
+    press = edit < 0
+    limit = (1.0 - KEEP_GAP) * np.clip(opened, 0.0, None) / np.where(press, -edit, 1.0)
+    pair_gate = np.where(press, np.minimum(pair_gate, limit), pair_gate)
+    return SpeechPlan(
+        gate=pair_gate.astype(np.float32),
+        opening=opening.astype(np.float32),
+        scale=scale.astype(np.float32),
+    )
+
+
+def keep_speech(
+    canonical: np.ndarray, offsets: np.ndarray, scale: np.ndarray | float = 1.0
+) -> np.ndarray:
+    """Make a dense edit keep the speech constraint (the whole of it, in one call).
+
+    Args:
+        canonical: ``(T, 478, 3)`` the input's canonical shapes (NaN where no face).
+        offsets: ``(T, 478, 3)`` the edit's canonical offsets on the same frames.
+        scale: ``(T,)`` or one amplitude factor (clipped to ``AMPLITUDE_BAND``).
+
+    Returns:
+        ``(T, 478, 3)`` offsets whose output ``canonical + offsets`` meets the constraint.
+    """
+    plan = plan_speech(lip_gaps(canonical), lip_gaps(offsets), scale)
+    return plan.apply(np.asarray(offsets), slice(None))
+
+
+@dataclass(frozen=True)
+class SpeechCheck:
+    """The speech constraint measured on an input and an output track (``speech_check``).
+
+    Attributes:
+        timing_r: ``(S,)`` correlation of the aperture tracks per segment (NaN where a segment
+            has too few frames or no motion).
+        n_closed: Input frames with closed lips.
+        closures_kept: Share of them closed in the output (NaN if none).
+        n_open: Input frames with parted lips.
+        wrongly_closed: How many of them are closed in the output.
+        amplitude: Slope of the output's aperture on the input's over the clearly open frames
+            (``OPEN_APERTURE`` and wider, where the closure gate is 1, so a constant raise of
+            the upper lip does not count as amplitude).
+        ratio_band: 5th and 95th percentile of output/input aperture on clearly open frames.
+    """
+
+    timing_r: np.ndarray
+    n_closed: int
+    closures_kept: float
+    n_open: int
+    wrongly_closed: int
+    amplitude: float
+    ratio_band: tuple[float, float]
+
+    @property
+    def timing_ok(self) -> bool:
+        r = self.timing_r[~np.isnan(self.timing_r)]
+        return bool(np.all(r >= MIN_TIMING_R))
+
+    @property
+    def closures_ok(self) -> bool:
+        kept = self.n_closed == 0 or self.closures_kept >= MIN_CLOSURES_KEPT
+        return bool(kept and self.wrongly_closed <= MAX_WRONGLY_CLOSED * max(self.n_open, 1))
+
+    @property
+    def amplitude_ok(self) -> bool:
+        lo, hi = AMPLITUDE_BAND
+        a = self.amplitude
+        return bool(np.isnan(a) or lo - AMPLITUDE_TOLERANCE <= a <= hi + AMPLITUDE_TOLERANCE)
+
+    @property
+    def passed(self) -> bool:
+        """All three clauses hold."""
+        return self.timing_ok and self.closures_ok and self.amplitude_ok
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready summary."""
+        return {
+            "timing_r": [None if np.isnan(r) else round(float(r), 4) for r in self.timing_r],
+            "n_closed": self.n_closed,
+            "closures_kept": None if np.isnan(self.closures_kept) else self.closures_kept,
+            "n_open": self.n_open,
+            "wrongly_closed": self.wrongly_closed,
+            "amplitude": None if np.isnan(self.amplitude) else round(self.amplitude, 4),
+            "ratio_band": [round(v, 4) for v in self.ratio_band],
+            "passed": self.passed,
+        }
+
+
+def speech_check(
+    input_canonical: np.ndarray,
+    output_canonical: np.ndarray,
+    segment: np.ndarray | None = None,
+) -> SpeechCheck:
+    """Measure the speech constraint between an input and an output (see ``SpeechCheck``).
+
+    Args:
+        input_canonical: ``(T, 478, 3)`` the input's canonical shapes (NaN where no face).
+        output_canonical: ``(T, 478, 3)`` the output's (the input plus the edit's offsets, or a
+            re-tracked output).
+        segment: ``(T,)`` segment id per frame (-1 where no face); one segment by default.
+    """
+    a_in = lip_aperture(np.asarray(input_canonical, np.float64))
+    a_out = lip_aperture(np.asarray(output_canonical, np.float64))
+    ok = ~(np.isnan(a_in) | np.isnan(a_out))
+    if segment is None:
+        segment = np.where(ok, 0, -1)
+    seg_ids = [s for s in np.unique(segment) if s >= 0]
+    rs = []
+    for s in seg_ids:
+        sel = ok & (segment == s)
+        x, y = a_in[sel], a_out[sel]
+        if sel.sum() < 3 or x.std() < 1e-9 or y.std() < 1e-9:
+            rs.append(np.nan)
+        else:
+            rs.append(float(np.corrcoef(x, y)[0, 1]))
+    closed_in = ok & (a_in < CLOSED_APERTURE)
+    open_in = ok & ~closed_in
+    closed_out = a_out < CLOSED_APERTURE
+    n_closed = int(closed_in.sum())
+    kept = float(closed_out[closed_in].mean()) if n_closed else float("nan")
+    wide = ok & (a_in >= OPEN_APERTURE)
+    if wide.sum() >= 3 and a_in[wide].std() > 1e-9:
+        amplitude = float(np.polyfit(a_in[wide], a_out[wide], 1)[0])
+        ratio = a_out[wide] / a_in[wide]
+        band = (float(np.percentile(ratio, 5)), float(np.percentile(ratio, 95)))
+    else:
+        amplitude, band = float("nan"), (float("nan"), float("nan"))
+    return SpeechCheck(
+        timing_r=np.array(rs, np.float64),
+        n_closed=n_closed,
+        closures_kept=kept,
+        n_open=int(open_in.sum()),
+        wrongly_closed=int((open_in & closed_out).sum()),
+        amplitude=amplitude,
+        ratio_band=band,
+    )
+
+
+__all__ = [
+    "AMPLITUDE_BAND",
+    "CLOSED_APERTURE",
+    "INNER_PAIRS",
+    "KEEP_GAP",
+    "MIN_CLOSURES_KEPT",
+    "MIN_TIMING_R",
+    "OPEN_APERTURE",
+    "MouthSplit",
+    "SpeechCheck",
+    "SpeechPlan",
+    "closure_gate",
+    "keep_speech",
+    "lip_aperture",
+    "lip_gaps",
+    "mouth_split",
+    "plan_speech",
+    "speech_check",
+]
