@@ -3,6 +3,12 @@
 The mesh model ships inside the ``mediapipe`` wheel (versions 0.10.14 and 0.10.21), so tracking
 works offline. MediaPipe runs in video mode: it detects a face once and then follows it from the
 previous frame's landmarks, which is both faster and steadier than detecting every frame.
+
+MediaPipe's mesh model looks at a 192-pixel crop of the face, so the tracker feeds it only a crop
+around the followed face (two face sizes wide, converted to RGB from the decoded yuv420p frame
+and scaled as the whole frame would be for ``max_side``): the crop stays where it is while the
+face moves inside it, so MediaPipe follows the face exactly as it would on the whole frame. The
+whole frame is converted and searched only to find a face (at the start, after it is lost).
 """
 
 from __future__ import annotations
@@ -25,11 +31,26 @@ from emodirector.video.rotation import from_upright, upright
 ProgressCallback = Callable[[str, int, int], None]
 """``progress(stage, frames_done, frames_total)``; ``frames_total`` is 0 when unknown."""
 
+FrameObserver = Callable[[int, np.ndarray, list[np.ndarray]], None]
+"""``observer(index, rgb, faces)``, shown each frame of the tracking pass: its index, the
+``(H, W, 3) uint8`` RGB image as tracked (upright, scaled as the whole frame is for ``max_side``;
+the crop around the followed face, or the whole frame where a face is searched), and the faces
+found on it (at least ``min_face_size``) as ``(478, 3)`` landmark pixels of that image."""
+
 FaceSelection = str | int
 """Which face to edit: ``"largest"``, ``"all"``, or ``N >= 1``, the N-th face from the left."""
 
 #: Side of the grey thumbnail compared between consecutive frames to find scene cuts.
 _THUMB_SIDE = 32
+#: The crop MediaPipe tracks in: this many times the face box's longer side, square.
+_CROP_FACES = 2.0
+#: ... re-placed (centred on the face, MediaPipe restarted on it) when the face box comes
+#: closer than this fraction of the crop's side to its edge, or its longer side leaves
+#: ``_CROP_FACE_RANGE`` of the crop's side.
+_CROP_MARGIN = 0.06
+_CROP_FACE_RANGE = (0.3, 0.62)
+#: A crop this large a fraction of the frame is not worth it: the whole frame is tracked.
+_CROP_MAX_AREA = 0.5
 #: Mean absolute change of the thumbnail (fraction of full scale) that is a scene cut by itself.
 #: Ordinary motion in the shared talking clips stays below 0.06; a hard cut is typically > 0.3.
 _CUT_PICTURE = 0.15
@@ -157,24 +178,30 @@ class FaceTracker(Closing):
 
     def __post_init__(self) -> None:
         self._mesh: object | None = None
+        self._finder: object | None = None
 
     def close(self) -> None:
-        if self._mesh is not None:
-            self._mesh.close()  # type: ignore[attr-defined]
-            self._mesh = None
+        for name in ("_mesh", "_finder"):
+            mesh = getattr(self, name)
+            if mesh is not None:
+                mesh.close()
+                setattr(self, name, None)
 
-    def _face_mesh(self, static: bool) -> object:
+    def _new_mesh(self, static: bool) -> object:
         from mediapipe.python.solutions import face_mesh  # heavy import, only when used
 
-        self.close()
         o = self.options
-        self._mesh = face_mesh.FaceMesh(
+        return face_mesh.FaceMesh(
             static_image_mode=static,
             max_num_faces=o.max_faces,
             refine_landmarks=True,
             min_detection_confidence=o.min_detection_confidence,
             min_tracking_confidence=o.min_tracking_confidence,
         )
+
+    def _face_mesh(self, static: bool) -> object:
+        self.close()
+        self._mesh = self._new_mesh(static)
         return self._mesh
 
     @staticmethod
@@ -184,11 +211,11 @@ class FaceTracker(Closing):
         if not result.multi_face_landmarks:
             return []
         h, w = rgb.shape[:2]
-        faces = []
-        for lm in result.multi_face_landmarks:
-            a = np.array([(p.x, p.y, p.z) for p in lm.landmark], dtype=np.float32)
-            faces.append(a * np.array([w, h, w], dtype=np.float32))
-        return faces
+        scale = np.array([w, h, w], dtype=np.float32)
+        return [
+            np.array([(p.x, p.y, p.z) for p in lm.landmark], dtype=np.float32) * scale
+            for lm in result.multi_face_landmarks
+        ]
 
     def detect_image(self, rgb: np.ndarray) -> list[np.ndarray]:
         """Every face in a still ``(H, W, 3) uint8`` RGB image, largest first.
@@ -214,7 +241,10 @@ class FaceTracker(Closing):
         return self.track_all(info, progress)[0]
 
     def track_all(
-        self, info: VideoInfo, progress: ProgressCallback | None = None
+        self,
+        info: VideoInfo,
+        progress: ProgressCallback | None = None,
+        observer: FrameObserver | None = None,
     ) -> tuple[FaceTrack, ...]:
         """Track faces through ``info``'s video: the selected one, or every one for ``"all"``.
 
@@ -226,41 +256,47 @@ class FaceTracker(Closing):
         Args:
             info: The probed input.
             progress: Called after each frame.
+            observer: Shown each frame and the faces found on it (e.g. to collect what a
+                renderer needs from the whole clip without decoding it again).
 
         Returns:
             One FaceTrack per followed face (one unless ``face="all"``).
         """
         o = self.options
         scale = min(1.0, o.max_side / max(info.width, info.height))
-        size = (max(2, round(info.width * scale)), max(2, round(info.height * scale)))
-        to_coded = np.array([info.width / size[0], info.height / size[1], info.width / size[0]])
         mesh = self._face_mesh(static=False)
         n_slots = o.max_faces if o.face == "all" else 1
         slots = [_Slot() for _ in range(n_slots)]
+        view = _View(info, scale, whole=o.face == "all")
         times: list[float] = []
         small_frames = 0
         last_thumb: np.ndarray | None = None
-        for frame in prefetch(iter_frames(info, "rgb24", size=size)):
-            rgb = upright(frame.image, info.rotation)
-            thumb = _thumbnail(rgb)
+        for frame in prefetch(iter_frames(info, "yuv420p")):
+            thumb = _thumbnail(frame.image, info.height)
             change = 0.0 if last_thumb is None else float(np.abs(thumb - last_thumb).mean())
             last_thumb = thumb
-            found = [
-                np.concatenate(
-                    [
-                        from_upright(f[:, :2], info.rotation, size),
-                        f[:, 2:],  # depth is in pixels already; rotation keeps pixel size
-                    ],
-                    axis=1,
-                )
-                * to_coded
-                for f in self._faces(mesh, rgb)
-            ]
+            if view.crop is not None:
+                rgb = view.image(frame.image)
+                seen = self._faces(mesh, rgb)
+                if not seen and not view.whole:
+                    view.crop = None  # lost: search the whole frame, MediaPipe restarts
+            if view.crop is None:
+                if self._finder is None:
+                    self._finder = self._new_mesh(static=True)
+                rgb = view.image(frame.image)
+                seen = self._faces(self._finder, rgb)
+            found = [view.to_coded(f) for f in seen]
             faces = [f for f in found if np.ptp(f[:, 1]) >= o.min_face_size]
+            if observer is not None:
+                kept = zip(seen, found, strict=True)
+                big = [s for s, f in kept if np.ptp(f[:, 1]) >= o.min_face_size]
+                observer(frame.index, rgb, big)
             small_frames += bool(found) and not faces
             if n_slots == 1:
                 chosen, continued = self._choose(faces, slots[0].last_box, o.face)
                 slots[0].add(chosen, continued, change)
+                if view.follow(chosen):
+                    mesh.process(_blank(view.shape))  # type: ignore[attr-defined]
             else:
                 _assign(slots, faces, change)
             times.append(frame.time)
@@ -304,11 +340,119 @@ class FaceTracker(Closing):
         return faces[int(np.argmax(areas))], False
 
 
-def _thumbnail(rgb: np.ndarray) -> np.ndarray:
-    """``(32, 32) float32`` grey thumbnail of an RGB frame, values in 0..1."""
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    small = cv2.resize(grey, (_THUMB_SIDE, _THUMB_SIDE), interpolation=cv2.INTER_AREA)
-    return small.astype(np.float32) / 255.0
+def _thumbnail(yuv: np.ndarray, height: int) -> np.ndarray:
+    """``(32, 32) float32`` grey thumbnail of a yuv420p frame (its luma), values about 0..1."""
+    luma = yuv[:height]
+    step = max(1, min(luma.shape) // (4 * _THUMB_SIDE))
+    side = (_THUMB_SIDE, _THUMB_SIDE)
+    small = cv2.resize(luma[::step, ::step], side, interpolation=cv2.INTER_AREA)
+    return (small.astype(np.float32) - 16.0) / 219.0
+
+
+def _blank(shape: tuple[int, ...]) -> np.ndarray:
+    """A black image: shown to MediaPipe's video graph, it drops the face it followed."""
+    return np.zeros(shape, np.uint8)
+
+
+def _yuv_to_rgb(yuv: np.ndarray, height: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """``(h, w, 3) uint8`` RGB of the even-aligned region ``box`` of a yuv420p frame."""
+    x0, y0, x1, y1 = box
+    width = yuv.shape[1]
+    chroma = yuv[height:].reshape(2, height // 2, width // 2)
+    hy, hx = slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2)
+    i420 = np.concatenate(
+        [
+            yuv[y0:y1, x0:x1].reshape(-1),
+            chroma[0, hy, hx].reshape(-1),
+            chroma[1, hy, hx].reshape(-1),
+        ]
+    ).reshape((y1 - y0) * 3 // 2, x1 - x0)
+    return cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
+
+
+class _View:
+    """What MediaPipe is shown of each frame: a crop around the followed face or the whole frame.
+
+    Both are converted from the decoded yuv420p frame, scaled by ``scale`` (as for ``max_side``)
+    and turned upright. ``crop`` is the region ``(x0, y0, x1, y1)`` of the coded frame (even
+    bounds), None to search the whole frame; with ``whole`` the whole frame is always tracked.
+    """
+
+    def __init__(self, info: VideoInfo, scale: float, whole: bool) -> None:
+        self.info = info
+        self.scale = scale
+        self.frame_box = (0, 0, info.width - info.width % 2, info.height - info.height % 2)
+        self.whole = whole
+        self.crop: tuple[int, int, int, int] | None = self.frame_box if whole else None
+        self.shape: tuple[int, ...] = (2, 2, 3)
+        self._origin = np.zeros(3, np.float32)
+        self._to_coded = np.ones(3, np.float32)
+        self._size = (2, 2)
+
+    def image(self, yuv: np.ndarray) -> np.ndarray:
+        """The ``(h, w, 3) uint8`` upright RGB MediaPipe is shown of this frame."""
+        info = self.info
+        box = self.crop if self.crop is not None else self.frame_box
+        if box == self.frame_box and info.width % 2 + info.height % 2:
+            rgb = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)[: info.height, : info.width]
+            box = (0, 0, info.width, info.height)
+        else:
+            rgb = _yuv_to_rgb(yuv, yuv.shape[0] * 2 // 3, box)
+        x0, y0, x1, y1 = box
+        size = (max(2, round((x1 - x0) * self.scale)), max(2, round((y1 - y0) * self.scale)))
+        if size != (x1 - x0, y1 - y0):
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        self._size = size
+        self._origin = np.array([x0, y0, 0.0], np.float32)
+        sx, sy = (x1 - x0) / size[0], (y1 - y0) / size[1]
+        self._to_coded = np.array([sx, sy, sx], np.float32)
+        rgb = upright(rgb, info.rotation)
+        self.shape = rgb.shape
+        return rgb
+
+    def to_coded(self, face: np.ndarray) -> np.ndarray:
+        """``(478, 3)`` landmark pixels of the last ``image`` mapped into the coded frame (depth
+        is in pixels already; rotation keeps pixel size)."""
+        xy = from_upright(face[:, :2], self.info.rotation, self._size)
+        return np.concatenate([xy, face[:, 2:]], axis=1) * self._to_coded + self._origin
+
+    def follow(self, face: np.ndarray | None) -> bool:
+        """Keep the crop on ``face`` (coded landmark pixels; None: lost, search next frame).
+
+        Returns:
+            Whether the crop was re-placed over a face MediaPipe follows (it must restart).
+        """
+        if self.whole:
+            return False
+        if face is None:
+            followed, self.crop = self.crop is not None, None
+            return followed
+        x0, y0, x1, y1 = _box(face)
+        side = max(x1 - x0, y1 - y0)
+        if self.crop is not None:
+            cx0, cy0, cx1, cy1 = self.crop
+            c_side = max(cx1 - cx0, cy1 - cy0)
+            m = _CROP_MARGIN * c_side
+            lo, hi = _CROP_FACE_RANGE
+            inside = (
+                x0 - cx0 >= m or cx0 == 0,
+                y0 - cy0 >= m or cy0 == 0,
+                cx1 - x1 >= m or cx1 == self.frame_box[2],
+                cy1 - y1 >= m or cy1 == self.frame_box[3],
+            )
+            if all(inside) and lo * c_side <= side <= hi * c_side:
+                return False
+        moved = self.crop is not None
+        half = _CROP_FACES * side / 2
+        fw, fh = self.frame_box[2], self.frame_box[3]
+        cw, ch = min(fw, 2 * round(half)), min(fh, 2 * round(half))
+        if cw * ch >= _CROP_MAX_AREA * fw * fh:
+            cw, ch = fw, fh
+        centre = ((x0 + x1) / 2, (y0 + y1) / 2)
+        nx0 = int(np.clip(round(centre[0] - cw / 2), 0, fw - cw)) // 2 * 2
+        ny0 = int(np.clip(round(centre[1] - ch / 2), 0, fh - ch)) // 2 * 2
+        self.crop = (nx0, ny0, nx0 + cw, ny0 + ch)
+        return moved
 
 
 def _shape(landmarks: np.ndarray) -> np.ndarray:
