@@ -14,6 +14,7 @@ import pytest
 
 from emodirector.evaluate.compare import EditEvaluation, compare_clips
 from emodirector.evaluate.dlibface import SAME_PERSON_DISTANCE
+from emodirector.evaluate.lips import closed_lips
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip
 from emodirector.face_model import LIPS_OUTER_LOWER, LIPS_OUTER_UPPER
 from emodirector.video import iter_frames, probe
@@ -65,27 +66,52 @@ def mirrored(
     return compare_clips(grid, measure_clip(path, identity_frames=grid.identity_frames), "happy")
 
 
-@pytest.fixture(scope="module")
-def frozen(
-    grid_clip: Path, grid: ClipMeasurements, tmp_path_factory: pytest.TempPathFactory
+def _with_mouth_of(
+    grid_clip: Path, grid: ClipMeasurements, source: int, frames: set[int], path: Path
 ) -> EditEvaluation:
-    """The mouth region of frame 0 pasted into every frame (the head barely moves in GRID)."""
-    lips = grid.track.landmarks[0][list(LIPS_OUTER_UPPER + LIPS_OUTER_LOWER), :2]
+    """The mouth region of frame ``source`` pasted into ``frames`` (the head barely moves in
+    GRID), encoded losslessly and compared with the clip."""
+    lips = grid.track.landmarks[source][list(LIPS_OUTER_UPPER + LIPS_OUTER_LOWER), :2]
     (x0, y0), (x1, y1) = lips.min(axis=0), lips.max(axis=0)
     pad = 0.35 * (x1 - x0)
     xa, xb = int(x0 - pad), int(x1 + pad)
     ya, yb = int(y0 - pad), int(y1 + pad)
     xa, xb, ya, yb = (v - v % 2 for v in (xa, xb, ya, yb))  # whole chroma samples
-    frames = _yuv_frames(grid_clip)
-    y0_, u0, v0 = (p.copy() for p in _planes(frames[0], 288))
-    for f in frames:
+    clip = _yuv_frames(grid_clip)
+    y0_, u0, v0 = (p.copy() for p in _planes(clip[source], 288))
+    for i, f in enumerate(clip):
+        if i not in frames:
+            continue
         y, u, v = _planes(f, 288)
         y[ya:yb, xa:xb] = y0_[ya:yb, xa:xb]
         u[ya // 2 : yb // 2, xa // 2 : xb // 2] = u0[ya // 2 : yb // 2, xa // 2 : xb // 2]
         v[ya // 2 : yb // 2, xa // 2 : xb // 2] = v0[ya // 2 : yb // 2, xa // 2 : xb // 2]
-    path = tmp_path_factory.mktemp("frozen") / "frozen.mp4"
-    _write(path, frames, (360, 288))
+    _write(path, clip, (360, 288))
     return compare_clips(grid, measure_clip(path, identity_frames=grid.identity_frames), "happy")
+
+
+@pytest.fixture(scope="module")
+def frozen(
+    grid_clip: Path, grid: ClipMeasurements, tmp_path_factory: pytest.TempPathFactory
+) -> EditEvaluation:
+    """The mouth region of frame 0 (lips closed) pasted into every frame."""
+    path = tmp_path_factory.mktemp("frozen") / "frozen.mp4"
+    return _with_mouth_of(grid_clip, grid, 0, set(range(grid.n_frames)), path)
+
+
+#: A frame of the GRID clip with the mouth wide open ("f" of "at f", teeth showing).
+_OPEN_FRAME = 36
+
+
+@pytest.fixture(scope="module")
+def opened(
+    grid_clip: Path, grid: ClipMeasurements, tmp_path_factory: pytest.TempPathFactory
+) -> EditEvaluation:
+    """A wide-open mouth pasted into every other frame whose lips the input closes."""
+    closed, _ = closed_lips(grid.landmarks68)
+    frames = set(np.flatnonzero(closed)[::2].tolist())
+    path = tmp_path_factory.mktemp("opened") / "opened.mp4"
+    return _with_mouth_of(grid_clip, grid, _OPEN_FRAME, frames, path)
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +130,8 @@ def test_identical_clip_measures_no_change(identical: EditEvaluation) -> None:
     assert d["identity"]["mean_cosine_similarity"] == pytest.approx(1.0)
     assert d["speech"]["lip_correlation"] == pytest.approx(1.0)
     assert d["speech"]["lip_mean_abs_difference"] == 0.0
+    assert d["speech"]["closures_kept"] == 1.0 and d["speech"]["wrongly_closed"] == 0.0
+    assert d["speech"]["closed_frames"] > 0 and d["speech"]["open_frames"] > 0
     assert d["stability"]["jitter_before"] == d["stability"]["jitter_after"]
     assert d["stability"]["face_flicker_before"] == d["stability"]["face_flicker_after"]
     stability = d["stability"]
@@ -150,6 +178,21 @@ def test_frozen_mouth_loses_speech_only(frozen: EditEvaluation) -> None:
     assert d["identity"]["same_person"] is True
     assert d["outside_face"]["mean_abs_difference"] < 1.0
     assert d["outside_face"]["inside_mean_abs_difference"] > 1.0
+
+
+#: The bar an edit's kept closures are held to (issue: >= 97% of the input's closed frames).
+_CLOSURES_KEPT_MIN = 0.97
+
+
+def test_opening_closed_frames_fails_closures_kept(
+    grid: ClipMeasurements, opened: EditEvaluation
+) -> None:
+    s = opened.summary()
+    closed, _ = closed_lips(grid.landmarks68)
+    assert s.closed_frames == int(closed.sum())
+    # half the closed frames were opened: about half are kept, far below the bar
+    assert 0.3 < s.closures_kept < 0.7 < _CLOSURES_KEPT_MIN
+    assert s.wrongly_closed == 0.0  # the open frames were not touched
 
 
 def test_other_person_is_not_the_same_identity(other_person: EditEvaluation) -> None:

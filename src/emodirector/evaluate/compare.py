@@ -7,6 +7,7 @@ gives the JSON (stable keys, documented in ``EditEvaluation``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -16,7 +17,14 @@ import numpy as np
 from emodirector.errors import InvalidOptionError
 from emodirector.evaluate.dlibface import SAME_PERSON_DISTANCE
 from emodirector.evaluate.emotion import EMOTION_CLASSES
-from emodirector.evaluate.lips import MIN_FRAMES, LipSyncReport, compare_apertures
+from emodirector.evaluate.lips import (
+    CLOSED_LIP_GAP,
+    MIN_FRAMES,
+    LipClosures,
+    LipSyncReport,
+    compare_apertures,
+    lip_closures,
+)
 from emodirector.evaluate.measure import ClipMeasurements, face_mask, measure_clip
 from emodirector.manipulate.emotions import Emotion
 from emodirector.track.tracker import ProgressCallback, TrackerOptions
@@ -98,6 +106,9 @@ class EditSummary:
         lip_correlation: dlib inner-lip aperture correlation, edit to original.
         lip_mean_abs_difference: Mean absolute difference of those apertures.
         lip_frames: Frames with lips in both.
+        closures_kept: Share of the original's closed-lip frames closed in the edit (dlib).
+        wrongly_closed: Share of the original's open-lip frames closed in the edit.
+        closed_frames: The original's closed-lip frames counted.
         jitter_before: Mean landmark jitter of the original.
         jitter_after: The same of the edit.
         flicker_before: Mean frame-to-frame luma change inside the face, original.
@@ -127,6 +138,9 @@ class EditSummary:
     lip_correlation: float
     lip_mean_abs_difference: float
     lip_frames: int
+    closures_kept: float
+    wrongly_closed: float
+    closed_frames: int
     jitter_before: float
     jitter_after: float
     flicker_before: float
@@ -153,8 +167,8 @@ class EditEvaluation:
         original: Measurements of the original.
         edited: Measurements of the edit.
         target: The emotion the edit aimed for (a name of ``EMOTION_CLASSES``).
-        lips: dlib inner-lip aperture of the edit against the original (None if fewer than 3
-            frames have lips in both).
+        lips: dlib inner-lip aperture and closed-lip frames of the edit against the original
+            (None if fewer than 3 frames have lips in both).
         identity_frames: ``(K,) int64`` frames with a descriptor in both clips.
         identity_distance: ``(K,) float64`` dlib descriptor distance on those frames.
         identity_similarity: ``(K,) float64`` cosine similarity of the same descriptors.
@@ -197,6 +211,9 @@ class EditEvaluation:
             lip_correlation=lips.correlation if lips else nan,
             lip_mean_abs_difference=lips.mean_abs_difference if lips else nan,
             lip_frames=lips.frames if lips else 0,
+            closures_kept=lips.closures_kept if lips else nan,
+            wrongly_closed=lips.wrongly_closed if lips else nan,
+            closed_frames=lips.closed_frames if lips else 0,
             jitter_before=_nanmean(self.original.jitter),
             jitter_after=_nanmean(self.edited.jitter),
             flicker_before=_nanmean(self.original.flicker),
@@ -255,6 +272,11 @@ class EditEvaluation:
                 "lip_correlation": num(s.lip_correlation),
                 "lip_mean_abs_difference": num(s.lip_mean_abs_difference),
                 "frames": s.lip_frames,
+                "closures_kept": num(s.closures_kept),
+                "wrongly_closed": num(s.wrongly_closed),
+                "closed_frames": s.closed_frames,
+                "open_frames": self.lips.open_frames if self.lips else 0,
+                "closed_lip_gap": CLOSED_LIP_GAP,
             },
             "stability": {
                 "jitter_before": num(s.jitter_before),
@@ -274,6 +296,17 @@ class EditEvaluation:
             },
             "speed": {"edit_fps": num(s.edit_fps)},
         }
+
+
+def with_closures(report: LipSyncReport, closures: LipClosures) -> LipSyncReport:
+    """``report`` with the closed-lip counts of ``closures``."""
+    return dataclasses.replace(
+        report,
+        closures_kept=closures.kept,
+        wrongly_closed=closures.wrongly_closed,
+        closed_frames=closures.closed_frames,
+        open_frames=closures.open_frames,
+    )
 
 
 def identity_scores(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -417,7 +450,10 @@ def compare_clips(
     dist, cos = identity_scores(da, db)
     both = np.isfinite(original.lip_aperture) & np.isfinite(edited.lip_aperture)
     lips = (
-        compare_apertures(original.lip_aperture, edited.lip_aperture)
+        with_closures(
+            compare_apertures(original.lip_aperture, edited.lip_aperture),
+            lip_closures(original.landmarks68, edited.landmarks68),
+        )
         if int(both.sum()) >= MIN_FRAMES
         else None
     )
@@ -446,4 +482,5 @@ __all__ = [
     "compare_clips",
     "evaluate_edit",
     "identity_scores",
+    "with_closures",
 ]

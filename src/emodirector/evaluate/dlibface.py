@@ -33,6 +33,8 @@ DLIB_RIGHT_EYE_OUTER = 36  # the subject's right eye, image left
 DLIB_LEFT_EYE_OUTER = 45
 DLIB_INNER_UPPER = (61, 62, 63)
 DLIB_INNER_LOWER = (67, 66, 65)
+#: The outer mouth corners (subject's right, left).
+DLIB_MOUTH_CORNERS = (48, 54)
 #: dlib's model files in the ``face_recognition_models`` wheel.
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
 DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
@@ -75,6 +77,37 @@ def dlib_box(landmarks: np.ndarray) -> np.ndarray:
     return np.array([cx - width / 2, top, cx + width / 2, top + width])
 
 
+def inner_lip_gap68(points: np.ndarray) -> np.ndarray:
+    """Mean distance between the inner upper (61-63) and inner lower (67-65) lip points.
+
+    Args:
+        points: ``(T, 68, 2)`` pixels (NaN rows where there is no face).
+
+    Returns:
+        ``(T,) float64`` pixels; NaN where unknown.
+
+    >>> p = np.zeros((1, 68, 2)); p[0, [65, 66, 67], 1] = [1.0, 2.0, 3.0]
+    >>> inner_lip_gap68(p).tolist()
+    [2.0]
+    """
+    p = np.asarray(points, dtype=np.float64)
+    return np.linalg.norm(
+        p[:, list(DLIB_INNER_UPPER)] - p[:, list(DLIB_INNER_LOWER)], axis=-1
+    ).mean(axis=1)
+
+
+def mouth_width68(points: np.ndarray) -> np.ndarray:
+    """``(T,) float64`` distance between the outer mouth corners (48, 54) in pixels (NaN: no face).
+
+    >>> p = np.zeros((1, 68, 2)); p[0, 54, 0] = 5.0
+    >>> mouth_width68(p).tolist()
+    [5.0]
+    """
+    p = np.asarray(points, dtype=np.float64)
+    right, left = DLIB_MOUTH_CORNERS
+    return np.linalg.norm(p[:, right] - p[:, left], axis=-1)
+
+
 def inner_lip_aperture68(points: np.ndarray) -> np.ndarray:
     """Inner-lip aperture of dlib 68-point landmarks, over the outer eye-corner distance.
 
@@ -89,12 +122,9 @@ def inner_lip_aperture68(points: np.ndarray) -> np.ndarray:
     [0.1]
     """
     p = np.asarray(points, dtype=np.float64)
-    gaps = np.linalg.norm(
-        p[:, list(DLIB_INNER_UPPER)] - p[:, list(DLIB_INNER_LOWER)], axis=-1
-    ).mean(axis=1)
     eyes = np.linalg.norm(p[:, DLIB_RIGHT_EYE_OUTER] - p[:, DLIB_LEFT_EYE_OUTER], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = gaps / eyes
+        out = inner_lip_gap68(p) / eyes
     out[~np.isfinite(out)] = np.nan
     return out
 
@@ -164,4 +194,6 @@ __all__ = [
     "dlib_model_path",
     "require_dlib_models",
     "inner_lip_aperture68",
+    "inner_lip_gap68",
+    "mouth_width68",
 ]

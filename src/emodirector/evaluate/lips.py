@@ -4,15 +4,22 @@ The measure is the inner-lip aperture, the mean gap between the inner upper and 
 divided by the distance between the outer eye corners so that it does not change with the size of
 the face in the frame or with zoom. An edit that keeps the speech keeps this series: its Pearson
 correlation with the original's stays close to 1.
+
+Closures (m, b, p, a closed mouth at rest) are counted on dlib's 68 points, independently of the
+MediaPipe tracker the editor uses: the lips touch on a frame where the inner-lip gap is below
+``CLOSED_LIP_GAP`` of the mouth width (``closed_lips``); ``lip_closures`` says how many of the
+input's closed frames stay closed in an edit, and how many of its open frames the edit closes.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from emodirector.evaluate.dlibface import inner_lip_gap68, mouth_width68
 from emodirector.face_model import (
     LEFT_EYE_CORNERS,
     LIPS_INNER_LOWER,
@@ -32,6 +39,14 @@ _OUTER_LEFT_EYE = LEFT_EYE_CORNERS[0]
 
 #: Fewest frames a correlation is computed over.
 MIN_FRAMES = 3
+#: The lips touch when dlib's inner-lip gap (points 61-63 to 67-65) is below this share of the
+#: mouth width (outer corners 48-54). Set on GRID (360x288) and MEAD's neutral speech (256x256),
+#: looked at frame by frame: touching lips read 0.00-0.05 (up to 0.06-0.07 on the full lips of
+#: GRID's man, whose "b" of "blue" reads 0.060), lips parted over the teeth 0.05-0.08 and up.
+#: dlib misplaces the inner lip on the teeth edges of small open mouths (MEAD's 256 px clips),
+#: where an open frame can read as closed; the measure is meant for faces whose mouth is at
+#: least about 50 px wide.
+CLOSED_LIP_GAP = 0.055
 
 
 @dataclass(frozen=True)
@@ -44,11 +59,44 @@ class LipSyncReport:
         mean_abs_difference: Mean absolute difference of the apertures over the same frames,
             in units of the inter-ocular distance.
         frames: Number of frames compared.
+        closures_kept: Share of the original's closed-lip frames (``closed_lips``) whose lips
+            are closed in the edit too (NaN: not measured, or no closed frame).
+        wrongly_closed: Share of the original's open-lip frames closed in the edit (NaN: not
+            measured, or no open frame).
+        closed_frames: The original's closed-lip frames counted (face in both clips).
+        open_frames: The original's open-lip frames counted.
     """
 
     correlation: float
     mean_abs_difference: float
     frames: int
+    closures_kept: float = math.nan
+    wrongly_closed: float = math.nan
+    closed_frames: int = 0
+    open_frames: int = 0
+
+
+@dataclass(frozen=True)
+class LipClosures:
+    """Closed-lip frames of an original and its edit (dlib 68 points), frame by frame.
+
+    Attributes:
+        original: ``(T,) bool`` the original's lips touch (``closed_lips``).
+        edited: ``(T,) bool`` the edit's lips touch, measured against the original's mouth width.
+        measured: ``(T,) bool`` frames with lips in both clips.
+        kept: Share of the original's closed frames closed in the edit (NaN: none closed).
+        wrongly_closed: Share of the original's open frames closed in the edit (NaN: none open).
+        closed_frames: Count of the original's closed frames (where measured).
+        open_frames: Count of its open frames (where measured).
+    """
+
+    original: np.ndarray
+    edited: np.ndarray
+    measured: np.ndarray
+    kept: float
+    wrongly_closed: float
+    closed_frames: int
+    open_frames: int
 
 
 def lip_aperture(landmarks: np.ndarray) -> np.ndarray:
@@ -166,6 +214,91 @@ def compare_apertures(original: np.ndarray, edited: np.ndarray) -> LipSyncReport
     )
 
 
+def lip_gap_ratio(points: np.ndarray, width_from: np.ndarray | None = None) -> np.ndarray:
+    """dlib inner-lip gap over the mouth width, per frame.
+
+    Args:
+        points: ``(T, 68, 2)`` dlib landmarks in pixels (NaN rows without a face).
+        width_from: ``(T, 68, 2)`` landmarks of the same frames whose mouth width is the unit
+            (default ``points``). An edit is measured in its original's units, so that a wider
+            smile or pressed lips do not move the threshold.
+
+    Returns:
+        ``(T,) float64`` gap / width; NaN where unknown.
+
+    >>> p = np.zeros((1, 68, 2)); p[0, 54, 0] = 40.0; p[0, [65, 66, 67], 1] = 2.0
+    >>> lip_gap_ratio(p).tolist()
+    [0.05]
+    """
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim != 3 or p.shape[1:] != (68, 2):
+        raise ValueError(f"points must be (T, 68, 2), got {p.shape}")
+    ref = p if width_from is None else np.asarray(width_from, dtype=np.float64)
+    if ref.shape != p.shape:
+        raise ValueError(f"width_from must be {p.shape}, got {ref.shape}")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = inner_lip_gap68(p) / mouth_width68(ref)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def closed_lips(
+    points: np.ndarray, width_from: np.ndarray | None = None, threshold: float = CLOSED_LIP_GAP
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frames whose lips touch: the inner-lip gap below ``threshold`` of the mouth width.
+
+    Args:
+        points: ``(T, 68, 2)`` dlib landmarks (NaN rows without a face).
+        width_from: As ``lip_gap_ratio``.
+        threshold: Gap over mouth width below which the lips touch.
+
+    Returns:
+        ``(closed, measured)``: two ``(T,) bool`` arrays (closed is False where not measured).
+
+    >>> p = np.zeros((3, 68, 2)); p[:, 54, 0] = 40.0; p[:, [65, 66, 67], 1] = [[1.0], [4.0], [0]]
+    >>> p[2] = np.nan
+    >>> [a.tolist() for a in closed_lips(p)]
+    [[True, False, False], [True, True, False]]
+    """
+    ratio = lip_gap_ratio(points, width_from)
+    measured = np.isfinite(ratio)
+    return measured & (np.nan_to_num(ratio, nan=np.inf) < threshold), measured
+
+
+def lip_closures(original: np.ndarray, edited: np.ndarray) -> LipClosures:
+    """Which of the original's closed-lip frames the edit keeps closed, and which open ones it
+    closes (dlib landmarks of both, the edit measured in the original's mouth width).
+
+    Args:
+        original: ``(T, 68, 2)`` dlib landmarks of the original (NaN rows without a face).
+        edited: ``(T, 68, 2)`` the same frames of the edit.
+
+    Raises:
+        ValueError: The arrays are not both ``(T, 68, 2)``.
+
+    >>> o = np.zeros((4, 68, 2)); o[:, 54, 0] = 40.0; o[:, [65, 66, 67], 1] = [[0], [0], [8], [8]]
+    >>> e = o.copy(); e[1, [65, 66, 67], 1] = 8.0; e[3, [65, 66, 67], 1] = 0.0
+    >>> c = lip_closures(o, e)
+    >>> c.kept, c.wrongly_closed, c.closed_frames, c.open_frames
+    (0.5, 0.5, 2, 2)
+    """
+    closed_o, seen_o = closed_lips(original)
+    closed_e, seen_e = closed_lips(edited, width_from=original)
+    measured = seen_o & seen_e
+    was_closed = closed_o & measured
+    was_open = ~closed_o & measured
+    n_closed, n_open = int(was_closed.sum()), int(was_open.sum())
+    return LipClosures(
+        original=closed_o,
+        edited=closed_e,
+        measured=measured,
+        kept=float((closed_e & was_closed).sum() / n_closed) if n_closed else math.nan,
+        wrongly_closed=float((closed_e & was_open).sum() / n_open) if n_open else math.nan,
+        closed_frames=n_closed,
+        open_frames=n_open,
+    )
+
+
 def compare_lips(
     original_path: str | os.PathLike[str],
     edited_path: str | os.PathLike[str],
@@ -191,11 +324,16 @@ def compare_lips(
 
 
 __all__ = [
+    "CLOSED_LIP_GAP",
     "MIN_FRAMES",
+    "LipClosures",
     "LipSyncReport",
     "compare_apertures",
+    "closed_lips",
     "compare_lips",
     "lip_aperture",
+    "lip_closures",
     "lip_correlation",
+    "lip_gap_ratio",
     "track_lip_aperture",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 
 from emodirector.evaluate.compare import EditEvaluation, Still
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionSeries
+from emodirector.evaluate.lips import lip_closures
 
 #: One colour per class, the same in every plot.
 EMOTION_COLOURS = {
@@ -159,8 +160,22 @@ def plot_evaluation(ev: EditEvaluation) -> dict[str, bytes]:
     axes[1].plot(t, ev.original.lip_aperture, color="#555555", lw=1.5, label="original")
     axes[1].plot(t, ev.edited.lip_aperture, color="#2ca02c", lw=1.5, ls="--", label="edited")
     r = ev.lips.correlation if ev.lips else float("nan")
+    closures = lip_closures(ev.original.landmarks68, ev.edited.landmarks68)
+    lost = closures.original & ~closures.edited & closures.measured
+    added = ~closures.original & closures.edited & closures.measured
+    for where, colour, label in (
+        (closures.original & closures.measured, "#555555", "lips closed (original)"),
+        (lost, "#d62728", "closure lost in the edit"),
+        (added, "#9467bd", "closed by the edit"),
+    ):
+        if where.any():
+            axes[1].fill_between(t, 0, 1, where=where, color=colour, alpha=0.15, step="mid",
+                                 transform=axes[1].get_xaxis_transform(), label=label)  # fmt: skip
+    kept = ev.lips.closures_kept if ev.lips else float("nan")
     axes[1].set_ylabel("aperture / eye dist.")
-    axes[1].set_title(f"inner-lip aperture (dlib 68-point), r = {r:.3f}", fontsize=11)
+    axes[1].set_title(
+        f"inner-lip aperture (dlib 68-point), r = {r:.3f}; closures kept {kept:.0%}", fontsize=11
+    )
     axes[2].plot(t, ev.original.flicker, color="#555555", lw=1.2, label="original")
     axes[2].plot(t, ev.edited.flicker, color="#d62728", lw=1.2, ls="--", label="edited")
     axes[2].set_ylabel("mean |dY| in face")
@@ -275,7 +290,9 @@ def evaluation_summary(data: dict[str, Any]) -> str:
             f"identity: dlib distance {_fmt(i['mean_distance'])} (same person < "
             f"{i['same_person_threshold']}), cosine {_fmt(i['mean_cosine_similarity'])}",
             f"speech: lip aperture r = {_fmt(s['lip_correlation'])}, mean |diff| "
-            f"{_fmt(s['lip_mean_abs_difference'])}",
+            f"{_fmt(s['lip_mean_abs_difference'])}; closed-lip frames kept closed "
+            f"{_fmt(s['closures_kept'])} (of {s['closed_frames']}), open frames closed "
+            f"{_fmt(s['wrongly_closed'])} (of {s['open_frames']})",
             f"stability: jitter {_fmt(st['jitter_before'])} -> {_fmt(st['jitter_after'])}, "
             f"face flicker {_fmt(st['face_flicker_before'])} -> {_fmt(st['face_flicker_after'])}",
             f"face flicker, motion compensated {_fmt(st['face_flicker_compensated_before'])} -> "
