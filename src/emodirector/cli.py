@@ -345,6 +345,12 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         help="do not redraw the eyes (the warp then stretches or squashes them)",
     )
     p.add_argument(
+        "--no-mouth",
+        action="store_true",
+        help="do not draw the mouth interior from the actor's own frames where the edit opens "
+        "the lips more (the warp then stretches the teeth)",
+    )
+    p.add_argument(
         "--sign-cert",
         type=Path,
         metavar="CHAIN.pem",
@@ -407,7 +413,11 @@ def edit_options(args: argparse.Namespace) -> EditOptions:
     return EditOptions(
         tracker=TrackerOptions(face=args.face),
         editor=make_editor(getattr(args, "editor", "prototype")),
-        render=RenderOptions(detail=not args.no_detail, eyes=not args.no_eyes),
+        render=RenderOptions(
+            detail=not args.no_detail,
+            eyes=not args.no_eyes,
+            mouth=not getattr(args, "no_mouth", False),
+        ),
         encode=EncodeOptions(crf=args.crf, preset=args.preset),
         overwrite=args.overwrite,
         prototypes=EmotionPrototypes.load(prototypes) if prototypes is not None else None,

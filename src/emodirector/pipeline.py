@@ -33,7 +33,13 @@ from emodirector.manipulate.pose import pitch_weight
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.provenance.options import ProvenanceOptions
 from emodirector.render.detail import ExpressionDetail
-from emodirector.render.renderer import FaceFrame, Renderer, RenderOptions, WarpRenderer
+from emodirector.render.renderer import (
+    ClipFaces,
+    FaceFrame,
+    Renderer,
+    RenderOptions,
+    WarpRenderer,
+)
 from emodirector.track.tracker import FaceTrack, FaceTracker, ProgressCallback, TrackerOptions
 from emodirector.video.prefetch import prefetch
 from emodirector.video.reader import VideoInfo, check_input_path, iter_frames, probe
@@ -261,6 +267,25 @@ def edited_landmarks(
     return analysis.track.landmarks[index] + offsets
 
 
+def face_frame(analysis: VideoAnalysis, edit: ExpressionEdit, index: int) -> FaceFrame | None:
+    """The face and its edit on frame ``index``, as a renderer receives it (None where there is
+    nothing visible to edit)."""
+    dst = edited_landmarks(analysis, edit, index)
+    if dst is None:
+        return None
+    src = analysis.track.landmarks[index]
+    if float(np.abs(dst[:, :2] - src[:, :2]).max()) < _MIN_VISIBLE_PX:
+        return None
+    weights = edit.weights[index] * edit.gain[index]
+    weights *= pitch_weight(analysis.fit.rotation[index : index + 1])[0]
+    return FaceFrame(index, src, dst, edit.basis.names, weights)
+
+
+def clip_faces(analysis: VideoAnalysis, edit: ExpressionEdit) -> ClipFaces:
+    """The analysed face through the whole clip, for ``Renderer.prepare``."""
+    return ClipFaces(analysis.info, analysis.track, lambda i: face_frame(analysis, edit, i))
+
+
 def render_frame(
     frame: np.ndarray,
     index: int,
@@ -283,15 +308,9 @@ def render_frame(
         detail: Expression detail for the warp renderer (the packaged one by default).
         renderer: The renderer (by default the warp renderer of ``render`` and ``detail``).
     """
-    dst = edited_landmarks(analysis, edit, index)
-    if dst is None:
+    face = face_frame(analysis, edit, index)
+    if face is None:
         return frame
-    src = analysis.track.landmarks[index]
-    if float(np.abs(dst[:, :2] - src[:, :2]).max()) < _MIN_VISIBLE_PX:
-        return frame
-    weights = edit.weights[index] * edit.gain[index]
-    weights *= pitch_weight(analysis.fit.rotation[index : index + 1])[0]
-    face = FaceFrame(index, src, dst, edit.basis.names, weights)
     renderer = renderer or WarpRenderer.from_options(render, detail)
     rendered = renderer.render(frame, face, timer.lap if timer is not None else None)
     if rendered is None:
@@ -354,7 +373,7 @@ def edit_video(
     ) as writer:
         if analysis is None:
             with FaceTracker(options.tracker) as tracker:
-                tracks = tracker.track_all(info, progress)
+                tracks = tracker.track_all(info, progress, renderer.frame_observer(info))
             timer.lap("track")
             analysis = VideoAnalysis.from_tracks(info, tracks)
             timer.lap("fit")
@@ -367,6 +386,8 @@ def edit_video(
         stamp.calm(face_region([(a.track.landmarks, a.track.present)
                                 for a in (analysis, *analysis.others)]))  # fmt: skip
         timer.lap("manipulate")
+        renderer.prepare([clip_faces(a, e) for a, e in ((analysis, edit), *others)])
+        timer.lap("prepare")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
             # the decoded first frame fixes the mark's mask: a piece of the video rendered apart
@@ -417,6 +438,7 @@ __all__ = [
     "analyze_video",
     "edit_video",
     "edited_landmarks",
+    "face_frame",
     "plan_edit",
     "render_frame",
 ]

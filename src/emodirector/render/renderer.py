@@ -4,9 +4,11 @@ A ``Renderer`` receives one decoded frame and one face's ``FaceFrame`` (where it
 are, where the edit puts them, and the frame's weight of each mode of the edit) and returns the
 edited face region (``RenderedFace``) for ``blend`` to composite; it never touches pixels outside
 the face. The first renderer, ``WarpRenderer``, resamples the frame through the mesh warp and
-then hands the result to its parts in order (``RenderPart``): the eyes redrawn, then the
-expression detail. A mouth-interior part (teeth and tongue from the actor's own frames) is one
-more part; a neural renderer is another ``Renderer``.
+then hands the result to its parts in order (``RenderPart``): the eyes redrawn, the expression
+detail, then the mouth interior from the actor's own frames; a neural renderer is another
+``Renderer``. A renderer (or a part) that needs the whole clip before the first frame says so
+through two per-clip hooks: ``frame_observer`` (shown every frame of the analysis pass) and
+``prepare`` (given every frame's face and edit).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
 from emodirector.render.eyes import composite_eyes
 from emodirector.render.texture import default_layout
 from emodirector.render.warp import WarpField, warp_field, warp_yuv420
+from emodirector.track.tracker import FaceTrack, FrameObserver
+from emodirector.video.reader import VideoInfo
 
 #: Y, U, V of the face region: Y at full and U, V at half resolution.
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -39,11 +43,14 @@ class RenderOptions:
         eyes: Re-composite the eyes so that the iris stays rigid and round, the sclera a widened
             lid shows is synthesised from the actor's own eye, and a narrowed lid covers the eye.
         detail_gain: Scale of the expression detail relative to the edit's weights.
+        mouth: Where the edit opens the lips more than the actor did, fill the opening with a
+            mouth interior (teeth, tongue) from the actor's own frames (``mouth.py``).
     """
 
     detail: bool = True
     eyes: bool = True
     detail_gain: float = 1.0
+    mouth: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.detail_gain <= 3.0:
@@ -68,6 +75,22 @@ class FaceFrame:
     target: np.ndarray
     modes: tuple[str, ...]
     weights: np.ndarray
+
+
+@dataclass(frozen=True)
+class ClipFaces:
+    """One face through a whole clip, for a renderer that prepares per clip.
+
+    Attributes:
+        info: The probed video (a renderer may decode it again).
+        track: The face's track (landmarks in pixels of the coded frame).
+        face: ``face(index)``: the face and its edit on frame ``index``, None where it is not
+            edited.
+    """
+
+    info: VideoInfo
+    track: FaceTrack
+    face: Callable[[int], FaceFrame | None]
 
 
 @dataclass(frozen=True)
@@ -102,12 +125,28 @@ class Renderer(ABC):
             lap: Told the name of each stage as it ends.
         """
 
+    def frame_observer(self, info: VideoInfo) -> FrameObserver | None:
+        """What wants to see every frame of ``info``'s analysis pass (called before it)."""
+        return None
+
+    def prepare(self, clips: Sequence[ClipFaces]) -> None:
+        """Called once per edit, before the first frame, with every edited face of the clip."""
+        return None
+
 
 class RenderPart(ABC):
     """One addition of the warp renderer after the warp (eyes, detail, ...)."""
 
     #: The stage name it is timed under.
     name: ClassVar[str]
+
+    def frame_observer(self, info: VideoInfo) -> FrameObserver | None:
+        """As ``Renderer.frame_observer``."""
+        return None
+
+    def prepare(self, clips: Sequence[ClipFaces]) -> None:
+        """As ``Renderer.prepare``."""
+        return None
 
     def needs_texture(self, face: FaceFrame) -> bool:
         """Whether it reads the warp's texture coordinates on this frame."""
@@ -182,7 +221,7 @@ class WarpRenderer(Renderer):
     def from_options(
         cls, options: RenderOptions | None = None, detail: ExpressionDetail | None = None
     ) -> WarpRenderer:
-        """The warp with the eyes and the detail ``options`` switch on.
+        """The warp with the eyes, the detail and the mouth ``options`` switch on.
 
         Args:
             options: What to add (all of it by default).
@@ -194,7 +233,26 @@ class WarpRenderer(Renderer):
             parts.append(EyesPart())
         if options.detail:
             parts.append(DetailPart(detail, options.detail_gain))
+        if options.mouth:
+            from emodirector.render.mouth import MouthPart  # it builds on RenderPart
+
+            parts.append(MouthPart())
         return cls(parts)
+
+    def frame_observer(self, info: VideoInfo) -> FrameObserver | None:
+        observers = [o for o in (p.frame_observer(info) for p in self.parts) if o is not None]
+        if len(observers) <= 1:
+            return observers[0] if observers else None
+
+        def observe_all(index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None:
+            for observe in observers:
+                observe(index, rgb, faces)
+
+        return observe_all
+
+    def prepare(self, clips: Sequence[ClipFaces]) -> None:
+        for part in self.parts:
+            part.prepare(clips)
 
     def render(
         self, frame: np.ndarray, face: FaceFrame, lap: Lap | None = None
@@ -221,6 +279,7 @@ class WarpRenderer(Renderer):
 
 
 __all__ = [
+    "ClipFaces",
     "DetailPart",
     "EyesPart",
     "FaceFrame",

@@ -1,0 +1,905 @@
+"""The mouth interior from the actor's own frames, where the edit opens the lips wider.
+
+The mesh warp fills the space between the edited lips by stretching what lay between the
+tracked lips: where an edit opens the mouth wider or higher than the actor did (a smile showing
+the upper teeth, a wider mouth, a more open jaw), the teeth stretch into a smear, and a mouth
+that was closed shows stretched lip colour. As in Face2Face (Thies et al., CVPR 2016) and Video
+Rewrite (Bregler et al., 1997), the interior is instead taken from another frame of the same
+clip whose mouth matches the edited lips:
+
+1. *The bank* (``MouthBank``): while the clip is tracked (or, for a clip analysed earlier, in a
+   decode pass over the frames its landmarks choose), up to ``BANK_SIZE`` diverse open mouths
+   are kept as crops in a canonical mouth frame: the head normalised by a similarity fitted to
+   the stable landmarks (nose, eye corners, the sides of the face), so upper teeth, fixed to the
+   skull, sit at the same place in every crop. Each crop is stored in Y, U, V with the mask of its
+   opening; the bank's memory does not grow with the clip's length.
+2. *The path* (``MouthPart.prepare``): per frame, the edited inner lips are compared with the
+   tracked ones (canonical units); where they open more, a candidate is chosen whose inner-lip
+   shape (profile of each lip over the corners' line, the gap, the width) matches the edited
+   lips best, along a Viterbi path with a switch cost, so teeth do not pop from frame to frame.
+3. *The composite* (``MouthPart.apply``): the candidate is split at its occlusal line (midway
+   between its inner lips); the upper piece is moved rigidly with the edited upper lip, the lower
+   piece with the edited lower lip (the jaw): each is a translation in the canonical frame, so the
+   teeth never stretch; where the pieces part, the mouth's dark cavity shows. Its colour is
+   matched to the frame's (mean and standard deviation of Y, U, V over a ring of lip around the
+   opening, in the candidate and in the warped frame) and it is feathered into the edited
+   opening, fading in and out over a few frames where the edit starts or stops opening the lips
+   more than the actor did.
+
+A clip whose mouth never opens has no interior to copy: the opening is then filled with a dark
+cavity shaded from the lips' own colour (``MouthPart.fallback`` says so, once per clip).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import cv2
+import numpy as np
+
+from emodirector.face_model import (
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    STABLE,
+    UPPER_LIP_MID,
+    load_face_model,
+)
+from emodirector.render.renderer import ClipFaces, FaceFrame, Planes, RenderPart
+from emodirector.render.warp import WarpField
+from emodirector.track.tracker import FaceTrack, FrameObserver
+from emodirector.video.reader import VideoInfo, iter_frames
+
+#: Most candidate mouths kept per clip.
+BANK_SIZE = 64
+#: A frame is a candidate when its largest inner-lip gap is at least this fraction of the inner
+#: mouth width (a mouth open enough to show teeth or tongue).
+MIN_OPEN_FRACTION = 0.12
+#: Canonical crop box ``(x0, y0, x1, y1)`` (face-model units: the mouth is about 1 wide): the
+#: mouth and the jaw's travel below it.
+CROP_BOX = (-0.75, 0.40, 0.75, 1.35)
+#: Largest crop resolution (pixels per face-model unit); below it, the tracked image's own.
+MAX_PX_PER_UNIT = 150.0
+#: The edit opens the lips more than the actor when the largest gap (or the width, on an open
+#: mouth) grows by this fraction of the mouth width; it stops when that falls below ``_OFF``.
+EXCESS_ON = 0.03
+EXCESS_OFF = 0.015
+#: Frames over which the retrieved interior fades in or out, and the least time it stays on.
+FADE_FRAMES = 3
+HOLD_FRAMES = 6
+#: Switching candidate costs this multiple of the median best match cost of the clip (at least
+#: ``_MIN_SWITCH`` in squared face-model units).
+SWITCH_FACTOR = 6.0
+_MIN_SWITCH = 2e-4
+#: A candidate of the bank belongs to a track when its inner lips lie within this distance
+#: (face-model units, RMS) of the track's on the same frame.
+_SAME_FACE = 0.05
+#: Weights of the gap and width differences in the match cost (lip profiles weigh 1).
+_GAP_WEIGHT = 2.0
+_WIDTH_WEIGHT = 1.0
+#: A candidate gap smaller than the target's costs this much more (its pieces must part).
+_SHORT_WEIGHT = 2.0
+#: Ring of lip around the opening whose colour is matched (face-model units).
+_RING = 0.06
+#: Candidate's opening mask is inset by this many crop pixels (the lip edge is not interior).
+_INSET_PX = 1.5
+#: How far (face-model units) a candidate's interior is continued past its opening.
+_EXTEND = 0.08
+#: Range of the colour transfer's standard-deviation ratio (Y; U and V tighter).
+_GAIN_Y = (0.6, 1.6)
+_GAIN_UV = (0.8, 1.25)
+#: Luma of the fallback cavity relative to the lips' mean, and its chroma's pull to grey.
+_DARK_LUMA = 0.3
+_DARK_CHROMA = 0.5
+#: Feather of the edited opening (pixels): inset of the edge, blur sigma.
+_EDGE_INSET_PX = 0.5
+_FEATHER_SIGMA = 0.8
+_AA_SHIFT = 4
+_MID = slice(1, -1)
+
+
+def head_similarity(landmarks: np.ndarray) -> np.ndarray:
+    """``(2, 3)`` similarity taking image pixels to the face model's units (the head's frame).
+
+    Fitted (least squares, rotation, scale and translation) to the stable landmarks.
+
+    >>> tpl = load_face_model().template
+    >>> a = head_similarity(tpl[:, :2] * 100 + 7)
+    >>> bool(np.allclose(a[:, :2], np.eye(2) / 100, atol=1e-6))
+    True
+    """
+    p = np.asarray(landmarks, np.float64)[list(STABLE), :2]
+    q = _stable_template()
+    mp, mq = p.mean(axis=0), q.mean(axis=0)
+    pc, qc = p - mp, q - mq
+    u, s, vt = np.linalg.svd(qc.T @ pc)
+    d = np.sign(np.linalg.det(u @ vt)) or 1.0
+    rot = u @ np.diag([1.0, d]) @ vt
+    scale = float((s * [1.0, d]).sum() / max((pc**2).sum(), 1e-12))
+    out = np.empty((2, 3))
+    out[:, :2] = scale * rot
+    out[:, 2] = mq - scale * rot @ mp
+    return out
+
+
+@cache
+def _stable_template() -> np.ndarray:
+    return load_face_model().template[list(STABLE), :2].astype(np.float64)
+
+
+def _apply(affine: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return pts[..., :2] @ affine[:, :2].T + affine[:, 2]
+
+
+def inner_lips(landmarks: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(11, 2)`` upper and lower inner-lip contours (corner to corner) in ``affine``'s
+    frame."""
+    lm = np.asarray(landmarks, np.float64)
+    return _apply(affine, lm[list(LIPS_INNER_UPPER)]), _apply(affine, lm[list(LIPS_INNER_LOWER)])
+
+
+@dataclass(frozen=True)
+class LipShape:
+    """An inner-lip contour summarised for matching (face-model units, the head's frame).
+
+    Attributes:
+        upper: ``(9,)`` height of the upper inner lip's middle points over the corners' midpoint
+            (positive up).
+        lower: ``(9,)`` depth of the lower inner lip's middle points under it.
+        width: Corner-to-corner width.
+    """
+
+    upper: np.ndarray
+    lower: np.ndarray
+    width: float
+
+    @classmethod
+    def of(cls, upper: np.ndarray, lower: np.ndarray) -> LipShape:
+        """From ``(11, 2)`` contours (corner to corner)."""
+        mid_y = (upper[0, 1] + upper[-1, 1] + lower[0, 1] + lower[-1, 1]) / 4
+        return cls(
+            upper=mid_y - upper[_MID, 1],
+            lower=lower[_MID, 1] - mid_y,
+            width=float(np.hypot(*(upper[-1] - upper[0]))),
+        )
+
+    @property
+    def gaps(self) -> np.ndarray:
+        """``(9,)`` vertical gap of each inner-lip pair."""
+        return self.upper + self.lower
+
+    @property
+    def open_fraction(self) -> float:
+        """Largest gap over the width."""
+        return float(self.gaps.max() / max(self.width, 1e-9))
+
+    def vector(self) -> np.ndarray:
+        """``(19,)`` the shape as one vector: upper, lower, width."""
+        return np.concatenate([self.upper, self.lower, [self.width]])
+
+
+def match_cost(target: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Cost of drawing a target lip shape with each candidate's interior.
+
+    Args:
+        target: ``(..., 19)`` ``LipShape.vector()`` of edited lips.
+        candidates: ``(K, 19)`` those of the candidates.
+
+    Returns:
+        ``(..., K)``: mean squared difference of the lip profiles (each centred: the pieces are
+        moved to the lips) plus weighted squared differences of the mean gap (more if the
+        candidate's is smaller) and of the width.
+    """
+    t = target[..., None, :]
+    c = candidates
+    tu, tl = t[..., :9], t[..., 9:18]
+    cu, cl = c[..., :9], c[..., 9:18]
+    prof = ((tu - tu.mean(-1, keepdims=True)) - (cu - cu.mean(-1, keepdims=True))) ** 2
+    prof = prof.mean(-1) + (
+        ((tl - tl.mean(-1, keepdims=True)) - (cl - cl.mean(-1, keepdims=True))) ** 2
+    ).mean(-1)
+    gap_t = tu.mean(-1) + tl.mean(-1)
+    gap_c = cu.mean(-1) + cl.mean(-1)
+    dgap = gap_t - gap_c
+    gap = np.where(dgap > 0, _SHORT_WEIGHT, 1.0) * dgap**2
+    width = (t[..., 18] - c[..., 18]) ** 2
+    return prof + _GAP_WEIGHT * gap + _WIDTH_WEIGHT * width
+
+
+@dataclass(frozen=True)
+class MouthCandidate:
+    """One open mouth of the clip, in the canonical mouth frame.
+
+    Attributes:
+        index: The frame it comes from.
+        crop: ``(h, w, 3) uint8`` Y, U, V over ``CROP_BOX`` at ``px_per_unit``.
+        pieces: ``(h, w, 2) uint8`` 255 where the crop is interior of the upper piece (above
+            the occlusal line, midway between the inner lips) and of the lower piece; the
+            opening is inset by ``_INSET_PX`` and the interior continued past it (``_EXTEND``).
+        px_per_unit: Crop pixels per face-model unit.
+        upper: ``(11, 2)`` its upper inner lip (face-model units).
+        lower: ``(11, 2)`` its lower inner lip.
+        ring_mean: ``(3,)`` mean Y, U, V of the lip ring around its opening.
+        ring_std: ``(3,)`` their standard deviations.
+        dark: ``(3,)`` Y, U, V of its darkest interior (the cavity between parted teeth).
+        sharpness: Variance of the Laplacian of Y inside the opening.
+    """
+
+    index: int
+    crop: np.ndarray
+    pieces: np.ndarray
+    px_per_unit: float
+    upper: np.ndarray
+    lower: np.ndarray
+    ring_mean: np.ndarray
+    ring_std: np.ndarray
+    dark: np.ndarray
+    sharpness: float
+
+    @property
+    def shape(self) -> LipShape:
+        return LipShape.of(self.upper, self.lower)
+
+
+def _extended(cand: MouthCandidate) -> MouthCandidate:
+    """The candidate with its interior continued past its opening by ``_EXTEND`` (inpainted
+    over the lip edge), its mask falling from 1 to 0 over that band: an edited opening a little
+    larger than the candidate's shows more of the interior, not the candidate's lips."""
+    inside = cand.pieces[..., 0] > 127
+    ext = max(2.0, _EXTEND * cand.px_per_unit)
+    outside = np.ascontiguousarray((~inside).astype(np.uint8))
+    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+    band = ((dist > 0) & (dist <= ext)).astype(np.uint8)
+    yuv = cv2.inpaint(cand.crop, band, 3, cv2.INPAINT_TELEA)
+    mask = np.clip(2.0 * (ext - dist) / ext, 0.0, 1.0)
+    # the occlusal line: midway between the inner lips, per crop column
+    x0, y0 = CROP_BOX[:2]
+    mid = ((cand.upper + cand.lower) / 2 - (x0, y0)) * cand.px_per_unit
+    order = np.argsort(mid[:, 0])
+    h, w = inside.shape
+    occ = np.interp(np.arange(w) + 0.5, mid[order, 0], mid[order, 1])
+    above = np.clip(occ[None, :] - (np.arange(h)[:, None] + 0.5) + 0.5, 0.0, 1.0)
+    pieces = np.stack([mask * above, mask * (1.0 - above)], axis=2)
+    return dataclasses.replace(cand, crop=yuv, pieces=(pieces * 255 + 0.5).astype(np.uint8))
+
+
+def _rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
+    """BT.601 limited-range Y, U, V (as FFmpeg's default conversion) of ``(..., 3) uint8`` RGB."""
+    m = (
+        np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]])
+        / 255.0
+    )
+    yuv = rgb.astype(np.float32) @ m.T.astype(np.float32) + np.array([16, 128, 128], np.float32)
+    return np.clip(yuv + 0.5, 0, 255).astype(np.uint8)
+
+
+def _fill(poly: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Anti-aliased ``float32`` 0..1 mask of a polygon (pixel coordinates) over ``shape``."""
+    mask = np.zeros(shape, np.uint8)
+    pts = np.round(poly * (1 << _AA_SHIFT)).astype(np.int32)
+    cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=_AA_SHIFT)
+    return mask.astype(np.float32) / 255.0
+
+
+def _opening(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """The opening polygon: the upper lip corner to corner, then the lower lip back."""
+    return np.concatenate([upper, lower[-2:0:-1]])
+
+
+def _ring_mask(opening: np.ndarray, ring_px: float) -> np.ndarray:
+    """``uint8`` 255 on the ring of width ``ring_px`` outside the ``opening`` mask (0..1)."""
+    k = max(3, int(round(ring_px)) * 2 + 1)
+    grown = cv2.dilate((opening > 0.5).astype(np.uint8), np.ones((k, k), np.uint8))
+    return ((grown > 0) & (opening < 0.05)).astype(np.uint8) * 255
+
+
+def _ring_stats(planes: np.ndarray, opening: np.ndarray, ring_px: float) -> tuple[np.ndarray, ...]:
+    """Mean and std of ``(h, w, C)`` planes over the ring of width ``ring_px`` outside the
+    ``opening`` mask."""
+    ring = _ring_mask(opening, ring_px) > 0
+    if ring.sum() < 8:
+        ring = np.ones(opening.shape, bool)
+    vals = planes[ring].astype(np.float32)
+    return vals.mean(axis=0), vals.std(axis=0) + 1.0
+
+
+class MouthBank:
+    """Diverse open mouths of one clip, collected as its frames are analysed.
+
+    Args:
+        capacity: Most candidates kept (the bank's memory is bounded by it, not by the clip).
+
+    Feed it frames with ``observe`` (it is a ``FrameObserver``); ``candidates`` are what it kept.
+    """
+
+    def __init__(self, capacity: int = BANK_SIZE) -> None:
+        self.capacity = capacity
+        self.candidates: list[MouthCandidate] = []
+        self.px_per_unit: float | None = None
+        #: Frames it was shown, and the seconds it spent on them.
+        self.frames_seen = 0
+        self.seconds = 0.0
+        self._vectors = np.zeros((0, 19))
+        self._dist = np.zeros((0, 0))
+
+    def __call__(self, index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None:
+        self.observe(index, rgb, faces)
+
+    def observe(self, index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None:
+        """Consider frame ``index`` (``(H, W, 3) uint8`` RGB; faces as pixel landmarks of it);
+        the face with the widest mouth is the one considered."""
+        start = time.perf_counter()
+        self.frames_seen += 1
+        if faces:
+            best = max(faces, key=lambda f: float(np.ptp(f[list(LIPS_INNER_UPPER), 0])))
+            self._consider(index, rgb, best)
+        self.seconds += time.perf_counter() - start
+
+    def wants(self, landmarks: np.ndarray) -> bool:
+        """Whether a frame with these landmarks would be considered (its mouth is open)."""
+        up, lo = inner_lips(landmarks, head_similarity(landmarks))
+        return LipShape.of(up, lo).open_fraction >= MIN_OPEN_FRACTION
+
+    def _slot(self, vec: np.ndarray) -> int | None:
+        """Where a candidate of shape ``vec`` goes: appended (``len``), replacing one, or None."""
+        n = len(self.candidates)
+        if n < self.capacity:
+            return n
+        d_new = np.sqrt(((self._vectors - vec) ** 2).sum(axis=1))
+        dist = self._dist + np.diag(np.full(n, np.inf))
+        a, b = np.unravel_index(int(np.argmin(dist)), dist.shape)
+        if d_new.min() > dist[a, b]:
+            # more diverse than the closest pair: replace the member of it nearer to the rest
+            ra = np.sort(dist[a])[1] if n > 2 else 0.0
+            rb = np.sort(dist[b])[1] if n > 2 else 0.0
+            return int(a if ra <= rb else b)
+        return None
+
+    def _consider(self, index: int, rgb: np.ndarray, landmarks: np.ndarray) -> None:
+        affine = head_similarity(landmarks)
+        up, lo = inner_lips(landmarks, affine)
+        shape = LipShape.of(up, lo)
+        if shape.open_fraction < MIN_OPEN_FRACTION:
+            return
+        vec = shape.vector()
+        slot = self._slot(vec)
+        near = None
+        if slot is None:
+            # a near twin of a kept one: replace it if this one is sharper
+            near = int(np.argmin(((self._vectors - vec) ** 2).sum(axis=1)))
+        cand = self._crop(index, rgb, affine, up, lo)
+        if cand is None:
+            return
+        if slot is None:
+            if near is None or cand.sharpness <= self.candidates[near].sharpness:
+                return
+            slot = near
+        self._put(slot, cand, vec)
+
+    def _put(self, slot: int, cand: MouthCandidate, vec: np.ndarray) -> None:
+        cand = _extended(cand)
+        if slot == len(self.candidates):
+            self.candidates.append(cand)
+            self._vectors = np.vstack([self._vectors, vec])
+            n = len(self.candidates)
+            dist = np.zeros((n, n))
+            dist[:-1, :-1] = self._dist
+            self._dist = dist
+        else:
+            self.candidates[slot] = cand
+            self._vectors[slot] = vec
+        d = np.sqrt(((self._vectors - vec) ** 2).sum(axis=1))
+        self._dist[slot, :] = d
+        self._dist[:, slot] = d
+
+    def _crop(
+        self, index: int, rgb: np.ndarray, affine: np.ndarray, up: np.ndarray, lo: np.ndarray
+    ) -> MouthCandidate | None:
+        if self.px_per_unit is None:
+            scale = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+            self.px_per_unit = float(min(MAX_PX_PER_UNIT, 1.0 / max(scale, 1e-9)))
+        ppu = self.px_per_unit
+        x0, y0, x1, y1 = CROP_BOX
+        size = (int(round((x1 - x0) * ppu)), int(round((y1 - y0) * ppu)))
+        to_crop = affine * ppu
+        to_crop[:, 2] -= np.array([x0, y0]) * ppu
+        crop_rgb = cv2.warpAffine(rgb, to_crop, size, flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        yuv = _rgb_to_yuv(crop_rgb)
+        poly = (_opening(up, lo) - (x0, y0)) * ppu
+        opening = _fill(poly, (size[1], size[0]))
+        k = int(np.ceil(_INSET_PX)) * 2 + 1
+        inset = cv2.erode(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        inside = inset > 0.5
+        if inside.sum() < 16:
+            return None
+        mean, std = _ring_stats(yuv, opening, _RING * ppu)
+        yuv = np.ascontiguousarray(yuv)
+        y = yuv[..., 0]
+        lap = cv2.Laplacian(y, cv2.CV_32F)
+        dark_y = np.percentile(y[inside], 5)
+        dark_sel = inside & (y <= dark_y + 2)
+        dark = yuv[dark_sel].astype(np.float32).mean(axis=0)
+        return MouthCandidate(
+            index=index,
+            crop=yuv,
+            pieces=np.stack([inside, inside], axis=2).astype(np.uint8) * 255,
+            px_per_unit=ppu,
+            upper=up,
+            lower=lo,
+            ring_mean=mean,
+            ring_std=std,
+            dark=dark,
+            sharpness=float(lap[inside].var()),
+        )
+
+
+@dataclass(frozen=True)
+class MouthPath:
+    """What one face's clip gets: per frame, how much of the retrieved interior, and which.
+
+    Attributes:
+        weight: ``(T,) float32`` 0..1 share of the retrieved (or dark) interior in the opening.
+        choice: ``(T,) int32`` index into ``candidates`` per frame, -1 for the dark cavity.
+        mouth: ``(T, 2) float32`` the tracked upper-lip middle (pixels) per frame: tells which
+            prepared face a rendered face is.
+        candidates: The candidates of this face.
+    """
+
+    weight: np.ndarray
+    choice: np.ndarray
+    mouth: np.ndarray
+    candidates: tuple[MouthCandidate, ...]
+
+    @property
+    def switches(self) -> int:
+        """Changes of candidate between consecutive frames that both draw it."""
+        on = self.weight > 0
+        both = on[1:] & on[:-1]
+        return int((both & (self.choice[1:] != self.choice[:-1])).sum())
+
+
+def excess_opening(source: LipShape, target: LipShape) -> float:
+    """How much more the target lips open than the source's (fraction of the source width): the
+    largest gain of a pair's gap, or of the width on an open target mouth."""
+    w = max(source.width, 1e-9)
+    gap = float((target.gaps - source.gaps).max()) / w
+    opened = min(1.0, target.open_fraction / MIN_OPEN_FRACTION)
+    return max(gap, (target.width - source.width) / w * opened)
+
+
+def on_weights(excess: np.ndarray) -> np.ndarray:
+    """``(T,)`` 0..1 share of the retrieved interior from each frame's excess opening (NaN: no
+    edit): on above ``EXCESS_ON``, off below ``EXCESS_OFF`` (hysteresis), held for at least
+    ``HOLD_FRAMES``, faded over ``FADE_FRAMES``; never on a frame without an edit.
+
+    >>> on_weights(np.array([0, 0, 0, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0])).round(2).tolist()
+    [0.0, 0.33, 0.67, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.67, 0.33, 0.0]
+    """
+    n = len(excess)
+    valid = ~np.isnan(excess)
+    e = np.where(valid, excess, 0.0)
+    on = np.zeros(n, bool)
+    state = False
+    for i in range(n):
+        state = e[i] >= EXCESS_ON or (state and e[i] >= EXCESS_OFF)
+        on[i] = state and valid[i]
+    held = on.copy()
+    for i in np.flatnonzero(on):
+        held[i : i + HOLD_FRAMES + 1] = True
+    held &= valid
+    # fade: distance (in frames) to the nearest frame that is off, capped
+    w = held.astype(np.float32)
+    ramp = np.zeros(n, np.float32)
+    dist = np.full(n, FADE_FRAMES, np.float32)
+    last = -np.inf
+    for i in range(n):
+        last = i if not held[i] else last
+        dist[i] = min(dist[i], i - last)
+    last = np.inf
+    for i in range(n - 1, -1, -1):
+        last = i if not held[i] else last
+        dist[i] = min(dist[i], last - i)
+    ramp = np.minimum(dist, FADE_FRAMES) / FADE_FRAMES
+    return (w * ramp).astype(np.float32)
+
+
+def viterbi(cost: np.ndarray, switch: np.ndarray) -> np.ndarray:
+    """The path through candidates of least total cost.
+
+    Args:
+        cost: ``(T, K)`` cost of each candidate on each frame.
+        switch: ``(T,)`` cost of changing candidate into frame ``t`` (``switch[0]`` unused).
+
+    Returns:
+        ``(T,) int32`` the chosen candidate per frame.
+
+    >>> viterbi(np.array([[0, 1], [1, 0.9], [0, 1]]), np.full(3, 0.5)).tolist()
+    [0, 0, 0]
+    """
+    t_len, k = cost.shape
+    back = np.zeros((t_len, k), np.int32)
+    acc = cost[0].astype(np.float64)
+    for t in range(1, t_len):
+        best = int(np.argmin(acc))
+        move = acc[best] + switch[t]
+        stay = acc <= move
+        back[t] = np.where(stay, np.arange(k), best)
+        acc = np.where(stay, acc, move) + cost[t]
+    path = np.empty(t_len, np.int32)
+    path[-1] = int(np.argmin(acc))
+    for t in range(t_len - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def plan_path(
+    sources: np.ndarray, targets: np.ndarray, candidates: tuple[MouthCandidate, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and choices for one face's frames.
+
+    Args:
+        sources: ``(T, 19)`` ``LipShape.vector()`` of the tracked lips (NaN where no edit).
+        targets: ``(T, 19)`` those of the edited lips.
+        candidates: The bank's candidates of this face (empty: the dark cavity).
+
+    Returns:
+        ``(weight, choice)`` as in ``MouthPath``.
+    """
+    t_len = len(sources)
+    excess = np.full(t_len, np.nan)
+    for i in np.flatnonzero(~np.isnan(sources[:, 0])):
+        excess[i] = excess_opening(_shape_of(sources[i]), _shape_of(targets[i]))
+    weight = on_weights(excess)
+    choice = np.full(t_len, -1, np.int32)
+    active = weight > 0
+    if not candidates or not active.any():
+        return weight, choice
+    vecs = np.stack([c.shape.vector() for c in candidates])
+    cost = np.zeros((t_len, len(candidates)))
+    cost[active] = match_cost(targets[active], vecs)
+    best = cost[active].min(axis=1)
+    switch_cost = max(_MIN_SWITCH, SWITCH_FACTOR * float(np.median(best)))
+    switch = np.where(active & np.roll(active, 1), switch_cost, 0.0)
+    path = viterbi(cost, switch)
+    choice[active] = path[active]
+    return weight, choice
+
+
+def _shape_of(vec: np.ndarray) -> LipShape:
+    return LipShape(upper=vec[:9], lower=vec[9:18], width=float(vec[18]))
+
+
+def _even_box(lo: np.ndarray, hi: np.ndarray, bounds: tuple[int, int, int, int]) -> tuple[int, ...]:
+    x0 = max(bounds[0], int(np.floor(lo[0])) // 2 * 2)
+    y0 = max(bounds[1], int(np.floor(lo[1])) // 2 * 2)
+    x1 = min(bounds[2], -(-int(np.ceil(hi[0])) // 2) * 2)
+    y1 = min(bounds[3], -(-int(np.ceil(hi[1])) // 2) * 2)
+    return x0, y0, x1, y1
+
+
+def _piece(cand: MouthCandidate, frame_to_canon: np.ndarray, shift: np.ndarray,
+           origin: tuple[int, int], size: tuple[int, int],
+           which: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """One piece of the candidate moved by ``shift`` (face-model units), sampled on the output
+    box at ``origin`` (frame pixels) of ``size`` (w, h): ``(h, w, 3) float32`` Y, U, V and
+    ``(h, w) float32`` 0..1 where it is the piece's interior (``which``: 0 upper, 1 lower)."""
+    ppu = cand.px_per_unit
+    m = np.vstack([frame_to_canon, [0, 0, 1]])
+    to_crop = np.array([[ppu, 0, -ppu * (CROP_BOX[0] + shift[0])],
+                        [0, ppu, -ppu * (CROP_BOX[1] + shift[1])], [0, 0, 1]])  # fmt: skip
+    box = np.array([[1, 0, origin[0]], [0, 1, origin[1]], [0, 0, 1]], np.float64)
+    full = (to_crop @ m @ box)[:2]
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    yuv = cv2.warpAffine(cand.crop, full, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    mask = cv2.warpAffine(cand.pieces[..., which], full, size, flags=flags,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+    return yuv.astype(np.float32), mask.astype(np.float32) * np.float32(1 / 255)
+
+
+def draw_interior(
+    cand: MouthCandidate | None,
+    head: np.ndarray,
+    dst: np.ndarray,
+    box: tuple[int, int, int, int],
+    ring: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """``(h, w, 3) float32`` Y, U, V of the mouth interior over ``box`` (frame pixels).
+
+    Args:
+        cand: The candidate; None: the dark cavity.
+        head: ``(2, 3)`` the frame's pixels to the head's frame (``head_similarity`` of the
+            tracked landmarks).
+        dst: ``(478, 2+)`` edited landmarks (the lips the interior fills).
+        box: ``(x0, y0, x1, y1)`` output box in the frame.
+        ring: Mean and std of Y, U, V of the lip ring around the edited opening in the frame.
+    """
+    x0, y0, x1, y1 = box
+    size = (x1 - x0, y1 - y0)
+    mean_f, std_f = ring
+    if cand is None:
+        dark = np.array(
+            [max(16.0, _DARK_LUMA * mean_f[0]), *(128 + _DARK_CHROMA * (mean_f[1:] - 128))],
+            np.float32,
+        )
+        return np.broadcast_to(dark, (size[1], size[0], 3)).copy()
+    to_canon = head
+    up_t, lo_t = inner_lips(dst, to_canon)
+    shift_up = (up_t[_MID] - cand.upper[_MID]).mean(axis=0)
+    shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
+    upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
+    lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
+    dark = np.full_like(lower, 0.0)
+    dark += cand.dark.astype(np.float32)
+    layer = cv2.blendLinear(lower, dark, m_l, 1.0 - m_l)
+    layer = cv2.blendLinear(upper, layer, m_u, 1.0 - m_u)
+    # colour and light of the frame: per channel, matched mean and (clamped) spread of the ring
+    lo_g = np.array([_GAIN_Y[0], _GAIN_UV[0], _GAIN_UV[0]])
+    hi_g = np.array([_GAIN_Y[1], _GAIN_UV[1], _GAIN_UV[1]])
+    gain = np.clip(std_f / cand.ring_std, lo_g, hi_g)
+    matrix = np.concatenate([np.diag(gain), (mean_f - gain * cand.ring_mean)[:, None]], axis=1)
+    return cv2.transform(layer, matrix.astype(np.float32))
+
+
+def _frame_ring(
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    box: tuple[int, int, int, int],
+    opening: np.ndarray,
+    ring_px: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of Y, U, V over the lip ring around ``opening`` (box-relative mask) in the
+    warped ``planes`` (box in roi pixels, even-aligned)."""
+    x0, y0, x1, y1 = box
+    ring = _ring_mask(opening, ring_px)
+    half = np.ascontiguousarray(ring[::2, ::2])
+    if cv2.countNonZero(ring) < 8 or cv2.countNonZero(half) < 4:
+        ring = np.full_like(ring, 255)
+        half = np.ascontiguousarray(ring[::2, ::2])
+    mean, std = np.zeros(3), np.zeros(3)
+    m, d = cv2.meanStdDev(np.ascontiguousarray(planes[0][y0:y1, x0:x1]), mask=ring)
+    mean[0], std[0] = m[0, 0], d[0, 0]
+    for k in (1, 2):
+        region = np.ascontiguousarray(planes[k][y0 // 2 : y1 // 2, x0 // 2 : x1 // 2])
+        m, d = cv2.meanStdDev(region, mask=half[: region.shape[0], : region.shape[1]])
+        mean[k], std[k] = m[0, 0], d[0, 0]
+    return mean, std + 1.0
+
+
+def composite_mouth(
+    field: WarpField,
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    src: np.ndarray,
+    dst: np.ndarray,
+    cand: MouthCandidate | None,
+    weight: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw the mouth interior into the edited opening of a warped face region.
+
+    Args:
+        field: The warp (its ``roi`` places ``planes``).
+        planes: Warped Y region at full and U, V at half resolution.
+        src: ``(478, 2+)`` tracked landmark pixels.
+        dst: ``(478, 2+)`` edited landmark pixels.
+        cand: The interior to draw; None: the dark cavity.
+        weight: 0..1 its share in the opening.
+
+    Returns:
+        New Y, U, V regions; ``planes`` itself where the opening is empty or off the region.
+    """
+    rx0, ry0, rx1, ry1 = field.roi
+    lips = np.concatenate([np.asarray(dst, np.float64)[list(LIPS_INNER_UPPER), :2],
+                           np.asarray(dst, np.float64)[list(LIPS_INNER_LOWER), :2]])  # fmt: skip
+    head = head_similarity(src)
+    scale = 1.0 / float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
+    ring_px = max(2.0, _RING * scale)
+    pad = ring_px + 3
+    box = _even_box(lips.min(axis=0) - pad, lips.max(axis=0) + pad, field.roi)
+    x0, y0, x1, y1 = box
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return planes
+    up = np.asarray(dst, np.float64)[list(LIPS_INNER_UPPER), :2]
+    lo = np.asarray(dst, np.float64)[list(LIPS_INNER_LOWER), :2]
+    opening = _fill(_opening(up, lo) - (x0, y0), (y1 - y0, x1 - x0))
+    if opening.sum() < 1.0:
+        return planes
+    alpha = cv2.GaussianBlur(_inset(opening), (0, 0), _FEATHER_SIGMA) * float(weight)
+    rbox = (x0 - rx0, y0 - ry0, x1 - rx0, y1 - ry0)
+    ring = _frame_ring(planes, rbox, opening, ring_px)
+    interior = draw_interior(cand, head, dst, box, ring)
+    out_y, out_u, out_v = (p.copy() for p in planes)
+    bx0, by0, bx1, by1 = rbox
+    y_reg = out_y[by0:by1, bx0:bx1]
+    y_reg[:] = _mix(y_reg, interior[..., 0], alpha)
+    a_half = cv2.resize(alpha, ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_AREA)
+    uv_half = cv2.resize(interior[..., 1:], ((x1 - x0) // 2, (y1 - y0) // 2),
+                         interpolation=cv2.INTER_AREA)  # fmt: skip
+    for k, plane in enumerate((out_u, out_v)):
+        reg = plane[by0 // 2 : by1 // 2, bx0 // 2 : bx1 // 2]
+        reg[:] = _mix(reg, uv_half[..., k], a_half[: reg.shape[0], : reg.shape[1]])
+    return out_y, out_u, out_v
+
+
+def _inset(mask: np.ndarray) -> np.ndarray:
+    """The anti-aliased mask pulled in by ``_EDGE_INSET_PX`` (the warped lip edge stays)."""
+    return np.clip(mask - _EDGE_INSET_PX, 0.0, 1.0) / max(1.0 - _EDGE_INSET_PX, 1e-6)
+
+
+def _mix(base: np.ndarray, over: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    h, w = base.shape
+    out = base.astype(np.float32)
+    out += alpha[:h, :w] * (over[:h, :w] - out)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def warn_fallback(frames: int) -> None:
+    """Say once that a clip's mouth is drawn as a dark cavity (no open mouth to copy)."""
+    warnings.warn(
+        f"the clip shows no open mouth to copy teeth from: on {frames} frames the edit opens "
+        "the lips more than the actor did and the mouth is drawn as a dark cavity",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def choose_frames(track: FaceTrack, capacity: int = BANK_SIZE) -> np.ndarray:
+    """Up to ``capacity`` frames of a track whose open mouths are most diverse (farthest-point
+    sampling of their lip shapes, from the most open one), sorted."""
+    present = np.flatnonzero(track.present)
+    idx, vecs = [], []
+    for i in present:
+        lm = np.asarray(track.landmarks[i], np.float64)
+        up, lo = inner_lips(lm, head_similarity(lm))
+        shape = LipShape.of(up, lo)
+        if shape.open_fraction >= MIN_OPEN_FRACTION:
+            idx.append(int(i))
+            vecs.append(shape.vector())
+    if not idx:
+        return np.zeros(0, np.int64)
+    v = np.asarray(vecs)
+    chosen = [int(np.argmax(v[:, :18].sum(axis=1)))]
+    dist = np.sqrt(((v - v[chosen[0]]) ** 2).sum(axis=1))
+    while len(chosen) < min(capacity, len(idx)):
+        nxt = int(np.argmax(dist))
+        if dist[nxt] <= 0:
+            break
+        chosen.append(nxt)
+        dist = np.minimum(dist, np.sqrt(((v - v[nxt]) ** 2).sum(axis=1)))
+    return np.sort(np.asarray(idx)[chosen])
+
+
+def replay(info: VideoInfo, track: FaceTrack, bank: MouthBank) -> None:
+    """Fill ``bank`` from a clip analysed earlier: decode it up to the last of the frames
+    ``choose_frames`` names and show the bank those, with the track's landmarks."""
+    frames = set(choose_frames(track, bank.capacity).tolist())
+    if not frames:
+        return
+    last = max(frames)
+    for frame in iter_frames(info, "rgb24"):
+        if frame.index in frames:
+            bank.observe(frame.index, frame.image, [np.asarray(track.landmarks[frame.index])])
+        if frame.index >= last:
+            break
+
+
+class MouthPart(RenderPart):
+    """The mouth interior from the actor's own frames where the edit opens the lips more.
+
+    Args:
+        capacity: Most candidate mouths kept (``BANK_SIZE``).
+
+    Attributes:
+        bank: The clip's candidates (filled during the tracking pass through
+            ``frame_observer``, else by ``prepare``'s own decode pass).
+        fallback_frames: Frames of the last prepared clip drawn with the dark cavity because
+            the clip has no open mouth to copy (a warning says so once).
+        prepare_seconds: Time ``prepare`` took (the decode pass included).
+    """
+
+    name = "mouth"
+
+    def __init__(self, capacity: int = BANK_SIZE) -> None:
+        self.capacity = capacity
+        self.bank = MouthBank(capacity)
+        self.fallback_frames = 0
+        self.prepare_seconds = 0.0
+        self._bank_of: object = None
+        self._paths: list[MouthPath] = []
+
+    def frame_observer(self, info: VideoInfo) -> FrameObserver:
+        self.bank = MouthBank(self.capacity)
+        self._bank_of = info.path
+        return self.bank
+
+    def prepare(self, clips: Sequence[ClipFaces]) -> None:
+        start = time.perf_counter()
+        self._paths = []
+        self.fallback_frames = 0
+        if clips and (self._bank_of != clips[0].info.path or self.bank.frames_seen == 0):
+            self.bank = MouthBank(self.capacity)
+            self._bank_of = clips[0].info.path
+            for clip in clips:
+                replay(clip.info, clip.track, self.bank)
+        for clip in clips:
+            self._paths.append(self._plan(clip))
+        if self.fallback_frames:
+            warn_fallback(self.fallback_frames)
+        self.prepare_seconds = time.perf_counter() - start
+
+    def _plan(self, clip: ClipFaces) -> MouthPath:
+        n = clip.track.n_frames
+        sources = np.full((n, 19), np.nan)
+        targets = np.full((n, 19), np.nan)
+        mouth = np.full((n, 2), np.nan, np.float32)
+        for i in range(n):
+            face = clip.face(i)
+            if face is None:
+                continue
+            to_canon = head_similarity(face.source)
+            sources[i] = LipShape.of(*inner_lips(face.source, to_canon)).vector()
+            targets[i] = LipShape.of(*inner_lips(face.target, to_canon)).vector()
+            mouth[i] = face.source[UPPER_LIP_MID, :2]
+        mine = tuple(c for c in self.bank.candidates if _belongs(c, clip.track))
+        weight, choice = plan_path(sources, targets, mine)
+        if not mine:
+            self.fallback_frames += int((weight > 0).sum())
+        return MouthPath(weight=weight, choice=choice, mouth=mouth, candidates=mine)
+
+    def path_of(self, face: FaceFrame) -> MouthPath | None:
+        """The prepared path of the face being rendered (None if it was not prepared)."""
+        ax, ay = (float(v) for v in face.source[UPPER_LIP_MID, :2])
+        for path in self._paths:
+            if face.index < len(path.mouth):
+                px, py = path.mouth[face.index]
+                if abs(px - ax) <= 0.5 and abs(py - ay) <= 0.5:
+                    return path
+        return None
+
+    def active(self, face: FaceFrame) -> bool:
+        path = self.path_of(face)
+        return path is not None and bool(path.weight[face.index] > 0)
+
+    def apply(self, frame: np.ndarray, field: WarpField, planes: Planes, face: FaceFrame) -> Planes:
+        path = self.path_of(face)
+        if path is None or path.weight[face.index] <= 0:
+            return planes
+        k = int(path.choice[face.index])
+        cand = path.candidates[k] if k >= 0 else None
+        return composite_mouth(field, planes, face.source, face.target, cand,
+                               float(path.weight[face.index]))  # fmt: skip
+
+
+def _belongs(cand: MouthCandidate, track: FaceTrack) -> bool:
+    """Whether a candidate was taken from this track's face (its lips match the track's on the
+    same frame)."""
+    if cand.index >= track.n_frames or not track.present[cand.index]:
+        return False
+    lm = np.asarray(track.landmarks[cand.index], np.float64)
+    up, lo = inner_lips(lm, head_similarity(lm))
+    err = np.sqrt(((np.concatenate([up, lo]) - np.concatenate([cand.upper, cand.lower])) ** 2)
+                  .sum(axis=1).mean())  # fmt: skip
+    return bool(err <= _SAME_FACE)
+
+
+__all__ = [
+    "BANK_SIZE",
+    "LipShape",
+    "MouthBank",
+    "MouthCandidate",
+    "MouthPart",
+    "MouthPath",
+    "composite_mouth",
+    "draw_interior",
+    "excess_opening",
+    "head_similarity",
+    "inner_lips",
+    "match_cost",
+    "on_weights",
+    "choose_frames",
+    "replay",
+    "plan_path",
+    "viterbi",
+]

@@ -1,0 +1,315 @@
+"""The mouth interior from the actor's own frames (emodirector.render.mouth)."""
+
+from __future__ import annotations
+
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emodirector.face_model import (
+    CHIN,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
+    load_face_model,
+)
+from emodirector.render import warp_field, warp_yuv420
+from emodirector.render.mouth import (
+    LipShape,
+    MouthBank,
+    MouthPart,
+    composite_mouth,
+    head_similarity,
+    inner_lips,
+    plan_path,
+)
+from emodirector.render.renderer import ClipFaces, FaceFrame, WarpRenderer
+from emodirector.track.tracker import FaceTrack
+from emodirector.video.reader import VideoInfo
+
+_W, _H = 480, 480
+_SCALE = 150.0
+_SKIN = (200, 150, 130)
+_LIP = (170, 80, 80)
+_CAVITY = (40, 15, 15)
+_TEETH = (235, 235, 225)
+#: Openings (largest inner gap over the inner mouth width) of the synthetic clip's frames.
+_OPENINGS = (0.0, 0.14, 0.22, 0.30, 0.38, 0.46)
+#: Largest RMS difference (face-model units) of a retrieved candidate's lips from the target's.
+_MATCH_TOL = 0.01
+#: Luma of the drawn interior: a dark cavity is below this ...
+_DARK_MAX_Y = 70
+#: ... and the synthetic teeth above this.
+_TEETH_MIN_Y = 170
+#: Pixels outside the edited lips' box (plus this margin) must not change.
+_MARGIN_PX = 3
+#: Most candidate switches per frame drawn on a jittered target.
+_MAX_SWITCH_RATE = 0.1
+
+
+def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """``(478, 3)`` a frontal face whose inner lips part by ``opening`` of the mouth width."""
+    pts = load_face_model().template.astype(np.float64) * _SCALE
+    pts[:, :2] += (_W / 2 + shift[0], _H / 2 - 60 + shift[1])
+    width = np.ptp(pts[list(LIPS_INNER_UPPER), 0])
+    # close the template's slightly parted lips: both inner lips meet on their middle line
+    up, lo = list(LIPS_INNER_UPPER), list(LIPS_INNER_LOWER)
+    closed = (pts[up, 1] + pts[lo, 1]) / 2
+    pts[list(LIPS_OUTER_UPPER), 1] += closed - pts[up, 1]
+    pts[list(LIPS_OUTER_LOWER), 1] += closed - pts[lo, 1]
+    pts[up, 1] = closed
+    pts[lo, 1] = closed
+    gap = opening * width
+    for group, share in (
+        (LIPS_INNER_UPPER, -0.3),
+        (LIPS_OUTER_UPPER, -0.3),
+        (LIPS_INNER_LOWER, 0.7),
+        (LIPS_OUTER_LOWER, 0.7),
+    ):
+        idx = list(group)
+        pts[idx, 1] += share * gap * np.sin(np.linspace(0, np.pi, len(idx)))
+    pts[CHIN, 1] += 0.7 * gap
+    return pts.astype(np.float32)
+
+
+def _image(landmarks: np.ndarray) -> np.ndarray:
+    """``(H, W, 3) uint8`` RGB: skin, lips, and between them a cavity with upper teeth."""
+    img = np.zeros((_H, _W, 3), np.uint8)
+    img[:] = _SKIN
+    outer = np.concatenate(
+        [landmarks[list(LIPS_OUTER_UPPER), :2], landmarks[list(LIPS_OUTER_LOWER)[-2:0:-1], :2]]
+    )
+    inner = np.concatenate(
+        [landmarks[list(LIPS_INNER_UPPER), :2], landmarks[list(LIPS_INNER_LOWER)[-2:0:-1], :2]]
+    )
+    cv2.fillPoly(img, [np.round(outer).astype(np.int32)], _LIP)
+    cv2.fillPoly(img, [np.round(inner).astype(np.int32)], _CAVITY)
+    # upper teeth: a band under the upper lip, fixed to the head
+    top = landmarks[list(LIPS_INNER_UPPER), 1].min()
+    x0, x1 = landmarks[LIPS_INNER_UPPER[2], 0], landmarks[LIPS_INNER_UPPER[-3], 0]
+    mask = np.zeros((_H, _W), np.uint8)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+    teeth = np.zeros_like(mask)
+    teeth[int(top) : int(top + 12), int(x0) : int(x1)] = 1
+    img[(mask & teeth) > 0] = _TEETH
+    return img
+
+
+def _yuv420(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), cv2.COLOR_BGR2YUV_I420)
+
+
+def _info() -> VideoInfo:
+    return VideoInfo(
+        path=Path("synthetic-mouth.mp4"),
+        width=_W,
+        height=_H,
+        fps=Fraction(25),
+        time_base=Fraction(1, 25),
+        frame_count=0,
+        duration=0.0,
+        codec="h264",
+        pix_fmt="yuv420p",
+        rotation=0,
+        color_range=1,
+        audio_streams=(),
+    )
+
+
+def _track(landmarks: list[np.ndarray]) -> FaceTrack:
+    n = len(landmarks)
+    return FaceTrack(
+        landmarks=np.stack(landmarks),
+        present=np.ones(n, bool),
+        segment=np.zeros(n, np.int32),
+        times=np.arange(n) / 25.0,
+        frame_size=(_W, _H),
+    )
+
+
+def _prepared(sources: list[np.ndarray], targets: list[np.ndarray]) -> MouthPart:
+    """A mouth part whose bank saw the source frames, prepared for the targets."""
+    info = _info()
+    part = MouthPart()
+    observe = part.frame_observer(info)
+    for i, lm in enumerate(sources):
+        observe(i, _image(lm), [lm])
+    track = _track(sources)
+
+    def face(i: int) -> FaceFrame:
+        return FaceFrame(i, sources[i], targets[i], (), np.zeros(0, np.float32))
+
+    part.prepare([ClipFaces(info, track, face)])
+    return part
+
+
+def _shape(lm: np.ndarray) -> LipShape:
+    return LipShape.of(*inner_lips(lm, head_similarity(lm)))
+
+
+def test_head_frame_ignores_position_and_scale() -> None:
+    a = _shape(_landmarks(0.3))
+    moved = _landmarks(0.3, (25.0, -10.0))
+    moved[:, :2] = (moved[:, :2] - 240) * 0.8 + 240
+    b = _shape(moved)
+    assert np.allclose(a.vector(), b.vector(), atol=1e-4)
+
+
+def test_bank_keeps_open_mouths_only_and_stays_bounded() -> None:
+    bank = MouthBank(capacity=3)
+    for i, opening in enumerate(_OPENINGS * 2):
+        lm = _landmarks(opening)
+        bank.observe(i, _image(lm), [lm])
+    assert bank.frames_seen == 2 * len(_OPENINGS)
+    assert len(bank.candidates) == 3
+    assert all(_shape(_landmarks(_OPENINGS[c.index % len(_OPENINGS)])).open_fraction > 0.1
+               for c in bank.candidates)  # fmt: skip
+    # diverse: the three kept mouths differ in opening
+    kept = sorted({_OPENINGS[c.index % len(_OPENINGS)] for c in bank.candidates})
+    assert len(kept) == 3
+
+
+def test_retrieval_picks_the_candidate_of_matching_shape() -> None:
+    sources = [_landmarks(o) for o in _OPENINGS]
+    bank = MouthBank()
+    for i, lm in enumerate(sources):
+        bank.observe(i, _image(lm), [lm])
+    cands = tuple(bank.candidates)
+    for want in (0.22, 0.38, 0.46):
+        # a closed source mouth edited to open like frame ``want``
+        src = np.stack([_landmarks(0.0)] * 5)
+        dst = np.stack([_landmarks(want)] * 5)
+        svec = np.stack([_shape(s).vector() for s in src])
+        tvec = np.stack([_shape(d).vector() for d in dst])
+        weight, choice = plan_path(svec, tvec, cands)
+        assert (weight > 0).all()
+        chosen = {cands[c].index for c in choice}
+        assert chosen == {_OPENINGS.index(want)}
+        got = np.concatenate([cands[choice[0]].upper, cands[choice[0]].lower])
+        ref = np.concatenate(inner_lips(dst[0], head_similarity(dst[0])))
+        assert np.sqrt(((got - ref) ** 2).sum(axis=1).mean()) < _MATCH_TOL
+
+
+def test_opened_lips_show_the_actors_teeth() -> None:
+    n = len(_OPENINGS)
+    sources = [_landmarks(o) for o in _OPENINGS] + [_landmarks(0.14)] * 8
+    targets = sources[:n] + [_landmarks(0.38)] * 8
+    part = _prepared(sources, targets)
+    path = part.path_of(FaceFrame(n + 4, sources[n + 4], targets[n + 4], (), np.zeros(0)))
+    assert path is not None and path.weight[n + 4] == 1.0
+    assert path.candidates[path.choice[n + 4]].index == _OPENINGS.index(0.38)
+    frame = _yuv420(_image(sources[n + 4]))
+    face = FaceFrame(n + 4, sources[n + 4], targets[n + 4], (), np.zeros(0, np.float32))
+    plain = WarpRenderer().render(frame, face)
+    drawn = WarpRenderer([part]).render(frame, face)
+    assert plain is not None and drawn is not None
+    # the teeth band of the opened mouth, where the actor's own open frame shows it
+    teeth = _teeth_mask(targets[n + 4])
+    x0, y0 = drawn.field.roi[:2]
+    ys, xs = np.nonzero(teeth)
+    got = drawn.planes[0][ys - y0, xs - x0]
+    warped = plain.planes[0][ys - y0, xs - x0]
+    assert np.median(got) > _TEETH_MIN_Y
+    assert np.median(got) > np.median(warped)
+
+
+def _teeth_mask(lm: np.ndarray) -> np.ndarray:
+    """Where the synthetic image of ``lm`` shows teeth, eroded by a pixel."""
+    img = _image(lm)
+    mask = np.all(img == _TEETH, axis=2).astype(np.uint8)
+    return cv2.erode(mask, np.ones((3, 3), np.uint8)) > 0
+
+
+def test_fallback_on_a_clip_that_never_opens_its_mouth() -> None:
+    sources = [_landmarks(0.0)] * 10
+    targets = [_landmarks(0.3)] * 10
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        part = _prepared(sources, targets)
+    assert len(caught) == 1 and "dark cavity" in str(caught[0].message)
+    assert part.fallback_frames == 10
+    face = FaceFrame(5, sources[5], targets[5], (), np.zeros(0, np.float32))
+    drawn = WarpRenderer([part]).render(_yuv420(_image(sources[5])), face)
+    assert drawn is not None
+    inner = np.concatenate([targets[5][list(LIPS_INNER_UPPER), :2],
+                            targets[5][list(LIPS_INNER_LOWER)[-2:0:-1], :2]])  # fmt: skip
+    mask = np.zeros((_H, _W), np.uint8)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((5, 5), np.uint8))
+    ys, xs = np.nonzero(mask)
+    x0, y0 = drawn.field.roi[:2]
+    assert np.median(drawn.planes[0][ys - y0, xs - x0]) < _DARK_MAX_Y
+
+
+def test_nothing_changes_where_the_lips_open_no_more() -> None:
+    sources = [_landmarks(o) for o in _OPENINGS]
+    # the same lips, and lips closed a little: nothing to fill
+    targets = [s.copy() for s in sources[:3]] + [_landmarks(o * 0.8) for o in _OPENINGS[3:]]
+    part = _prepared(sources, targets)
+    for i in range(len(sources)):
+        face = FaceFrame(i, sources[i], targets[i], (), np.zeros(0, np.float32))
+        assert not part.active(face)
+    frame = _yuv420(_image(sources[4]))
+    face = FaceFrame(4, sources[4], targets[4], (), np.zeros(0, np.float32))
+    a = WarpRenderer().render(frame, face)
+    b = WarpRenderer([part]).render(frame, face)
+    assert a is not None and b is not None
+    assert all(np.array_equal(p, q) for p, q in zip(a.planes, b.planes, strict=True))
+
+
+def test_only_the_mouth_changes() -> None:
+    src, dst = _landmarks(0.14), _landmarks(0.38)
+    bank = MouthBank()
+    for i, o in enumerate(_OPENINGS):
+        lm = _landmarks(o)
+        bank.observe(i, _image(lm), [lm])
+    frame = _yuv420(_image(src))
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    planes = warp_yuv420(frame, field)
+    out = composite_mouth(field, planes, src, dst, bank.candidates[-1], 1.0)
+    changed = np.abs(out[0].astype(int) - planes[0]) > 0
+    assert changed.any()
+    ys, xs = np.nonzero(changed)
+    x0, y0 = field.roi[:2]
+    lips = np.concatenate([dst[list(LIPS_INNER_UPPER), :2], dst[list(LIPS_INNER_LOWER), :2]])
+    lo, hi = lips.min(axis=0) - _MARGIN_PX, lips.max(axis=0) + _MARGIN_PX
+    assert xs.min() + x0 >= lo[0] and xs.max() + x0 <= hi[0]
+    assert ys.min() + y0 >= lo[1] and ys.max() + y0 <= hi[1]
+
+
+def test_the_path_does_not_switch_every_frame() -> None:
+    sources = [_landmarks(o) for o in _OPENINGS]
+    bank = MouthBank()
+    for i, lm in enumerate(sources):
+        bank.observe(i, _image(lm), [lm])
+    rng = np.random.default_rng(0)
+    n = 200
+    # a target opening that wanders between the bank's shapes, with tracking jitter
+    wander = 0.3 + 0.08 * np.sin(np.arange(n) / 15.0) + rng.normal(0, 0.01, n)
+    svec = np.stack([_shape(_landmarks(0.1)).vector()] * n)
+    tvec = np.stack([_shape(_landmarks(float(o))).vector() for o in wander])
+    weight, choice = plan_path(svec, tvec, tuple(bank.candidates))
+    assert (weight > 0).all()
+    switches = int((choice[1:] != choice[:-1]).sum())
+    assert 0 < switches <= _MAX_SWITCH_RATE * n
+
+
+def test_renderer_options_switch_the_mouth() -> None:
+    from emodirector.render.renderer import RenderOptions
+
+    names = [p.name for p in WarpRenderer.from_options(RenderOptions()).parts]
+    assert names.index("mouth") > max(names.index("eyes"), names.index("detail"))
+    off = WarpRenderer.from_options(RenderOptions(mouth=False)).parts
+    assert "mouth" not in [p.name for p in off]
+
+
+def test_an_unprepared_part_draws_nothing() -> None:
+    part = MouthPart()
+    src = _landmarks(0.0)
+    face = FaceFrame(0, src, _landmarks(0.4), (), np.zeros(0, np.float32))
+    assert not part.active(face)
