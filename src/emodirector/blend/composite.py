@@ -9,17 +9,17 @@ there is no seam to hide and no colour to match.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from emodirector.render.warp import WarpField
 
 
 def _mix(original: np.ndarray, rendered: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``original + mask * (rendered - original)`` rounded, exact where ``mask == 0``."""
-    out = original.astype(np.float32)
-    out += mask * (rendered.astype(np.float32) - out)
-    mixed = np.clip(out + 0.5, 0, 255).astype(np.uint8)
-    return np.where(mask > 0, mixed, original)
+    """``original + mask * (rendered - original)`` rounded (in one pass of OpenCV's
+    ``blendLinear``), exact where ``mask`` is 0 or 1."""
+    mask = np.ascontiguousarray(mask, np.float32)
+    return cv2.blendLinear(original, rendered, 1.0 - mask, mask)
 
 
 def composite_yuv420(

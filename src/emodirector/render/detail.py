@@ -254,8 +254,8 @@ def apply_detail(y: np.ndarray, field: WarpField, log_ratio: np.ndarray) -> np.n
     sampled *= np.clip(field.weight, 0.0, 1.0)
     if not sampled.any():
         return y
-    out = y.astype(np.float32) * np.exp(sampled)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    # y * exp(ratio), rounded and saturated to uint8 by OpenCV in one pass
+    return cv2.multiply(y, cv2.exp(sampled), dtype=cv2.CV_8U)
 
 
 @cache
