@@ -473,6 +473,8 @@ def _run_edit(args: argparse.Namespace, input_path: Path) -> None:
     if result.frames_small_face:
         print(f"warning: on {result.frames_small_face} frames the only faces were too small to "
               "edit; they were passed through unchanged", file=sys.stderr)  # fmt: skip
+    for note in result.notes:
+        print(f"warning: {note}", file=sys.stderr)
     if getattr(args, "report", None) is not None:
         _evaluate(input_path, result.output, str(_report_emotion(args, target)), args.report,
                   None, args.quiet, result.fps)  # fmt: skip

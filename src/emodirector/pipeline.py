@@ -168,6 +168,8 @@ class EditResult:
             (``TrackerOptions.min_face_size``); they were passed through.
         edit_id: The edit id (8 hex digits) the watermark and the manifest carry.
         signed: A C2PA manifest was signed into the output.
+        notes: What the renderer said about the clip (``Renderer.notes``), e.g. that the clip
+            shows no open mouth to copy teeth from; the command line prints them as warnings.
     """
 
     output: Path
@@ -179,6 +181,7 @@ class EditResult:
     frames_small_face: int = 0
     edit_id: str = ""
     signed: bool = False
+    notes: tuple[str, ...] = ()
 
     @property
     def fps(self) -> float:
@@ -427,6 +430,7 @@ def edit_video(
         frames_small_face=analysis.track.small_frames,
         edit_id=stamp.edit_id,
         signed=stamp.signs,
+        notes=renderer.notes(),
     )
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import warnings
 from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from emodirector.face_model import (
     CHIN,
@@ -17,6 +17,7 @@ from emodirector.face_model import (
     LIPS_OUTER_UPPER,
     load_face_model,
 )
+from emodirector.pipeline import EditOptions, VideoAnalysis, edit_video
 from emodirector.render import warp_field, warp_yuv420
 from emodirector.render.mouth import (
     LipShape,
@@ -27,7 +28,7 @@ from emodirector.render.mouth import (
     inner_lips,
     plan_path,
 )
-from emodirector.render.renderer import ClipFaces, FaceFrame, WarpRenderer
+from emodirector.render.renderer import ClipFaces, FaceFrame, RenderOptions, WarpRenderer
 from emodirector.track.tracker import FaceTrack
 from emodirector.video.reader import VideoInfo
 
@@ -227,11 +228,10 @@ def _teeth_mask(lm: np.ndarray) -> np.ndarray:
 def test_fallback_on_a_clip_that_never_opens_its_mouth() -> None:
     sources = [_landmarks(0.0)] * 10
     targets = [_landmarks(0.3)] * 10
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        part = _prepared(sources, targets)
-    assert len(caught) == 1 and "dark cavity" in str(caught[0].message)
+    part = _prepared(sources, targets)
     assert part.fallback_frames == 10
+    (note,) = WarpRenderer([part]).notes()
+    assert "dark cavity" in note
     face = FaceFrame(5, sources[5], targets[5], (), np.zeros(0, np.float32))
     drawn = WarpRenderer([part]).render(_yuv420(_image(sources[5])), face)
     assert drawn is not None
@@ -300,8 +300,6 @@ def test_the_path_does_not_switch_every_frame() -> None:
 
 
 def test_renderer_options_switch_the_mouth() -> None:
-    from emodirector.render.renderer import RenderOptions
-
     names = [p.name for p in WarpRenderer.from_options(RenderOptions()).parts]
     assert names.index("mouth") > max(names.index("eyes"), names.index("detail"))
     off = WarpRenderer.from_options(RenderOptions(mouth=False)).parts
@@ -313,3 +311,50 @@ def test_an_unprepared_part_draws_nothing() -> None:
     src = _landmarks(0.0)
     face = FaceFrame(0, src, _landmarks(0.4), (), np.zeros(0, np.float32))
     assert not part.active(face)
+
+
+def _opened(landmarks: np.ndarray, fraction: float) -> np.ndarray:
+    """Real landmarks with the lower lip and chin pulled down by ``fraction`` of the mouth
+    width (an edit that opens the jaw)."""
+    dst = np.array(landmarks, np.float32)
+    gap = fraction * np.ptp(dst[list(LIPS_INNER_UPPER), 0])
+    for group in (LIPS_INNER_LOWER, LIPS_OUTER_LOWER):
+        idx = list(group)
+        dst[idx, 1] += gap * np.sin(np.linspace(0, np.pi, len(idx)))
+    dst[CHIN, 1] += gap
+    return dst
+
+
+def test_an_analysed_clip_fills_the_bank_by_decoding(grid_analysis: VideoAnalysis) -> None:
+    track = grid_analysis.track
+    part = MouthPart()
+
+    def face(i: int) -> FaceFrame | None:
+        if not track.present[i]:
+            return None
+        src = np.asarray(track.landmarks[i])
+        return FaceFrame(i, src, _opened(src, 0.15), (), np.zeros(0, np.float32))
+
+    part.prepare([ClipFaces(grid_analysis.info, track, face)])
+    assert part.bank.frames_seen > 0  # no tracking pass showed it frames: it decoded them
+    assert len(part.bank.candidates) > 0
+    assert not part.notes()
+    i = int(np.flatnonzero(track.present)[len(track.present) // 2])
+    path = part.path_of(face(i))
+    assert path is not None and path.weight[i] > 0 and path.choice[i] >= 0
+
+
+@pytest.mark.slow
+def test_an_edit_collects_the_bank_while_tracking(data_dir: Path, tmp_path: Path) -> None:
+    from emodirector import EmotionTarget
+
+    clip = data_dir / "videos" / "videoretalking_face2_man_mapbg_844x844_speech.mp4"
+    renderer = WarpRenderer.from_options(RenderOptions(detail=False))
+    result = edit_video(clip, tmp_path / "happy.mp4", EmotionTarget.from_label("happy", 1.0),
+                        EditOptions(renderer=renderer))  # fmt: skip
+    (part,) = [p for p in renderer.parts if isinstance(p, MouthPart)]
+    # the tracking pass showed it every frame: no second decode
+    assert part.bank.frames_seen == result.frames
+    assert len(part.bank.candidates) > 0 and not result.notes
+    (path,) = part.paths
+    assert path.switches <= _MAX_SWITCH_RATE * result.frames

@@ -27,14 +27,14 @@ clip whose mouth matches the edited lips:
    more than the actor did.
 
 A clip whose mouth never opens has no interior to copy: the opening is then filled with a dark
-cavity shaded from the lips' own colour (``MouthPart.fallback`` says so, once per clip).
+cavity shaded from the lips' own colour, and ``MouthPart.notes`` says so (the command line prints
+it as a warning, once per clip).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -735,16 +735,6 @@ def _mix(base: np.ndarray, over: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def warn_fallback(frames: int) -> None:
-    """Say once that a clip's mouth is drawn as a dark cavity (no open mouth to copy)."""
-    warnings.warn(
-        f"the clip shows no open mouth to copy teeth from: on {frames} frames the edit opens "
-        "the lips more than the actor did and the mouth is drawn as a dark cavity",
-        RuntimeWarning,
-        stacklevel=3,
-    )
-
-
 def choose_frames(track: FaceTrack, capacity: int = BANK_SIZE) -> np.ndarray:
     """Up to ``capacity`` frames of a track whose open mouths are most diverse (farthest-point
     sampling of their lip shapes, from the most open one), sorted."""
@@ -795,7 +785,7 @@ class MouthPart(RenderPart):
         bank: The clip's candidates (filled during the tracking pass through
             ``frame_observer``, else by ``prepare``'s own decode pass).
         fallback_frames: Frames of the last prepared clip drawn with the dark cavity because
-            the clip has no open mouth to copy (a warning says so once).
+            the clip has no open mouth to copy (``notes`` says so, once per clip).
         prepare_seconds: Time ``prepare`` took (the decode pass included).
     """
 
@@ -825,9 +815,21 @@ class MouthPart(RenderPart):
                 replay(clip.info, clip.track, self.bank)
         for clip in clips:
             self._paths.append(self._plan(clip))
-        if self.fallback_frames:
-            warn_fallback(self.fallback_frames)
         self.prepare_seconds = time.perf_counter() - start
+
+    @property
+    def paths(self) -> tuple[MouthPath, ...]:
+        """The prepared path of each face of the last prepared clip."""
+        return tuple(self._paths)
+
+    def notes(self) -> tuple[str, ...]:
+        if not self.fallback_frames:
+            return ()
+        return (
+            "the clip shows no open mouth to copy teeth from: on "
+            f"{self.fallback_frames} frames the edit opens the lips more than the actor did "
+            "and the mouth is drawn as a dark cavity",
+        )
 
     def _plan(self, clip: ClipFaces) -> MouthPath:
         n = clip.track.n_frames

@@ -133,6 +133,11 @@ class Renderer(ABC):
         """Called once per edit, before the first frame, with every edited face of the clip."""
         return None
 
+    def notes(self) -> tuple[str, ...]:
+        """What the user should hear about the clip last prepared (e.g. that a part could only
+        draw a stand-in), one sentence each."""
+        return ()
+
 
 class RenderPart(ABC):
     """One addition of the warp renderer after the warp (eyes, detail, ...)."""
@@ -147,6 +152,10 @@ class RenderPart(ABC):
     def prepare(self, clips: Sequence[ClipFaces]) -> None:
         """As ``Renderer.prepare``."""
         return None
+
+    def notes(self) -> tuple[str, ...]:
+        """As ``Renderer.notes``."""
+        return ()
 
     def needs_texture(self, face: FaceFrame) -> bool:
         """Whether it reads the warp's texture coordinates on this frame."""
@@ -253,6 +262,9 @@ class WarpRenderer(Renderer):
     def prepare(self, clips: Sequence[ClipFaces]) -> None:
         for part in self.parts:
             part.prepare(clips)
+
+    def notes(self) -> tuple[str, ...]:
+        return tuple(note for part in self.parts for note in part.notes())
 
     def render(
         self, frame: np.ndarray, face: FaceFrame, lap: Lap | None = None
