@@ -19,6 +19,7 @@ from emodirector.evaluate.dlibface import SAME_PERSON_DISTANCE
 from emodirector.evaluate.emotion import EMOTION_CLASSES
 from emodirector.evaluate.lips import (
     CLOSED_LIP_GAP,
+    CLOSED_LIP_MARGIN,
     MIN_FRAMES,
     LipClosures,
     LipSyncReport,
@@ -277,6 +278,7 @@ class EditEvaluation:
                 "closed_frames": s.closed_frames,
                 "open_frames": self.lips.open_frames if self.lips else 0,
                 "closed_lip_gap": CLOSED_LIP_GAP,
+                "closed_lip_margin": CLOSED_LIP_MARGIN,
             },
             "stability": {
                 "jitter_before": num(s.jitter_before),

@@ -161,12 +161,10 @@ def plot_evaluation(ev: EditEvaluation) -> dict[str, bytes]:
     axes[1].plot(t, ev.edited.lip_aperture, color="#2ca02c", lw=1.5, ls="--", label="edited")
     r = ev.lips.correlation if ev.lips else float("nan")
     closures = lip_closures(ev.original.landmarks68, ev.edited.landmarks68)
-    lost = closures.original & ~closures.edited & closures.measured
-    added = ~closures.original & closures.edited & closures.measured
     for where, colour, label in (
         (closures.original & closures.measured, "#555555", "lips closed (original)"),
-        (lost, "#d62728", "closure lost in the edit"),
-        (added, "#9467bd", "closed by the edit"),
+        (closures.lost, "#d62728", "closure lost in the edit"),
+        (closures.added, "#9467bd", "closed by the edit"),
     ):
         if where.any():
             axes[1].fill_between(t, 0, 1, where=where, color=colour, alpha=0.15, step="mid",
