@@ -245,9 +245,10 @@ def _max(values: list[float | None]) -> float | None:
 # MEAD reference
 
 
-def mead_reference(folder: Path) -> dict[str, Any]:
+def mead_reference(folder: Path, ceiling: bool = True) -> dict[str, Any]:
     """Measure the MEAD clips: per emotion the target probability and the identity distance of
-    each actor's acted take to their neutral take."""
+    each actor's acted take to their neutral take (and the speech-keeping ceiling, if
+    ``ceiling``)."""
     t0 = time.perf_counter()
     clips: list[dict[str, Any]] = []
     descriptors: dict[tuple[str, str], np.ndarray] = {}
@@ -301,7 +302,7 @@ def mead_reference(folder: Path) -> dict[str, Any]:
         }
     all_md = [v["mean_descriptor"] for e in identity.values() for v in e["per_actor"].values()]
     return {
-        "speech_kept": speech_kept_reference(folder, actors, emotions),
+        "speech_kept": speech_kept_reference(folder, actors, emotions) if ceiling else None,
         "folder": str(folder),
         "actors": actors,
         "clips": clips,
