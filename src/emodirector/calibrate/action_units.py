@@ -4,11 +4,14 @@ Each unit is the part of a measured MEAD emotion prototype (``data/prototypes.np
 ``emodirector calibrate``) that lies where that unit moves the skin, in FACS terms: the lip
 corners of the happy prototype are AU12 (lip corner puller), the lip corners of the sad one AU15
 (lip corner depressor), the inner brows of the surprised one AU1, and so on (``SOURCES``). A
-soft mask around the unit's landmarks cuts it out, it is made left-right symmetric, and passed
-through the speech constraint again (no lip or jaw opening or closing, no pursing). So weight 1
-is the unit as strongly as MEAD's level-3 actors showed it, and units from the same emotion add
-up to that emotion's prototype where they do not overlap. AU43 (eyes closed) is geometric: the
-upper lids move down onto the lower ones.
+soft mask around the unit's landmarks cuts it out and it is made left-right symmetric. So weight
+1 is the unit as strongly as MEAD's level-3 actors showed it, and units from the same emotion add
+up to that emotion's prototype where they do not overlap. The mouth's units keep their lip
+separation (AU10 raises the upper lip over the teeth, AU16 depresses the lower lip, AU24 presses
+the lips), which an edit applies as the speech allows (``fit.speech``), except AU23 (lip
+tightener), which thins the lips without parting or pressing them (``FREE_ONLY``). AU25 and AU26
+move nothing themselves: they scale the speech's aperture (``AMPLITUDE_UNITS``). AU43 (eyes
+closed) is geometric: the upper lids move down onto the lower ones.
 
 ``scripts/build_action_units.py`` rebuilds the packaged ``data/action_units.npz`` with it.
 """
@@ -33,9 +36,11 @@ from emodirector.face_model import (
     RIGHT_LID_PAIRS,
     load_face_model,
 )
-from emodirector.fit.expression import EmotionRegion, SpeechConstraint, without_rounding
+from emodirector.fit.expression import EmotionRegion
+from emodirector.fit.speech import lip_aperture, mouth_split
 from emodirector.manipulate.action_units import (
     ACTION_UNIT_NAMES,
+    AMPLITUDE_UNITS,
     FORBIDDEN_UNITS,
     LIMITED_UNITS,
     ActionUnits,
@@ -66,15 +71,18 @@ SOURCES: dict[str, tuple[Emotion, tuple[int, ...]]] = {
     "AU10": (Emotion.DISGUSTED, LIPS_OUTER_UPPER),
     "AU12": (Emotion.HAPPY, _LIP_CORNERS),
     "AU15": (Emotion.SAD, _LIP_CORNERS),
-    "AU17": (Emotion.DISGUSTED, EmotionRegion.CHIN.value),  # MEAD's sad lowers the chin
+    "AU16": (Emotion.DISGUSTED, LIPS_OUTER_LOWER),
+    "AU17": (Emotion.SAD, EmotionRegion.CHIN.value),
     "AU20": (Emotion.FEARFUL, _LIP_CORNERS),
     "AU23": (Emotion.ANGRY, _LIPS),
-    "AU25": (Emotion.SURPRISED, _LIPS),
-    "AU26": (Emotion.SURPRISED, EmotionRegion.CHIN.value),
+    "AU24": (Emotion.SAD, _LIPS),
 }
+#: Units built from the part of their cut-out that leaves the inner lips' gaps as they are.
+FREE_ONLY = ("AU23",)
 
 #: Landmarks and the FACS direction the unit must move them in, checked after building:
-#: (landmarks, axis, sign); axis "y" points down, "out" away from the face's midline.
+#: (landmarks, axis, sign); axis "y" points down, "out" away from the face's midline, "gap"
+#: is the inner lips' mean gap (the landmarks are not used).
 CHECKS: dict[str, tuple[tuple[int, ...], str, int]] = {
     "AU01": (_INNER_BROWS, "y", -1),
     "AU02": (_OUTER_BROWS, "y", -1),
@@ -85,8 +93,10 @@ CHECKS: dict[str, tuple[tuple[int, ...], str, int]] = {
     "AU09": (EmotionRegion.NOSE.value, "y", -1),
     "AU12": ((61, 291), "y", -1),
     "AU15": ((61, 291), "y", +1),
-    "AU17": ((152,), "y", -1),
+    "AU16": ((84, 17, 314), "y", +1),
+    "AU17": ((17, 18, 200), "y", -1),  # the chin boss and the lower lip pushed up
     "AU20": ((61, 291), "out", +1),
+    "AU24": ((), "gap", -1),
     "AU43": (_UPPER_LIDS, "y", +1),
 }
 
@@ -115,6 +125,8 @@ def _moves(
     """Mean motion of the checked landmarks along the checked direction (canonical units)."""
     points, axis, sign = check
     idx = np.asarray(points)
+    if axis == "gap":
+        return float(sign * lip_aperture(field))
     if axis == "y":
         return float(sign * field[idx, 1].mean())
     outwards = np.sign(template[idx, 0])
@@ -132,20 +144,24 @@ def build_action_units(
     template = load_face_model().template.astype(np.float64)
     prototypes = prototypes or EmotionPrototypes.load_default()
     mirror = _mirror_index(template)
-    constraint = SpeechConstraint.build(template)
+    split = mouth_split()
     codes, offsets, removed = [], [], []
     for code in ACTION_UNIT_NAMES:
         if code == "AU43":
             raw = _eyes_closed(template)
+        elif code in AMPLITUDE_UNITS:
+            raw = np.zeros_like(template)
         else:
             emotion, points = SOURCES[code]
             proto = prototypes.offsets[prototypes.index(emotion)].astype(np.float64)
             seeds = template[np.asarray(points), None, :2]
             d2 = ((template[None, :, :2] - seeds) ** 2).sum(-1).min(axis=0)
             raw = proto * np.exp(-d2 / (2 * MASK_SIGMA**2))[:, None]
-        sym = (raw + raw[mirror] * np.array([-1.0, 1.0, 1.0])) / 2
-        kept = without_rounding(constraint.project(sym), constraint)
-        share = 1.0 - float(np.linalg.norm(kept)) / max(float(np.linalg.norm(sym)), 1e-12)
+        kept = (raw + raw[mirror] * np.array([-1.0, 1.0, 1.0])) / 2
+        if code in FREE_ONLY:
+            kept = split.free_part(kept)
+        separation = float(np.linalg.norm(split.separation_part(kept)))
+        share = min(1.0, separation / max(float(np.linalg.norm(kept)), 1e-12))
         status = (
             "refused" if code in FORBIDDEN_UNITS else "limited" if code in LIMITED_UNITS else "ok"
         )
@@ -155,7 +171,7 @@ def build_action_units(
             check = f", FACS direction {'ok' if amount > 0 else 'WRONG'} ({amount:+.3f})"
             if amount <= 0:
                 raise InvalidOptionError(f"{code} moves the wrong way: {amount:+.3f}")
-        progress(f"{code}: norm {np.linalg.norm(kept):.3f}, speech removes {share:.0%}"
+        progress(f"{code}: norm {np.linalg.norm(kept):.3f}, lip separation {share:.0%}"
                  f" -> {status}{check}")  # fmt: skip
         codes.append(code)
         offsets.append(kept)
@@ -167,4 +183,4 @@ def build_action_units(
     )
 
 
-__all__ = ["CHECKS", "MASK_SIGMA", "SOURCES", "build_action_units"]
+__all__ = ["CHECKS", "FREE_ONLY", "MASK_SIGMA", "SOURCES", "build_action_units"]

@@ -1,16 +1,22 @@
 """Measure emotion prototypes from labelled footage (MEAD-style clips).
 
 For every actor that has a neutral clip and emotional clips, each clip is tracked and fitted;
-the actor's neutral face is the median canonical shape over the neutral clip. On an emotional
-clip, every frame's offset from that neutral is made speech-free (``SpeechConstraint``), and the
-prototype is the mean offset of the most expressive tenth of the frames (ranked by their
-projection on the clip's median offset), so that intensity 1 matches acted level-3 strength
-rather than the clip's quieter moments. Offsets are smoothed over the mesh and the irises are
-made to follow their eye corners rigidly. Before that, the main modes of *neutral* speech
-(principal components of the lower face over the neutral clips: jaw opening first) are removed
-from every frame, so that an emotion acted with an open mouth does not leave a shifted mouth
-behind. Lip rounding (the mouth narrowing: MEAD's surprise is
-acted with an "oh") is speech, not emotion, and is removed from a prototype that carries it.
+the actor's neutral face is the median canonical shape over the neutral clip. The prototypes
+carry the mouth each emotion has *while speaking* (the speech constraint of ``fit.speech`` then
+decides, frame by frame, how much of its lip separation an edit applies):
+
+- Speech's own motion is taken out of every emotional frame as the jaw moves it: the *jaw mode*
+  is the lower face's offset per unit of chin drop over the actors' neutral takes (least
+  squares), and each emotional frame loses its chin drop times that mode. What is left at any
+  jaw position is the emotion's mouth: wider or pressed, corners up or down, the upper lip
+  raised over the teeth, the lower lip depressed.
+- The prototype is the mean of that over the most expressive tenth of the frames (ranked by
+  their projection on the clip's median), so that intensity 1 matches acted level-3 strength
+  rather than the clip's quieter moments. Offsets are smoothed over the mesh and the irises are
+  made to follow their eye corners rigidly.
+- The *aperture factor* of an emotion is how much wider its takes open and close the lips than
+  the same actor's neutral take: the ratio of the 10th-90th percentile spread of the inner-lip
+  aperture, combined over actors by the median and kept within ``fit.speech.AMPLITUDE_BAND``.
 
 The per-actor prototypes are combined by a per-coordinate median (with three or more actors; a
 mean otherwise), so that one actor's idiosyncrasy does not leak in. Actors express an emotion in
@@ -32,6 +38,7 @@ import scipy.sparse as sp
 from emodirector.emotion import EXPRESSIVE, Emotion
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import (
+    CHIN,
     GEOMETRY_REGIONS,
     LEFT_EYE_CORNERS,
     LEFT_IRIS,
@@ -42,8 +49,8 @@ from emodirector.face_model import (
     load_face_model,
     mesh_smoother,
 )
-from emodirector.fit.expression import SpeechConstraint, speech_constraint, without_rounding
 from emodirector.fit.fitting import FaceFit, fit_track
+from emodirector.fit.speech import AMPLITUDE_BAND, lip_aperture
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.track.tracker import FaceTrack, FaceTracker
 from emodirector.video.reader import probe
@@ -56,8 +63,8 @@ _PEAK_QUANTILE = 0.9
 _MAX_GAIN = 2.0
 #: Largest extra gain of one region of a combined prototype (``region_gains``).
 _MAX_REGION_GAIN = 1.5
-#: Principal modes of neutral speech removed from every emotional frame.
-_SPEECH_MODES = 1
+#: Percentiles of the aperture whose spread compares an emotional take with a neutral one.
+_SPREAD_PERCENTILES = (10, 90)
 #: Landmark of the nose tip: the lower face, where speech moves, lies below it.
 _NOSE_TIP = 1
 #: Passes of neighbour averaging over the mesh applied to each prototype.
@@ -100,42 +107,59 @@ def _rigid_irises(offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-def speech_modes(neutral_offsets: list[np.ndarray], count: int = _SPEECH_MODES) -> np.ndarray:
-    """The main ways the lower face moves while actors speak neutrally.
+def jaw_mode(neutral_offsets: list[np.ndarray]) -> np.ndarray:
+    """How the lower face moves with the jaw while actors speak neutrally.
 
     Args:
         neutral_offsets: Per actor, ``(T, 478, 3)`` offsets of a neutral speaking clip from the
-            actor's neutral face.
-        count: How many modes to keep.
+            actor's neutral face (NaN where no face).
 
     Returns:
-        ``(count, 478 * 3)`` orthonormal modes (principal components of the lower face: jaw
-        opening, lip aperture, rounding come first).
+        ``(478, 3)`` the least-squares offset of the lower face (below the nose tip) per unit
+        of chin drop, each actor's take centred; 1 at the chin's own vertical coordinate.
     """
     lower = load_face_model().template[:, 1] > load_face_model().template[_NOSE_TIP, 1]
-    rows = []
+    xs, ys = [], []
     for d in neutral_offsets:
         d = d[~np.isnan(d).any(axis=(1, 2))].astype(np.float64)
-        d[:, ~lower] = 0.0
-        rows.append(d.reshape(len(d), -1) - d.reshape(len(d), -1).mean(axis=0))
-    _, _, vt = np.linalg.svd(np.concatenate(rows), full_matrices=False)
-    return vt[:count]
+        jaw = d[:, CHIN, 1]
+        xs.append(jaw - jaw.mean())
+        ys.append((d - d.mean(axis=0)).reshape(len(d), -1))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    mode = ((x @ y) / max(float(x @ x), 1e-12)).reshape(N_LANDMARKS, 3)
+    mode[~lower] = 0.0
+    return mode
+
+
+def aperture_factor(emotional: np.ndarray, neutral: np.ndarray) -> float:
+    """How much wider an emotional take opens and closes the lips than a neutral take.
+
+    Args:
+        emotional: ``(T, 478, 3)`` canonical shapes of the emotional take.
+        neutral: ``(T', 478, 3)`` those of the same actor's neutral take.
+
+    Returns:
+        The ratio of their aperture spreads (``_SPREAD_PERCENTILES``), unclipped.
+    """
+
+    def spread(shapes: np.ndarray) -> float:
+        a = lip_aperture(shapes.astype(np.float64))
+        lo, hi = np.nanpercentile(a, _SPREAD_PERCENTILES)
+        return float(hi - lo)
+
+    return spread(emotional) / max(spread(neutral), 1e-9)
 
 
 def peak_frames(
-    canonical: np.ndarray,
-    neutral: np.ndarray,
-    constraint: SpeechConstraint,
-    modes: np.ndarray,
+    canonical: np.ndarray, neutral: np.ndarray, mode: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The speech-free offsets of an emotional clip and which frames are its expressive peak.
+    """The offsets of an emotional clip with the jaw's motion taken out, and its peak frames.
 
     Args:
         canonical: ``(T, 478, 3)`` fitted canonical shapes of the emotional clip.
         neutral: ``(478, 3)`` the actor's neutral shape.
-        constraint: The speech constraint.
-        modes: ``(K, 478 * 3)`` orthonormal speech modes, removed from every frame first (so a
-            jaw drop is taken out whole rather than spread over the mouth by the constraint).
+        mode: ``(478, 3)`` the jaw mode (``jaw_mode``): each frame loses its chin drop from the
+            neutral face times it.
 
     Returns:
         ``(offsets, peak)``: ``(T, 478, 3)`` offsets (NaN where the face is absent) and a
@@ -143,9 +167,8 @@ def peak_frames(
         the clip's median offset.
     """
     ok = ~np.isnan(canonical).any(axis=(1, 2))
-    flat = (canonical[ok] - neutral).reshape(int(ok.sum()), -1).astype(np.float64)
-    flat -= (flat @ modes.T) @ modes
-    d = constraint.project(flat.reshape(-1, N_LANDMARKS, 3))
+    d = (canonical[ok] - neutral).astype(np.float64)
+    d -= d[:, CHIN, 1, None, None] * mode
     median = np.median(d, axis=0)
     score = (d * median).sum(axis=(1, 2)) / max(float((median**2).sum()), 1e-12)
     offsets = np.full(canonical.shape, np.nan)
@@ -155,20 +178,15 @@ def peak_frames(
     return offsets, peak
 
 
-def clip_prototype(
-    canonical: np.ndarray,
-    neutral: np.ndarray,
-    constraint: SpeechConstraint,
-    modes: np.ndarray,
-) -> np.ndarray:
-    """Speech-free offset of an emotional clip's expressive peak from the actor's neutral.
+def clip_prototype(canonical: np.ndarray, neutral: np.ndarray, mode: np.ndarray) -> np.ndarray:
+    """Offset of an emotional clip's expressive peak from the actor's neutral, jaw taken out.
 
     Args: see ``peak_frames``.
 
     Returns:
         ``(478, 3)`` mean offset over the peak frames.
     """
-    offsets, peak = peak_frames(canonical, neutral, constraint, modes)
+    offsets, peak = peak_frames(canonical, neutral, mode)
     return offsets[peak].mean(axis=0)
 
 
@@ -225,14 +243,13 @@ def region_gains(
 
 @dataclass(frozen=True)
 class _Cast:
-    """The actors usable for calibration, their neutral faces and the speech modes."""
+    """The actors usable for calibration, their neutral faces and the jaw mode."""
 
     shapes: dict[str, dict[Emotion, np.ndarray]]
     actors: tuple[str, ...]
     emotions: tuple[Emotion, ...]
     neutrals: np.ndarray
-    modes: np.ndarray
-    constraint: SpeechConstraint
+    mode: np.ndarray
 
     @classmethod
     def of(cls, fits: list[LabeledFit]) -> _Cast:
@@ -252,10 +269,10 @@ class _Cast:
                 "need, for at least one actor, a neutral and an emotional clip"
             )
         neutrals = np.stack([np.nanmedian(shapes[a][Emotion.NEUTRAL], axis=0) for a in actors])
-        modes = speech_modes(
+        mode = jaw_mode(
             [shapes[a][Emotion.NEUTRAL] - n for a, n in zip(actors, neutrals, strict=True)]
         )
-        return cls(shapes, actors, emotions, neutrals, modes, speech_constraint())
+        return cls(shapes, actors, emotions, neutrals, mode)
 
 
 def peak_masks(fits: list[LabeledFit]) -> dict[tuple[str, Emotion], np.ndarray]:
@@ -269,9 +286,7 @@ def peak_masks(fits: list[LabeledFit]) -> dict[tuple[str, Emotion], np.ndarray]:
     for i, actor in enumerate(cast.actors):
         for emotion in cast.emotions:
             shapes = cast.shapes[actor][emotion]
-            out[actor, emotion] = peak_frames(
-                shapes, cast.neutrals[i], cast.constraint, cast.modes
-            )[1]
+            out[actor, emotion] = peak_frames(shapes, cast.neutrals[i], cast.mode)[1]
     return out
 
 
@@ -287,7 +302,8 @@ def calibrate_prototypes(
         progress: Called with a line of text per clip.
 
     Returns:
-        Prototypes averaged over actors, for every expressive emotion found.
+        Prototypes averaged over actors, for every expressive emotion found, with their
+        aperture factors (median over actors, within ``AMPLITUDE_BAND``).
 
     Raises:
         InvalidOptionError: No actor has both a neutral and an emotional clip.
@@ -297,32 +313,32 @@ def calibrate_prototypes(
     if len(fits) != len(clips):
         fits = fit_labeled_clips([c for c in clips if isinstance(c, LabeledClip)], progress)
     cast = _Cast.of(fits)
-    constraint, actors, emotions = cast.constraint, cast.actors, cast.emotions
+    actors, emotions = cast.actors, cast.emotions
     actor_offsets = np.zeros((len(actors), len(emotions), N_LANDMARKS, 3))
+    factors = np.zeros((len(actors), len(emotions)))
     for i, actor in enumerate(actors):
+        neutral_take = cast.shapes[actor][Emotion.NEUTRAL]
         for j, emotion in enumerate(emotions):
-            offset = clip_prototype(
-                cast.shapes[actor][emotion], cast.neutrals[i], constraint, cast.modes
-            )
+            take = cast.shapes[actor][emotion]
+            offset = clip_prototype(take, cast.neutrals[i], cast.mode)
             for _ in range(_SMOOTH_PASSES):
                 offset = smoother @ offset
             offset[N_MESH:] = 0.0
-            actor_offsets[i, j] = constraint.project(_rigid_irises(offset))
+            actor_offsets[i, j] = _rigid_irises(offset)
+            factors[i, j] = aperture_factor(take, neutral_take)
     mean = np.median(actor_offsets, axis=0) if len(actors) > 2 else actor_offsets.mean(axis=0)
-    # the median is not linear: project again so the combination opens no lip or jaw either
-    combined = constraint.project(_rigid_irises(mean))
-    combined = constraint.project(np.stack([without_rounding(c, constraint) for c in combined]))
+    combined = _rigid_irises(mean)
     actor_norm = np.sqrt((actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)  # (E,)
     combined_norm = np.sqrt((combined**2).sum(axis=(1, 2)))
     gain = np.clip(actor_norm / np.maximum(combined_norm, 1e-12), 1.0, _MAX_GAIN)
-    combined = combined * gain[:, None, None]  # linear: the constraints still hold
-    combined = constraint.project(
-        _rigid_irises(combined * region_gains(actor_offsets, combined, smoother)[..., None])
-    )
+    combined = combined * gain[:, None, None]
+    combined = _rigid_irises(combined * region_gains(actor_offsets, combined, smoother)[..., None])
+    aperture = np.clip(np.median(factors, axis=0), *AMPLITUDE_BAND)
     return EmotionPrototypes(
         emotions=emotions,
         offsets=combined.astype(np.float32),
         neutral=cast.neutrals.mean(axis=0).astype(np.float32),
         actors=actors,
         actor_offsets=actor_offsets.astype(np.float32),
+        aperture=aperture.astype(np.float32),
     )

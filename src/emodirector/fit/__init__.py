@@ -3,13 +3,9 @@
 from emodirector.face_model import FaceModel, load_face_model
 from emodirector.fit.expression import (
     EmotionRegion,
-    SpeechConstraint,
     SpeechFeature,
     emotion_feature_indices,
-    speech_constraint,
     speech_features,
-    without_drop,
-    without_rounding,
 )
 from emodirector.fit.fitting import FaceFit, fit_track, similarity_align
 from emodirector.fit.speech import (
@@ -25,7 +21,6 @@ __all__ = [
     "FaceFit",
     "FaceModel",
     "SpeechCheck",
-    "SpeechConstraint",
     "SpeechFeature",
     "SpeechPlan",
     "emotion_feature_indices",
@@ -35,8 +30,5 @@ __all__ = [
     "plan_speech",
     "similarity_align",
     "speech_check",
-    "speech_constraint",
     "speech_features",
-    "without_drop",
-    "without_rounding",
 ]

@@ -23,7 +23,7 @@ of the vertical gap of each inner-lip pair carried by smooth fields that part or
 and the rest, which leaves every inner gap as it is and is applied as it is. The separation is
 applied through a per-frame, per-pair *closure gate*: 0 where the input's lips are closed,
 rising smoothly (``closure_gate``) with the input's own aperture to 1 on a clearly open mouth,
-and lowered wherever pressing would take more than ``1 - KEEP_GAP`` of the pair's own gap; the
+and lowered wherever pressing would leave less than ``KEEP_GAP`` of the pair's own gap; the
 amplitude factor adds ``(scale - 1) * gate * own aperture`` of a jaw-opening field (the lower lip
 and the chin moving down). So closures stay closed, openings stay open, and the aperture track
 stays a smooth increasing function of the input's: its correlation stays high.
@@ -72,10 +72,13 @@ MIN_CLOSURES_KEPT = 0.97
 MAX_WRONGLY_CLOSED = 0.03
 #: Slack on the amplitude band when it is measured (a fitted slope, not the planned factor).
 AMPLITUDE_TOLERANCE = 0.05
-#: Share of each inner pair's own gap that an edit pressing the lips leaves open.
-KEEP_GAP = 0.5
-#: Reach (canonical units) of the fields that part or press one lip pair.
-_SEPARATION_SIGMA = 0.08
+#: Share of each inner pair's own gap that an edit pressing the lips leaves open, the amplitude
+#: factor included: a press narrows the opening no further than the amplitude band allows.
+KEEP_GAP = AMPLITUDE_BAND[0]
+#: Horizontal and vertical reach (canonical units) of the fields that part or press one lip
+#: pair: a lip moves as a whole (inner and outer edge; the lips are 0.13-0.2 thick), so that
+#: gating its separation does not thicken or thin it.
+_SEPARATION_SIGMA_X, _SEPARATION_SIGMA_Y = 0.1, 0.2
 #: Horizontal and vertical reach of the jaw-opening field below the mouth.
 _JAW_SIGMA_X, _JAW_SIGMA_Y = 0.25, 1.0
 #: Small ridge of the linear solves (the pair fields overlap).
@@ -158,9 +161,11 @@ class MouthSplit:
         t = template.astype(np.float64)
         side = _side(t)
         xy = t[:, :2]
-        d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+        dx2 = (xy[:, None, 0] - xy[None, :, 0]) ** 2
+        dy2 = (xy[:, None, 1] - xy[None, :, 1]) ** 2
         same = (side[:, None] == side[None, :]) & (side[:, None] != 0)
-        kernel = np.exp(-d2 / (2 * _SEPARATION_SIGMA**2)) * same
+        kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2) - dy2 / (2 * _SEPARATION_SIGMA_Y**2))
+        kernel *= same
         n_pairs = len(INNER_PAIRS)
         rows = np.zeros((n_pairs, N_LANDMARKS))
         for k, (up, lo) in enumerate(INNER_PAIRS):
@@ -170,8 +175,6 @@ class MouthSplit:
         # jaw opening: only the lower side moves, reaching down to the chin
         lower = side > 0
         lower[CHIN] = True
-        dx2 = (xy[:, None, 0] - xy[None, :, 0]) ** 2
-        dy2 = (xy[:, None, 1] - xy[None, :, 1]) ** 2
         jaw = np.exp(-dx2 / (2 * _JAW_SIGMA_X**2) - dy2 / (2 * _JAW_SIGMA_Y**2))
         jaw *= lower[:, None] & lower[None, :]
         lo_rows = np.zeros((n_pairs, N_LANDMARKS))
@@ -210,21 +213,27 @@ class SpeechPlan:
     """How an edit's mouth follows the speech, per frame (``plan_speech``).
 
     Attributes:
-        gate: ``(T, P) float32`` 0..1, share of the edit's own separation of each inner pair
-            applied on each frame.
+        gate: ``(T, P) float32`` 0..1, the share of the edit's separation of each inner pair
+            applied on each frame (the closure gate, lowered where a press would close the pair).
+        separation: ``(T, P) float32`` the change of each inner-lip gap the edit makes on each
+            frame (canonical units; ``gate`` times the edit's gaps), in place of whatever its
+            offsets would make.
         opening: ``(T,) float32`` extra mean aperture (canonical units) from the amplitude
             factor: ``(scale - 1) * closure gate * own aperture``.
         scale: ``(T,) float32`` the amplitude factor, within ``AMPLITUDE_BAND``.
     """
 
     gate: np.ndarray
+    separation: np.ndarray
     opening: np.ndarray
     scale: np.ndarray
 
     def __post_init__(self) -> None:
-        t = self.opening.shape[0]
-        if self.gate.shape != (t, len(INNER_PAIRS)) or self.scale.shape != (t,):
-            raise ValueError(f"gate must be ({t}, {len(INNER_PAIRS)}), scale ({t},)")
+        t, p = self.opening.shape[0], len(INNER_PAIRS)
+        if self.gate.shape != (t, p) or self.separation.shape != (t, p):
+            raise ValueError(f"gate and separation must be ({t}, {p})")
+        if self.scale.shape != (t,):
+            raise ValueError(f"scale must be ({t},)")
 
     @property
     def n_frames(self) -> int:
@@ -241,8 +250,7 @@ class SpeechPlan:
             split: The mouth split (the packaged face's by default).
         """
         split = split or mouth_split()
-        gaps = lip_gaps(offsets)
-        change = (self.gate[frames] - 1.0) * gaps
+        change = self.separation[frames] - lip_gaps(offsets)
         out = offsets + np.einsum("np,pjk->njk", change, split.separation)
         out += self.opening[frames, None, None] * split.opening
         return out.astype(offsets.dtype, copy=False)
@@ -258,12 +266,16 @@ def plan_speech(
     Args:
         input_gaps: ``(T, P)`` the input's inner gaps (``lip_gaps`` of its canonical shapes;
             NaN where there is no face).
-        edit_gaps: ``(T, P)`` what the edit's offsets, as planned, do to each gap.
-        scale: ``(T,)`` or one amplitude factor, clipped to ``AMPLITUDE_BAND``.
+        edit_gaps: ``(T, P)`` what the edit's offsets would do to each gap (an editor whose
+            weights follow the actor's speech may pass a steadier version, so that the speech's
+            timing does not leak into the separation).
+        scale: ``(T,)`` or one amplitude factor, clipped to ``AMPLITUDE_BAND``; it should change
+            slowly (over a segment, not with the words).
 
     Returns:
-        The plan: the closure gate (lowered per pair where a press would take more than
-        ``1 - KEEP_GAP`` of the gap), and the opening from the amplitude factor.
+        The plan: the edit's separation through the closure gate (lowered per pair where a
+        press would leave less than ``KEEP_GAP`` of the gap), and the opening from the
+        amplitude factor.
     """
     own = np.nan_to_num(np.asarray(input_gaps, np.float64), nan=0.0)
     edit = np.asarray(edit_gaps, np.float64)
@@ -274,10 +286,12 @@ def plan_speech(
     opened = own + opening[:, None] * mouth_split().opening_gaps
     pair_gate = np.repeat(gate[:, None], own.shape[1], axis=1)
     press = edit < 0
-    limit = (1.0 - KEEP_GAP) * np.clip(opened, 0.0, None) / np.where(press, -edit, 1.0)
+    room = np.clip(opened - KEEP_GAP * np.clip(own, 0.0, None), 0.0, None)
+    limit = room / np.where(press, -edit, 1.0)
     pair_gate = np.where(press, np.minimum(pair_gate, limit), pair_gate)
     return SpeechPlan(
         gate=pair_gate.astype(np.float32),
+        separation=(pair_gate * np.nan_to_num(edit)).astype(np.float32),
         opening=opening.astype(np.float32),
         scale=scale.astype(np.float32),
     )

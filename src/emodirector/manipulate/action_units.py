@@ -3,15 +3,17 @@
 The fields are built by ``scripts/build_action_units.py`` from the measured emotion prototypes,
 each cut to where its unit moves the skin (AU12 is the happy prototype's lip corners, AU4 the
 angry one's brows; see there), and shipped as ``data/action_units.npz``. Weight 1 is the unit as
-strongly as MEAD's level-3 actors showed it. Like the prototypes, every field satisfies the
-speech constraint; units that are speech motion (lips part, jaw drop) are refused.
+strongly as MEAD's level-3 actors showed it. Like the prototypes, a field's lip separation is
+applied only as the speech allows (``fit.speech``: closed lips stay closed); the units that are
+speech motion (lips part, jaw drop) act as the speech's amplitude: the lips part wider between
+words, within the amplitude band, never where the speech closes them.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
 
@@ -21,6 +23,7 @@ from emodirector.datafiles import read_npz
 from emodirector.emotion import Emotion
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import N_LANDMARKS
+from emodirector.fit.speech import AMPLITUDE_BAND
 from emodirector.manipulate.basis import ExpressionBasis
 
 ACTION_UNITS_FILE = "action_units.npz"
@@ -37,25 +40,33 @@ ACTION_UNIT_NAMES: dict[str, str] = {
     "AU10": "upper lip raiser",
     "AU12": "lip corner puller (smile)",
     "AU15": "lip corner depressor",
+    "AU16": "lower lip depressor",
     "AU17": "chin raiser",
     "AU20": "lip stretcher",
     "AU23": "lip tightener",
+    "AU24": "lip pressor",
     "AU25": "lips part",
     "AU26": "jaw drop",
     "AU43": "eyes closed",
 }
 
-#: Units refused because what they do is what speech does: the lips and jaw follow the words.
-FORBIDDEN_UNITS: dict[str, str] = {
-    "AU25": "parting the lips belongs to the speech, which the edit keeps",
-    "AU26": "opening the jaw belongs to the speech, which the edit keeps",
+#: Units refused because what they do is what speech does (none: the lips part and the jaw
+#: drops as the speech's amplitude, ``AMPLITUDE_UNITS``).
+FORBIDDEN_UNITS: dict[str, str] = {}
+
+#: Units that act as the speech's amplitude (``fit.speech``): their weight-1 change of the
+#: aperture factor (1 + this, up to the top of the amplitude band); they move nothing else.
+AMPLITUDE_UNITS: dict[str, float] = {
+    "AU25": AMPLITUDE_BAND[1] - 1.0,
+    "AU26": AMPLITUDE_BAND[1] - 1.0,
 }
 
-#: Units applied only in part: the lips move as a whole, never opening, closing or pursing.
+#: Units applied only in part.
 LIMITED_UNITS: dict[str, str] = {
-    "AU10": "the upper lip rises only together with the lower one",
-    "AU17": "the lower lip rises only together with the upper one",
-    "AU23": "the lips narrow only as far as speech allows; they are never pressed shut",
+    "AU25": "as the speech's amplitude: the lips part up to "
+    f"{AMPLITUDE_BAND[1]:g}x wider between words, never where the speech closes them",
+    "AU26": "as the speech's amplitude: the jaw opens up to "
+    f"{AMPLITUDE_BAND[1]:g}x wider between words, never where the speech closes the lips",
 }
 
 #: The skin detail of each action unit: the regions (``face_model.DETAIL_REGIONS``) of one
@@ -72,7 +83,8 @@ ACTION_UNIT_DETAIL: dict[str, tuple[Emotion, tuple[str, ...]]] = {
     "AU10": (Emotion.DISGUSTED, ("nasolabial",)),
     "AU12": (Emotion.HAPPY, ("nasolabial", "cheeks")),
     "AU15": (Emotion.SAD, ("chin",)),
-    "AU17": (Emotion.DISGUSTED, ("chin",)),
+    "AU16": (Emotion.DISGUSTED, ("chin",)),
+    "AU17": (Emotion.SAD, ("chin",)),
     "AU20": (Emotion.FEARFUL, ("nasolabial",)),
 }
 
@@ -112,13 +124,16 @@ class ActionUnits:
     Attributes:
         codes: Unit codes (``"AU01"`` ...), in the order of ``offsets``.
         offsets: ``(U, 478, 3) float32`` canonical offsets of each unit at intensity 1.
-        speech_share: ``(U,) float32`` share (0..1) of each unit's cut-out motion that the speech
-            constraint removed when it was built (for reports).
+        speech_share: ``(U,) float32`` share (0..1) of each unit's motion that is lip separation,
+            which the speech constraint applies only on open lips (for reports).
+        aperture_gain: ``(U,) float32`` each unit's change of the speech's aperture factor per
+            unit weight (``AMPLITUDE_UNITS``; 0 for the others).
     """
 
     codes: tuple[str, ...]
     offsets: np.ndarray
     speech_share: np.ndarray
+    aperture_gain: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         u = len(self.codes)
@@ -126,6 +141,11 @@ class ActionUnits:
             raise ValueError(f"offsets must be ({u}, 478, 3), got {self.offsets.shape}")
         if self.speech_share.shape != (u,):
             raise ValueError(f"speech_share must be ({u},)")
+        if self.aperture_gain is None:
+            gains = [AMPLITUDE_UNITS.get(c, 0.0) for c in self.codes]
+            object.__setattr__(self, "aperture_gain", np.array(gains, np.float32))
+        if self.aperture_gain.shape != (u,):
+            raise ValueError(f"aperture_gain must be ({u},)")
         unknown = set(self.codes) - set(ACTION_UNIT_NAMES)
         if unknown:
             raise ValueError(f"unknown units {sorted(unknown)}")
@@ -137,6 +157,7 @@ class ActionUnits:
             names=np.array(self.codes),
             offsets=self.offsets.astype(np.float32),
             speech_share=self.speech_share.astype(np.float32),
+            aperture_gain=self.aperture_gain.astype(np.float32),
         )
 
     @classmethod
@@ -162,10 +183,13 @@ class ActionUnits:
             codes=tuple(str(c) for c in d["names"]),
             offsets=d["offsets"].astype(np.float32),
             speech_share=d["speech_share"].astype(np.float32),
+            aperture_gain=(
+                d["aperture_gain"].astype(np.float32) if "aperture_gain" in d.files else None
+            ),
         )
 
     def status(self, code: str) -> UnitStatus:
-        """Whether ``code`` is applied fully, limited by the speech constraint, or refused."""
+        """Whether ``code`` is applied fully, only as the speech's amplitude, or refused."""
         if code in FORBIDDEN_UNITS:
             return UnitStatus.REFUSED
         return UnitStatus.LIMITED if code in LIMITED_UNITS else UnitStatus.OK
@@ -186,12 +210,15 @@ class ActionUnits:
 
     def basis(self, rest: np.ndarray) -> ExpressionBasis:
         """The units as an expression basis, read against the resting face ``rest``."""
-        return ExpressionBasis(names=self.codes, offsets=self.offsets, rest=rest)
+        return ExpressionBasis(
+            names=self.codes, offsets=self.offsets, rest=rest, aperture_gain=self.aperture_gain
+        )
 
 
 __all__ = [
     "ACTION_UNIT_DETAIL",
     "ACTION_UNIT_NAMES",
+    "AMPLITUDE_UNITS",
     "FORBIDDEN_UNITS",
     "LIMITED_UNITS",
     "ActionUnits",

@@ -21,20 +21,25 @@ class ExpressionBasis:
 
     Attributes:
         names: Name of each mode (an emotion's value such as ``"happy"``, or ``"AU12"``).
-        offsets: ``(K, 478, 3) float32`` canonical offsets of each mode at weight 1. They
-            satisfy the speech constraint (no lip or jaw opening).
+        offsets: ``(K, 478, 3) float32`` canonical offsets of each mode at weight 1, the mouth
+            included; an edit applies their lip separation only as the speech allows
+            (``fit.speech``).
         rest: ``(478, 3) float32`` a population resting face in the canonical frame; an
             actor's resting face is read against it for the expression held through a clip.
         applied: ``(K, 478, 3) float32`` what an edit adds per unit weight of each mode
             (``offsets`` by default). A face is *read* with the whole of ``offsets``, but a mode
-            may apply less: surprise's lower face is its dropped jaw, which is how a face is
-            recognised as surprised but is left to the speech when editing.
+            may apply less.
+        aperture_gain: ``(K,) float32`` change of the speech's aperture factor per unit weight
+            of each mode (zeros by default): surprise opens the mouth more between words, anger
+            less (``fit.speech``: the factor is ``1 + sum_k weight_k * aperture_gain_k``, kept
+            within ``AMPLITUDE_BAND``).
     """
 
     names: tuple[str, ...]
     offsets: np.ndarray
     rest: np.ndarray
     applied: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    aperture_gain: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         k = len(self.names)
@@ -44,6 +49,10 @@ class ExpressionBasis:
             object.__setattr__(self, "applied", self.offsets)
         if self.applied.shape != self.offsets.shape:
             raise ValueError(f"applied must be ({k}, 478, 3), got {self.applied.shape}")
+        if self.aperture_gain is None:
+            object.__setattr__(self, "aperture_gain", np.zeros(k, np.float32))
+        if self.aperture_gain.shape != (k,):
+            raise ValueError(f"aperture_gain must be ({k},), got {self.aperture_gain.shape}")
         if self.rest.shape != (N_LANDMARKS, 3):
             raise ValueError(f"rest must be (478, 3), got {self.rest.shape}")
         if len(set(self.names)) != k:

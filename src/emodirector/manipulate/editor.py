@@ -10,9 +10,11 @@ prototypes, or action units; see ``basis.py``), the editor
 2. builds the edit as ``strength * (goal - estimated own weights)`` on the modes the direction
    controls (for a label: ``intensity * (target prototype - own emotion)``): at strength 0
    nothing changes, at 1 the actor's emotion is replaced by the target's at MEAD level-3 strength;
-3. keeps the speech part: prototypes carry no lip or jaw opening (see ``SpeechConstraint``), and
-   since the edit is an offset added to the real face, the actor's own lip motion, blinks and
-   micro-motion stay in the frame;
+3. keeps the speech (``fit.speech``): the modes' mouth shapes apply freely, their lip
+   separation only through the closure gate of the actor's own lips (closed lips stay closed,
+   open lips stay open), and the aperture scales by the modes' amplitude factor within
+   0.8..1.35; since the edit is an offset added to the real face, the actor's own lip motion,
+   blinks and micro-motion stay in the frame;
 4. lets eyelid offsets fade out while the eye closes, so that blinks survive;
 5. ramps the edit in and out over ``ramp_seconds`` where the face appears or disappears, and
    fades it out as the head turns beyond what a frontal fit handles.
@@ -33,6 +35,7 @@ from emodirector.face_model import (
 )
 from emodirector.fit.expression import emotion_feature_indices
 from emodirector.fit.fitting import FaceFit
+from emodirector.fit.speech import INNER_PAIRS, SpeechPlan, lip_gaps, plan_speech
 from emodirector.framearrays import chunks, release
 from emodirector.manipulate.basis import EditGoal, ExpressionBasis
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
@@ -88,7 +91,8 @@ class ExpressionEdit:
     """The edit of one face, as per-frame weights of the modes of a basis.
 
     The canonical offset added on frame ``t`` is ``gain[t] * sum_k weights[t, k] * M_k`` with
-    eyelid landmarks further scaled by ``lid_gate[t]``; see ``offsets``.
+    eyelid landmarks further scaled by ``lid_gate[t]``, then made to keep the speech by
+    ``speech`` (if given); see ``offsets``.
 
     Attributes:
         basis: The modes ``M_k`` the weights refer to (emotion prototypes or action units).
@@ -97,6 +101,8 @@ class ExpressionEdit:
         gain: ``(T,) float32`` 0..1 ramp (0 where no face, fading at entry/exit and head turns).
         lid_gate: ``(T, 2) float32`` per eye (right, left), 0..1 how open the eye is relative to
             its usual opening; eyelid offsets are scaled by it.
+        speech: How the mouth follows the actor's speech on each frame (``plan_speech``); None
+            applies the offsets as they are (for tests and for edits without a mouth).
     """
 
     basis: ExpressionBasis
@@ -104,6 +110,7 @@ class ExpressionEdit:
     own: np.ndarray
     gain: np.ndarray
     lid_gate: np.ndarray
+    speech: SpeechPlan | None = None
 
     def __post_init__(self) -> None:
         t, e = self.weights.shape[0], self.basis.size
@@ -111,6 +118,8 @@ class ExpressionEdit:
             raise ValueError(f"weights and own must be ({t}, {e})")
         if self.gain.shape != (t,) or self.lid_gate.shape != (t, 2):
             raise ValueError("gain must be (T,), lid_gate (T, 2)")
+        if self.speech is not None and self.speech.n_frames != t:
+            raise ValueError(f"speech must cover the {t} frames")
 
     @property
     def n_frames(self) -> int:
@@ -124,6 +133,8 @@ class ExpressionEdit:
         for eye, pairs in enumerate((RIGHT_LID_PAIRS, LEFT_LID_PAIRS)):
             lids = np.asarray(pairs).ravel()
             out[:, lids] *= gate[:, eye, None, None]
+        if self.speech is not None:
+            out = self.speech.apply(out, frames)
         return out.astype(np.float32)
 
 
@@ -159,6 +170,23 @@ def _segment_ramp(present: np.ndarray, segment: np.ndarray, ramp_frames: float) 
             sel = idx > b
             dist[sel] = np.minimum(dist[sel], idx[sel] - b)
     return gain * smoothstep(dist / ramp_frames)
+
+
+def speech_plan(fit: FaceFit, basis: ExpressionBasis, weights: np.ndarray) -> SpeechPlan:
+    """How an edit of ``fit`` by ``(T, K)`` weights of ``basis`` modes keeps the speech.
+
+    The amplitude factor is ``1 + weights @ basis.aperture_gain``; the lip separation is what
+    the weighted modes (``applied``) do to each inner-lip gap. The weights should change over a
+    segment, not with the words (see ``ExpressionEditor.edit_goal``).
+    """
+    gaps = np.full((fit.n_frames, len(INNER_PAIRS)), np.nan)
+    for sl in chunks(fit.n_frames):
+        gaps[sl] = lip_gaps(np.asarray(fit.canonical[sl], np.float64))
+        release(fit.canonical)
+    w = np.nan_to_num(np.asarray(weights, np.float64))
+    edit_gaps = w @ lip_gaps(basis.applied.astype(np.float64))
+    scale = 1.0 + w @ basis.aperture_gain.astype(np.float64)
+    return plan_speech(gaps, edit_gaps, scale)
 
 
 class ExpressionEditor:
@@ -251,6 +279,14 @@ class ExpressionEditor:
         n_e = self.basis.size
         own = self.estimate_own(fit, fps) if o.remove_own_emotion else np.zeros((fit.n_frames, n_e))
         weights = goal.strength[:, None] * (goal.goal - own) * goal.controlled[None, :]
+        # the mouth's amplitude and lip separation follow the goal and the actor's emotion as
+        # held over each segment, not the estimate's motion, part of which is the speech's
+        steady_own = own.copy()
+        for k in range(fit.neutral.shape[0]):
+            sel = fit.segment == k
+            if sel.any():
+                steady_own[sel] = np.median(own[sel], axis=0)
+        steady = goal.strength[:, None] * (goal.goal - steady_own) * goal.controlled[None, :]
         gain = _segment_ramp(fit.present, fit.segment, o.ramp_seconds * fps)
         gain *= yaw_fade(fit, o.max_yaw_degrees)
         open_ = np.zeros((fit.n_frames, 2))
@@ -269,6 +305,7 @@ class ExpressionEditor:
             own=own.astype(np.float32),
             gain=gain.astype(np.float32),
             lid_gate=lid_gate.astype(np.float32),
+            speech=speech_plan(fit, self.basis, steady * gain[:, None]),
         )
 
 

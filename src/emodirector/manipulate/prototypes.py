@@ -14,29 +14,12 @@ import numpy as np
 
 from emodirector.datafiles import read_npz
 from emodirector.errors import InvalidOptionError
-from emodirector.face_model import N_LANDMARKS, load_face_model
-from emodirector.fit.expression import speech_constraint, without_drop
+from emodirector.face_model import N_LANDMARKS
+from emodirector.fit.speech import AMPLITUDE_BAND
 from emodirector.manipulate.basis import ExpressionBasis
 from emodirector.manipulate.emotions import EXPRESSIVE, Emotion
-from emodirector.ramps import smoothstep
 
 PROTOTYPES_FILE = "prototypes.npz"
-#: Emotions whose lower face is left to the speech when editing (it is still used to read a
-#: face): surprise's mouth is the dropped jaw, and what the speech constraint leaves of it (the
-#: whole mouth moved down, its corners pulled down) showed as a stretched mouth with creases
-#: beside the corners on a closed-mouthed speaker.
-SPEECH_ONLY_LOWER_FACE = (Emotion.SURPRISED,)
-#: Landmarks between which (in canonical height) such an emotion's edit fades out: from a little
-#: above the nose tip down to the subnasale, so the mouth and everything below it stay.
-_FADE_FROM, _FADE_TO = 1, 2
-_FADE_MARGIN = 0.08
-
-
-def upper_face_weight() -> np.ndarray:
-    """``(478,)`` 1 on the upper face, easing to 0 between the nose tip and the subnasale."""
-    y = load_face_model().template[:, 1].astype(np.float64)
-    top, bottom = y[_FADE_FROM] - _FADE_MARGIN, y[_FADE_TO]
-    return smoothstep((bottom - y) / (bottom - top))
 
 
 #: What a prototype file is, for messages.
@@ -49,8 +32,9 @@ class EmotionPrototypes:
 
     Attributes:
         emotions: The emotions, in the order of ``offsets`` (the six expressive ones).
-        offsets: ``(E, 478, 3) float32`` canonical-frame offsets from neutral at intensity 1.
-            They satisfy the speech constraint (no lip or jaw opening).
+        offsets: ``(E, 478, 3) float32`` canonical-frame offsets from neutral at intensity 1,
+            with the mouth each emotion has while speaking (its lip separation is applied as the
+            speech constraint allows, ``fit.speech``).
         neutral: ``(478, 3) float32`` the actors' mean neutral face in the canonical frame: the
             reference against which an unknown actor's resting face is read for held emotion.
         actors: Names of the actors they were averaged over.
@@ -60,6 +44,9 @@ class EmotionPrototypes:
             mouth, so the rest of the face may need more than the actors' mean offset to read
             as strongly; ``emodirector calibrate`` measures it on held-out actors
             (``calibrate.strength``).
+        aperture: ``(E,) float32`` the factor on the speech's lip aperture of each emotion at
+            intensity 1, within ``AMPLITUDE_BAND`` (1 by default): how much wider MEAD's actors
+            open and close the lips while speaking in that emotion.
     """
 
     emotions: tuple[Emotion, ...]
@@ -68,6 +55,7 @@ class EmotionPrototypes:
     actors: tuple[str, ...]
     actor_offsets: np.ndarray
     strength: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    aperture: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         e = len(self.emotions)
@@ -75,6 +63,13 @@ class EmotionPrototypes:
             object.__setattr__(self, "strength", np.ones(e, np.float32))
         if self.strength.shape != (e,) or not bool(np.all(self.strength > 0)):
             raise ValueError(f"strength must be ({e},) and positive")
+        if self.aperture is None:
+            object.__setattr__(self, "aperture", np.ones(e, np.float32))
+        lo, hi = AMPLITUDE_BAND
+        if self.aperture.shape != (e,) or not bool(
+            np.all((self.aperture >= lo - 1e-6) & (self.aperture <= hi + 1e-6))
+        ):
+            raise ValueError(f"aperture must be ({e},) and within {lo}..{hi}")
         if self.offsets.shape != (e, N_LANDMARKS, 3):
             raise ValueError(f"offsets must be ({e}, 478, 3), got {self.offsets.shape}")
         if self.neutral.shape != (N_LANDMARKS, 3):
@@ -105,6 +100,7 @@ class EmotionPrototypes:
             actors=np.array(self.actors),
             actor_offsets=self.actor_offsets.astype(np.float32),
             strength=self.strength.astype(np.float32),
+            aperture=self.aperture.astype(np.float32),
         )
 
     @classmethod
@@ -138,6 +134,11 @@ class EmotionPrototypes:
                 if "strength" in d.files
                 else np.ones(len(emotions), np.float32)
             ),
+            aperture=(
+                d["aperture"].astype(np.float32)
+                if "aperture" in d.files
+                else np.ones(len(emotions), np.float32)
+            ),
         )
 
     def goal(self, emotion: Emotion) -> np.ndarray:
@@ -157,21 +158,14 @@ class EmotionPrototypes:
     def basis(self) -> ExpressionBasis:
         """The prototypes as an expression basis (modes named by emotion, rest = ``neutral``).
 
-        Emotions of ``SPEECH_ONLY_LOWER_FACE`` apply only their upper face, and no emotion
-        applies a downward move of the whole mouth (``fit.expression.without_drop``).
+        Each mode's aperture gain is its factor's distance from 1 per unit weight, so that the
+        goal of an emotion (weight ``strength``) scales the aperture by ``aperture``.
         """
-        applied = self.offsets.astype(np.float64)
-        upper = upper_face_weight()[:, None]
-        constraint = speech_constraint()
-        for k, e in enumerate(self.emotions):
-            if e in SPEECH_ONLY_LOWER_FACE:
-                applied[k] *= upper
-            applied[k] = without_drop(applied[k], constraint)
         return ExpressionBasis(
             names=tuple(e.value for e in self.emotions),
             offsets=self.offsets,
             rest=self.neutral,
-            applied=applied.astype(np.float32),
+            aperture_gain=((self.aperture - 1.0) / self.strength).astype(np.float32),
         )
 
     def covers_all(self) -> bool:

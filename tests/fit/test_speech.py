@@ -1,0 +1,157 @@
+"""The speech constraint (emodirector.fit.speech) on synthetic tracks: each clause holds for an
+edit made to keep it, and each clause's check fails when that clause is violated."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from emodirector.face_model import CHIN, LIPS_OUTER_UPPER, N_LANDMARKS, load_face_model
+from emodirector.fit.speech import (
+    AMPLITUDE_BAND,
+    CLOSED_APERTURE,
+    INNER_PAIRS,
+    KEEP_GAP,
+    MIN_TIMING_R,
+    OPEN_APERTURE,
+    closure_gate,
+    keep_speech,
+    lip_aperture,
+    lip_gaps,
+    mouth_split,
+    plan_speech,
+    speech_check,
+)
+
+#: Linear-algebra tolerance (canonical units; float32 fields).
+_TOL = 1e-5
+#: Frames of the synthetic track (25 fps: 6 s of speech).
+_T = 150
+#: An amplitude factor inside the band, and the slack of its measured slope.
+_SCALE = 1.25
+_SLOPE_TOL = 0.02
+#: Lip separation of the synthetic emotion (canonical units; MEAD's prototypes: 0.03-0.13).
+_RAISE = 0.06
+
+
+def _track() -> np.ndarray:
+    """``(T, 478, 3)`` the template speaking: the inner lower lip (and the lower face with it)
+    opens and closes, with closures (m, b, p) held for a few frames between syllables."""
+    template = load_face_model().template.astype(np.float64)
+    closed = template.copy()
+    for up, lo in INNER_PAIRS:
+        closed[lo, 1] = closed[up, 1]
+    t = np.arange(_T)
+    aperture = np.clip(0.3 * np.sin(2 * np.pi * t / 20.0) + 0.1 * np.sin(t / 7.0), 0.0, None)
+    opening = mouth_split().opening.astype(np.float64)
+    return closed[None] + aperture[:, None, None] * opening[None]
+
+
+def _emotion() -> np.ndarray:
+    """``(478, 3)`` a smile that raises the whole upper lip (parting the lips by ``_RAISE``) and
+    widens the mouth."""
+    template = load_face_model().template.astype(np.float64)
+    field = np.zeros((N_LANDMARKS, 3))
+    upper = [up for up, _ in INNER_PAIRS] + list(LIPS_OUTER_UPPER[1:-1])
+    field[upper, 1] = -_RAISE
+    field[:, 0] = 0.1 * template[:, 0] * (template[:, 1] > template[1, 1])
+    return field
+
+
+@pytest.fixture(scope="module")
+def track() -> np.ndarray:
+    return _track()
+
+
+def test_split_fields_part_one_pair_each() -> None:
+    split = mouth_split()
+    np.testing.assert_allclose(lip_gaps(split.separation), np.eye(len(INNER_PAIRS)), atol=_TOL)
+    assert float(lip_aperture(split.opening)) == pytest.approx(1.0, abs=_TOL)
+    # the jaw opens downwards: the upper lip stays, the chin goes down with the lower lip
+    assert np.abs(split.opening[[up for up, _ in INNER_PAIRS]]).max() < _TOL
+    assert split.opening[CHIN, 1] > 0.5
+
+
+def test_free_part_leaves_every_inner_gap() -> None:
+    offsets = np.random.default_rng(0).normal(scale=0.05, size=(3, N_LANDMARKS, 3))
+    split = mouth_split()
+    np.testing.assert_allclose(lip_gaps(split.free_part(offsets)), 0.0, atol=_TOL)
+    np.testing.assert_allclose(
+        split.free_part(offsets) + split.separation_part(offsets), offsets, atol=1e-12
+    )
+
+
+def test_closure_gate_is_zero_closed_one_open_and_monotone() -> None:
+    a = np.linspace(0.0, 0.2, 201)
+    g = closure_gate(a)
+    assert (g[a <= CLOSED_APERTURE] == 0).all() and (g[a >= OPEN_APERTURE] == 1).all()
+    assert (np.diff(g) >= 0).all()
+
+
+def test_kept_edit_meets_every_clause(track: np.ndarray) -> None:
+    offsets = np.repeat(_emotion()[None], _T, axis=0)
+    out = track + keep_speech(track, offsets, _SCALE)
+    check = speech_check(track, out)
+    assert check.n_closed > 10 and check.n_open > 10  # the track has both
+    assert check.passed
+    assert float(check.timing_r.min()) >= MIN_TIMING_R
+    assert check.closures_kept == 1.0 and check.wrongly_closed == 0
+    assert check.amplitude == pytest.approx(_SCALE, abs=_SLOPE_TOL)
+    # the rest of the edit (the widening) is applied as it is
+    np.testing.assert_allclose(out[:, :, 0] - track[:, :, 0], offsets[:, :, 0], atol=_TOL)
+    # and the lips part by the smile's raise wherever the mouth is clearly open
+    wide = lip_aperture(track) >= OPEN_APERTURE
+    raised = lip_aperture(out)[wide] - _SCALE * lip_aperture(track)[wide]
+    np.testing.assert_allclose(raised, _RAISE, atol=_TOL)
+
+
+def test_raw_edit_fails_closures(track: np.ndarray) -> None:
+    offsets = np.repeat(_emotion()[None], _T, axis=0)
+    check = speech_check(track, track + offsets)
+    assert check.closures_kept == 0.0
+    assert not check.closures_ok and not check.passed
+
+
+def test_press_that_closes_open_lips_fails_and_is_limited(track: np.ndarray) -> None:
+    press = -0.3 * mouth_split().separation.sum(axis=0)
+    offsets = np.repeat(press[None], _T, axis=0)
+    raw = speech_check(track, track + offsets)
+    assert raw.wrongly_closed > 0 and not raw.closures_ok
+    kept = track + keep_speech(track, offsets)
+    assert speech_check(track, kept).passed
+    own, out = lip_gaps(track), lip_gaps(kept)
+    assert (out >= KEEP_GAP * own - _TOL).all()
+
+
+def test_timing_fails_when_the_track_is_shuffled(track: np.ndarray) -> None:
+    order = np.random.default_rng(1).permutation(_T)
+    check = speech_check(track, track[order])
+    assert float(check.timing_r[0]) < MIN_TIMING_R
+    assert not check.timing_ok and not check.passed
+
+
+@pytest.mark.parametrize("factor", [AMPLITUDE_BAND[0] - 0.2, AMPLITUDE_BAND[1] + 0.3])
+def test_amplitude_fails_outside_the_band(track: np.ndarray, factor: float) -> None:
+    scaled = track + (factor - 1.0) * lip_aperture(track)[:, None, None] * mouth_split().opening
+    check = speech_check(track, scaled)
+    assert check.amplitude == pytest.approx(factor, abs=_SLOPE_TOL)
+    assert check.timing_ok and check.closures_ok
+    assert not check.amplitude_ok and not check.passed
+
+
+def test_plan_keeps_the_scale_in_the_band(track: np.ndarray) -> None:
+    gaps = lip_gaps(track)
+    plan = plan_speech(gaps, np.zeros_like(gaps), np.linspace(0.0, 3.0, _T))
+    assert plan.scale.min() == pytest.approx(AMPLITUDE_BAND[0])
+    assert plan.scale.max() == pytest.approx(AMPLITUDE_BAND[1])
+    closed = lip_aperture(track) < CLOSED_APERTURE
+    assert (plan.opening[closed] == 0).all() and (plan.separation[closed] == 0).all()
+
+
+def test_segments_are_checked_apart(track: np.ndarray) -> None:
+    out = track.copy()
+    out[_T // 2 :] = track[_T // 2 :][::-1]  # the second segment's timing is lost
+    segment = (np.arange(_T) >= _T // 2).astype(int)
+    check = speech_check(track, out, segment)
+    assert check.timing_r.shape == (2,)
+    assert check.timing_r[0] == pytest.approx(1.0) and check.timing_r[1] < MIN_TIMING_R
