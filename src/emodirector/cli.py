@@ -351,6 +351,11 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         "the lips more (the warp then stretches the teeth)",
     )
     p.add_argument(
+        "--no-glasses",
+        action="store_true",
+        help="do not keep the frames of glasses rigid (the warp then bends them with the skin)",
+    )
+    p.add_argument(
         "--sign-cert",
         type=Path,
         metavar="CHAIN.pem",
@@ -417,6 +422,7 @@ def edit_options(args: argparse.Namespace) -> EditOptions:
             detail=not args.no_detail,
             eyes=not args.no_eyes,
             mouth=not getattr(args, "no_mouth", False),
+            glasses=not getattr(args, "no_glasses", False),
         ),
         encode=EncodeOptions(crf=args.crf, preset=args.preset),
         overwrite=args.overwrite,

@@ -1,7 +1,7 @@
 """Rendering of the edited face behind the ``Renderer`` seam. The first renderer,
 ``WarpRenderer``: a mesh-guided dense warp of the original frame, then its parts: the eyes
-redrawn with a rigid eyeball behind moving lids, and the expression detail the warp cannot make
-(ratio images: wrinkles and folds)."""
+redrawn with a rigid eyeball behind moving lids, the expression detail the warp cannot make
+(ratio images: wrinkles and folds), and the frames of glasses kept rigid."""
 
 from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
 from emodirector.render.eyes import composite_eyes
@@ -9,6 +9,7 @@ from emodirector.render.renderer import (
     DetailPart,
     EyesPart,
     FaceFrame,
+    GlassesPart,
     RenderedFace,
     Renderer,
     RenderOptions,
@@ -23,6 +24,7 @@ __all__ = [
     "DetailPart",
     "EyesPart",
     "FaceFrame",
+    "GlassesPart",
     "RenderOptions",
     "RenderPart",
     "RenderedFace",

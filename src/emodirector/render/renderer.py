@@ -5,10 +5,11 @@ are, where the edit puts them, and the frame's weight of each mode of the edit) 
 edited face region (``RenderedFace``) for ``blend`` to composite; it never touches pixels outside
 the face. The first renderer, ``WarpRenderer``, resamples the frame through the mesh warp and
 then hands the result to its parts in order (``RenderPart``): the eyes redrawn, the expression
-detail, then the mouth interior from the actor's own frames; a neural renderer is another
-``Renderer``. A renderer (or a part) that needs the whole clip before the first frame says so
-through two per-clip hooks: ``frame_observer`` (shown every frame of the analysis pass) and
-``prepare`` (given every frame's face and edit).
+detail, the mouth interior from the actor's own frames, and last the frames of glasses put back
+as they were (a part may also change the warp before the frame is resampled: ``adjust_field``);
+a neural renderer is another ``Renderer``. A renderer (or a part) that needs the whole clip
+before the first frame says so through two per-clip hooks: ``frame_observer`` (shown every frame
+of the analysis pass) and ``prepare`` (given every frame's face and edit).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from emodirector.errors import InvalidOptionError
 from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
 from emodirector.render.eyes import composite_eyes
+from emodirector.render.glasses import EyeAxes, GlassesKeeper, damp_field, restore
 from emodirector.render.texture import default_layout
 from emodirector.render.warp import WarpField, warp_field, warp_yuv420
 from emodirector.track.tracker import FaceTrack, FrameObserver
@@ -45,12 +47,15 @@ class RenderOptions:
         detail_gain: Scale of the expression detail relative to the edit's weights.
         mouth: Where the edit opens the lips more than the actor did, fill the opening with a
             mouth interior (teeth, tongue) from the actor's own frames (``mouth.py``).
+        glasses: Keep the frames of glasses rigid with the head: detected per clip, the warp
+            damped around them and their original pixels put back last (``glasses.py``).
     """
 
     detail: bool = True
     eyes: bool = True
     detail_gain: float = 1.0
     mouth: bool = True
+    glasses: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.detail_gain <= 3.0:
@@ -161,6 +166,11 @@ class RenderPart(ABC):
         """Whether it reads the warp's texture coordinates on this frame."""
         return False
 
+    def adjust_field(self, frame: np.ndarray, field: WarpField, face: FaceFrame) -> WarpField:
+        """The warp as this part needs it, before the frame is resampled (``field`` itself if
+        it needs nothing changed)."""
+        return field
+
     def active(self, face: FaceFrame) -> bool:
         """Whether it changes anything on this frame."""
         return True
@@ -214,6 +224,36 @@ class DetailPart(RenderPart):
         return apply_detail(y, field, mix_detail(maps, self._weights(face))), u, v
 
 
+class GlassesPart(RenderPart):
+    """Glasses frames kept rigid with the head (``glasses.py``): the warp damped around them,
+    their original pixels put back over everything the other parts drew; placed last.
+
+    It decides once per clip from the first frames it sees whether the face wears glasses, and
+    is inactive for the rest of a clip without them.
+    """
+
+    name = "glasses"
+
+    def __init__(self) -> None:
+        self.keeper = GlassesKeeper()
+
+    def prepare(self, clips: Sequence[ClipFaces]) -> None:
+        self.keeper.reset()
+
+    def active(self, face: FaceFrame) -> bool:
+        return self.keeper.active(face.index)
+
+    def adjust_field(self, frame: np.ndarray, field: WarpField, face: FaceFrame) -> WarpField:
+        mask = self.keeper.mask(face.index, frame, face.source, field.roi)
+        if mask is None:
+            return field
+        return damp_field(field, mask, EyeAxes.of(face.source).distance)
+
+    def apply(self, frame: np.ndarray, field: WarpField, planes: Planes, face: FaceFrame) -> Planes:
+        mask = self.keeper.mask(face.index, frame, face.source, field.roi)
+        return planes if mask is None else restore(frame, field.roi, planes, mask)
+
+
 class WarpRenderer(Renderer):
     """The mesh-guided warp of the frame itself, then its parts in order.
 
@@ -246,6 +286,8 @@ class WarpRenderer(Renderer):
             from emodirector.render.mouth import MouthPart  # it builds on RenderPart
 
             parts.append(MouthPart())
+        if options.glasses:
+            parts.append(GlassesPart())
         return cls(parts)
 
     def frame_observer(self, info: VideoInfo) -> FrameObserver | None:
@@ -279,14 +321,22 @@ class WarpRenderer(Renderer):
         )
         if field is None:
             return None
+        parts = [p for p in self.parts if p.active(face)]
+        if lap is not None:
+            lap("render")
+        for part in parts:
+            adjusted = part.adjust_field(frame, field, face)
+            if adjusted is not field:
+                field = adjusted
+                if lap is not None:
+                    lap(part.name)
         planes = warp_yuv420(frame, field)
         if lap is not None:
             lap("render")
-        for part in self.parts:
-            if part.active(face):
-                planes = part.apply(frame, field, planes, face)
-                if lap is not None:
-                    lap(part.name)
+        for part in parts:
+            planes = part.apply(frame, field, planes, face)
+            if lap is not None:
+                lap(part.name)
         return RenderedFace(field, planes)
 
 
@@ -295,6 +345,7 @@ __all__ = [
     "DetailPart",
     "EyesPart",
     "FaceFrame",
+    "GlassesPart",
     "Lap",
     "Planes",
     "RenderOptions",

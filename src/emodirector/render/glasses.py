@@ -1,0 +1,409 @@
+"""Glasses frames kept rigid with the head while the mesh warp moves the skin around them.
+
+The mesh warp moves every pixel near the eyes with the skin: a smile lifts the cheeks and the
+lids, and the rims of a pair of glasses drawn on that skin bend with it. Glasses are rigid and
+the edit never moves the head, so the original frame already shows them where they belong. This
+module finds them and keeps them:
+
+1. **Whether the face wears glasses** (once per clip, ``GlassesKeeper``): the band around the
+   eyes is resampled into an eye-aligned patch (``PATCH_PX_PER_EYE`` pixels per eye distance,
+   so every face has the same size there), its thin lines are picked out by a morphological
+   black-hat and top-hat (dark and bright strokes narrower than a few pixels), and the *bridge
+   score* is the strongest straight line across the bridge of the nose between the eyes: the
+   median of the line response along it, in units of the patch's contrast. A bridge is one
+   continuous bar from lens to lens; skin has no such line (horizontal wrinkles of the glabella
+   or of a wrinkled nose score a third as much, see ``BRIDGE_SCORE``). The clip's decision is
+   the median score of the first ``DECISION_FRAMES`` frames the keeper sees (so a single odd
+   frame decides nothing), then kept.
+2. **Where the frame is** (every frame, ``glasses_mask``): in a box around the eyes, pixels
+   whose thin-line response stands out of the box's contrast and texture (``LINE_*``), outside
+   the eye openings (widened by ``EYE_CLEARANCE``: lashes and lid margins are lines too), in
+   connected pieces at least ``MIN_PIECE`` of the eye distance long (rims, bridge, nose pads,
+   hinges and temples; not skin texture). Measured on the *original* frame.
+3. **Keeping it** (``damp_field`` before the warp, ``restore`` after every other part): the
+   warp's displacement falls linearly to 0 towards the frame over a band as wide as the
+   largest displacement next to it, so no skin pixel samples the frame from across the rim
+   (which would show a second, bent rim) and the skin does not tear at it; after the eyes, the
+   detail and the mouth are drawn, the original pixels are put back under the mask, feathered by
+   ``FEATHER_PX``. The rim wins over a redrawn eye.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from emodirector.face_model import (
+    LEFT_EYE_CORNERS,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    RIGHT_EYE_CORNERS,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
+from emodirector.render.warp import WarpField
+
+#: Resolution of the eye-aligned patch the bridge is scored in (pixels per eye distance).
+PATCH_PX_PER_EYE = 80
+#: The patch: along the eye axis and across it (downwards), in eye distances from the point
+#: between the eyes.
+PATCH_ALONG = (-1.1, 1.1)
+PATCH_ACROSS = (-0.6, 0.6)
+#: Where a bridge is looked for, in the same units: between the inner eye corners, from well
+#: above the eye line (a high bridge) to a little below it.
+BRIDGE_ALONG = (-0.15, 0.15)
+BRIDGE_ACROSS = (-0.45, 0.15)
+#: Slopes (across per along) of the lines tried across the bridge zone.
+BRIDGE_SLOPES = tuple(np.linspace(-0.2, 0.2, 9))
+#: Thin-line kernel in the patch (pixels): strokes narrower than this respond.
+PATCH_KERNEL_PX = 5
+#: A clip wears glasses when its median bridge score exceeds this (percent of the patch's
+#: 10th-90th percentile contrast). Measured on 5 frames of each clip of ../shared/data: the talking
+#: man in glasses 89-102; without glasses at most 38 (deep horizontal wrinkles between the brows
+#: of MEAD's M030 acting anger and disgust), 14 or less on everything else.
+BRIDGE_SCORE = 55.0
+#: Floor of the contrast the scores are relative to (luma levels): a featureless patch (a
+#: blank, blurred or dark face) has no lines to find. Real faces measured 38-129.
+MIN_CONTRAST = 30.0
+#: Frames whose median bridge score decides a clip.
+DECISION_FRAMES = 9
+#: The box searched for the frame around the eyes (eye distances, as ``PATCH_*``): wide enough
+#: for the hinges and the temples where they pass the face, tall enough for the rims.
+MASK_ALONG = (-1.2, 1.2)
+MASK_ACROSS = (-0.55, 0.6)
+#: Thin-line kernel at the frame's own resolution, as a fraction of the eye distance (at least 3).
+LINE_KERNEL = 0.04
+#: A pixel is part of the frame where its line response exceeds this fraction of the box's
+#: 10th-90th percentile contrast, and ``LINE_NOISE`` times the median response (skin texture).
+LINE_THRESHOLD = 0.2
+LINE_NOISE = 4.0
+#: Pieces shorter than this (their bounding box's longer side, in eye distances) are dropped.
+MIN_PIECE = 0.25
+#: The eye openings, widened by this (eye distances), are never part of the frame.
+EYE_CLEARANCE = 0.06
+#: Feather of the restored frame's edge (Gaussian sigma, pixels); the mask is grown by one pixel
+#: first, so the anti-aliased edge of a rim comes back whole.
+FEATHER_PX = 0.8
+#: The displacement damping band is the largest displacement within this (eye distances) of the
+#: frame, plus ``DAMP_MARGIN_PX``; at most ``MAX_DAMP`` eye distances.
+DAMP_REACH = 0.15
+DAMP_MARGIN_PX = 1.5
+MAX_DAMP = 0.15
+
+_EYE_OPENINGS = (
+    RIGHT_EYE_UPPER + RIGHT_EYE_LOWER[-2:0:-1],
+    LEFT_EYE_UPPER + LEFT_EYE_LOWER[-2:0:-1],
+)
+
+
+@dataclass(frozen=True)
+class EyeAxes:
+    """The eye-aligned frame of a face.
+
+    Attributes:
+        middle: ``(2,)`` pixel point halfway between the eye centres (midpoints of the corners).
+        axis: ``(2,)`` unit vector from the subject's right eye to the left (image +x upright).
+        normal: ``(2,)`` unit normal, pointing down the face.
+        distance: Distance between the eye centres (pixels): the unit of every size here.
+    """
+
+    middle: np.ndarray
+    axis: np.ndarray
+    normal: np.ndarray
+    distance: float
+
+    @classmethod
+    def of(cls, landmarks: np.ndarray) -> EyeAxes:
+        """The axes of ``(478, 2+)`` landmark pixels."""
+        right = landmarks[list(RIGHT_EYE_CORNERS), :2].astype(np.float64).mean(axis=0)
+        left = landmarks[list(LEFT_EYE_CORNERS), :2].astype(np.float64).mean(axis=0)
+        step = left - right
+        distance = float(np.hypot(*step))
+        axis = step / max(distance, 1e-9)
+        return cls(
+            middle=(right + left) / 2, axis=axis, normal=np.array([-axis[1], axis[0]]),
+            distance=distance,
+        )  # fmt: skip
+
+    def to_pixels(self, along: np.ndarray, across: np.ndarray) -> np.ndarray:
+        """``(..., 2)`` pixel points of eye-distance coordinates."""
+        along, across = np.asarray(along)[..., None], np.asarray(across)[..., None]
+        return self.middle + (along * self.axis + across * self.normal) * self.distance
+
+
+@dataclass(frozen=True)
+class GlassesMask:
+    """Where the glasses frame is on one frame.
+
+    Attributes:
+        box: ``(x0, y0, x1, y1)`` even-aligned pixel box of the frame searched (exclusive end).
+        alpha: ``(y1 - y0, x1 - x0) float32`` 0..1: how much of each pixel is frame (feathered).
+        distance: ``(y1 - y0, x1 - x0) float32`` pixels from each pixel to the frame.
+    """
+
+    box: tuple[int, int, int, int]
+    alpha: np.ndarray
+    distance: np.ndarray
+
+    def __post_init__(self) -> None:
+        x0, y0, x1, y1 = self.box
+        shape = (y1 - y0, x1 - x0)
+        if self.alpha.shape != shape or self.distance.shape != shape:
+            raise ValueError("alpha and distance must cover the box")
+
+
+def _thin_lines(image: np.ndarray, kernel: int) -> np.ndarray:
+    """``uint8`` response of dark and bright strokes narrower than ``kernel`` pixels."""
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel, kernel))
+    dark = cv2.morphologyEx(image, cv2.MORPH_BLACKHAT, k)
+    bright = cv2.morphologyEx(image, cv2.MORPH_TOPHAT, k)
+    return np.maximum(dark, bright)
+
+
+def _contrast(image: np.ndarray) -> float:
+    lo, hi = np.percentile(image, (10, 90))
+    return max(float(hi - lo), MIN_CONTRAST)
+
+
+def eye_patch(y_plane: np.ndarray, axes: EyeAxes) -> np.ndarray:
+    """The eye-aligned ``uint8`` patch of a luma plane (``PATCH_*``), bilinear."""
+    scale = axes.distance / PATCH_PX_PER_EYE
+    affine = np.empty((2, 3))
+    affine[:, 0] = axes.axis * scale
+    affine[:, 1] = axes.normal * scale
+    affine[:, 2] = axes.to_pixels(np.array(PATCH_ALONG[0]), np.array(PATCH_ACROSS[0]))
+    size = (
+        round((PATCH_ALONG[1] - PATCH_ALONG[0]) * PATCH_PX_PER_EYE),
+        round((PATCH_ACROSS[1] - PATCH_ACROSS[0]) * PATCH_PX_PER_EYE),
+    )
+    return cv2.warpAffine(
+        y_plane, affine, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )  # fmt: skip
+
+
+def bridge_score(y_plane: np.ndarray, landmarks: np.ndarray) -> float:
+    """How strongly one frame shows a glasses bridge between the eyes.
+
+    The median thin-line response along the strongest straight line across the bridge zone
+    (``BRIDGE_*``; each column takes the best of three rows, so a slightly bent bar counts), in
+    percent of the eye patch's contrast.
+
+    Args:
+        y_plane: ``(H, W) uint8`` luma of the frame.
+        landmarks: ``(478, 2+)`` the face's landmark pixels on it.
+    """
+    axes = EyeAxes.of(landmarks)
+    if axes.distance < 4:
+        return 0.0
+    patch = eye_patch(y_plane, axes)
+    lines = _thin_lines(patch, PATCH_KERNEL_PX)
+    lines = np.maximum(lines, np.maximum(np.roll(lines, 1, axis=0), np.roll(lines, -1, axis=0)))
+    px = PATCH_PX_PER_EYE
+    j0, j1 = (round((a - PATCH_ALONG[0]) * px) for a in BRIDGE_ALONG)
+    i0, i1 = (round((a - PATCH_ACROSS[0]) * px) for a in BRIDGE_ACROSS)
+    cols = np.arange(j0, j1)
+    best = 0.0
+    for slope in BRIDGE_SLOPES:
+        rows = np.arange(i0, i1)[:, None] + np.round((cols - cols.mean()) * slope).astype(int)
+        along_line = lines[np.clip(rows, 0, lines.shape[0] - 1), cols[None, :]]
+        best = max(best, float(np.median(along_line, axis=1).max()))
+    return 100.0 * best / _contrast(patch)
+
+
+def _even_box(
+    points: np.ndarray, bounds: tuple[int, int, int, int]
+) -> tuple[int, int, int, int] | None:
+    lo = np.floor(points.min(axis=0)).astype(int) // 2 * 2
+    hi = -(-np.ceil(points.max(axis=0)).astype(int) // 2) * 2
+    x0, y0 = max(int(lo[0]), bounds[0]), max(int(lo[1]), bounds[1])
+    x1, y1 = min(int(hi[0]), bounds[2]), min(int(hi[1]), bounds[3])
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    return x0, y0, x1, y1
+
+
+def glasses_mask(
+    y_plane: np.ndarray, landmarks: np.ndarray, bounds: tuple[int, int, int, int]
+) -> GlassesMask | None:
+    """The glasses frame on one frame (of a face known to wear glasses).
+
+    Args:
+        y_plane: ``(H, W) uint8`` luma of the original frame.
+        landmarks: ``(478, 2+)`` the face's tracked landmark pixels on it.
+        bounds: ``(x0, y0, x1, y1)`` even-aligned region the mask may cover (the warp's roi).
+
+    Returns:
+        The mask, or None where the box is empty or nothing in it looks like a frame.
+    """
+    axes = EyeAxes.of(landmarks)
+    if axes.distance < 8:
+        return None
+    along, across = np.meshgrid(MASK_ALONG, MASK_ACROSS)
+    box = _even_box(axes.to_pixels(along.ravel(), across.ravel()), bounds)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    crop = y_plane[y0:y1, x0:x1]
+    kernel = max(3, round(LINE_KERNEL * axes.distance) | 1)
+    lines = _thin_lines(crop, kernel)
+    # the statistics on every 4th pixel: the same to a level, a tenth of the time
+    noise = float(np.median(lines[::4, ::4]))
+    threshold = max(LINE_THRESHOLD * _contrast(crop[::4, ::4]), LINE_NOISE * noise)
+    _, found = cv2.threshold(lines, threshold, 1, cv2.THRESH_BINARY)
+    # the eye openings, widened by an outline as thick as twice the clearance
+    grow = max(1, round(EYE_CLEARANCE * axes.distance))
+    polys = [np.round(landmarks[list(o), :2] - (x0, y0)).astype(np.int32) for o in _EYE_OPENINGS]
+    cv2.fillPoly(found, polys, 0)
+    cv2.polylines(found, polys, True, 0, thickness=2 * grow + 1)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
+    keep = np.zeros(n, dtype=np.uint8)
+    keep[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= (
+        MIN_PIECE * axes.distance
+    )
+    if not keep.any():
+        return None
+    frame_px = cv2.dilate(keep[labels], np.ones((3, 3), np.uint8))
+    alpha = cv2.GaussianBlur(frame_px.astype(np.float32), (0, 0), FEATHER_PX)
+    alpha = np.maximum(alpha, frame_px * np.float32(0.5))
+    distance = cv2.distanceTransform(1 - frame_px, cv2.DIST_L2, 3)
+    return GlassesMask(box=box, alpha=alpha, distance=distance)
+
+
+def damp_field(field: WarpField, mask: GlassesMask, eye_distance: float) -> WarpField:
+    """The warp with its displacement falling to 0 at the glasses frame.
+
+    Within the band (the largest displacement found within ``DAMP_REACH`` of the frame plus
+    ``DAMP_MARGIN_PX``) the displacement is scaled by distance over band: a pixel there never
+    samples across the frame, so the frame is not copied onto the skin beside it.
+    """
+    fx0, fy0, fx1, fy1 = field.roi
+    x0, y0, x1, y1 = mask.box
+    if x0 < fx0 or y0 < fy0 or x1 > fx1 or y1 > fy1:
+        raise ValueError("the glasses box must lie inside the warp's roi")
+    sl = (slice(y0 - fy0, y1 - fy0), slice(x0 - fx0, x1 - fx0))
+    # the displacement is smooth (interpolated from a grid of a fiftieth of the face): every
+    # 4th pixel finds its largest value near the frame
+    near = mask.distance[::4, ::4] <= DAMP_REACH * eye_distance
+    moves = field.displacement[sl][::4, ::4][near]
+    reach = float(np.sqrt((moves**2).sum(axis=1).max())) if moves.size else 0.0
+    band = min(reach + DAMP_MARGIN_PX, MAX_DAMP * eye_distance)
+    scale = np.minimum(mask.distance * np.float32(1.0 / band), np.float32(1.0))
+    displacement = field.displacement.copy()
+    region = displacement[sl]
+    cv2.multiply(region, cv2.merge([scale, scale]), dst=region)
+    return WarpField(field.roi, displacement, field.weight, field.texture)
+
+
+def restore(
+    frame: np.ndarray,
+    roi: tuple[int, int, int, int],
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray],
+    mask: GlassesMask,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The face region with the original pixels put back under the glasses frame.
+
+    Args:
+        frame: ``(H * 3 // 2, W) uint8`` the original yuv420p frame.
+        roi: ``(x0, y0, x1, y1)`` where ``planes`` lie in it.
+        planes: Y at full and U, V at half resolution, ``uint8`` (not modified).
+        mask: The glasses frame (its box inside ``roi``).
+    """
+    h = frame.shape[0] * 2 // 3
+    w = frame.shape[1]
+    chroma = frame[h:].reshape(2, h // 2, w // 2)
+    x0, y0, x1, y1 = mask.box
+    rx, ry = x0 - roi[0], y0 - roi[1]
+    originals = (frame[y0:y1, x0:x1], chroma[0, y0 // 2 : y1 // 2, x0 // 2 : x1 // 2],
+                 chroma[1, y0 // 2 : y1 // 2, x0 // 2 : x1 // 2])  # fmt: skip
+    half = cv2.resize(mask.alpha, ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_AREA)
+    out = []
+    for k, (plane, original) in enumerate(zip(planes, originals, strict=True)):
+        d = 1 if k == 0 else 2
+        alpha = mask.alpha if k == 0 else half
+        rows, cols = original.shape
+        sl = (slice(ry // d, ry // d + rows), slice(rx // d, rx // d + cols))
+        new = plane.copy()
+        new[sl] = cv2.blendLinear(original, plane[sl], alpha, 1.0 - alpha)
+        out.append(new)
+    return out[0], out[1], out[2]
+
+
+class GlassesKeeper:
+    """Decides once per clip whether the face wears glasses, and keeps the frame of each frame.
+
+    The decision is the median ``bridge_score`` of the first ``DECISION_FRAMES`` frames it is
+    shown (before that, of those seen so far), kept for the clip; a frame index lower than the
+    last one seen starts a new clip. Used by the warp renderer's glasses part.
+    """
+
+    def __init__(self) -> None:
+        self._scores: list[float] = []
+        self._last_index = -1
+        self._mask: tuple[int, np.ndarray, GlassesMask | None] | None = None
+
+    def reset(self) -> None:
+        """Forget the clip: the next frame starts a new decision."""
+        self._scores = []
+        self._last_index = -1
+        self._mask = None
+
+    def _follow(self, index: int) -> None:
+        if index < self._last_index:
+            self.reset()
+
+    def active(self, index: int) -> bool:
+        """Whether frame ``index`` may have glasses to keep (False once a clip is decided
+        without)."""
+        self._follow(index)
+        return not self.decided or self.wears_glasses
+
+    @property
+    def decided(self) -> bool:
+        """The clip's decision is final."""
+        return len(self._scores) >= DECISION_FRAMES
+
+    @property
+    def wears_glasses(self) -> bool:
+        """The decision so far (False before any frame)."""
+        return bool(self._scores) and float(np.median(self._scores)) > BRIDGE_SCORE
+
+    def _see(self, index: int, y_plane: np.ndarray, landmarks: np.ndarray) -> None:
+        self._follow(index)
+        if index != self._last_index and not self.decided:
+            self._scores.append(bridge_score(y_plane, landmarks))
+        self._last_index = index
+
+    def mask(
+        self, index: int, frame: np.ndarray, landmarks: np.ndarray, roi: tuple[int, int, int, int]
+    ) -> GlassesMask | None:
+        """The glasses frame on frame ``index`` (None when the clip has no glasses).
+
+        Args:
+            index: The frame's index in the clip.
+            frame: ``(H * 3 // 2, W) uint8`` the original yuv420p frame.
+            landmarks: ``(478, 2+)`` tracked landmark pixels.
+            roi: The warp's region.
+        """
+        last = self._mask
+        if last is not None and last[0] == index and np.array_equal(last[1], landmarks):
+            return last[2]
+        y_plane = frame[: frame.shape[0] * 2 // 3]
+        self._see(index, y_plane, landmarks)
+        found = glasses_mask(y_plane, landmarks, roi) if self.wears_glasses else None
+        self._mask = (index, landmarks, found)
+        return found
+
+
+__all__ = [
+    "BRIDGE_SCORE",
+    "EyeAxes",
+    "GlassesKeeper",
+    "GlassesMask",
+    "bridge_score",
+    "damp_field",
+    "glasses_mask",
+    "restore",
+]
