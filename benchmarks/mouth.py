@@ -30,8 +30,9 @@ and happy, angry, disgusted and surprised, cut from the edited videos before the
 for a clip with glasses in its name, the eye region too. Into
 ``<out>/stills/mouth/<clip-stem>_<region>.png``.
 
-The judged emotions of every clip run first, then the others, so that a run cut short has the
-judged table. Writes ``mouth.json`` (rewritten after every clip) and ``mouth.md``.
+The judged emotions of every clip run first, then the others, the clips in order of the pixels
+they decode, so that a run cut short has the most judged cases. Writes ``mouth.json``
+(rewritten after every clip) and ``mouth.md``.
 
 Usage::
 
@@ -72,6 +73,7 @@ from emodirector import (  # noqa: E402
 )
 from emodirector.evaluate.lips import CLOSED_LIP_GAP  # noqa: E402
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip  # noqa: E402
+from emodirector.video.reader import probe  # noqa: E402
 from expression import (  # noqa: E402
     EMOTIONS,
     INTENSITY,
@@ -528,6 +530,7 @@ def main() -> None:
     )
     if not clips:
         ap.error(f"no clip matches {args.clips!r}")
+    clips.sort(key=_pixels)  # the cheapest first: a run cut short has the most cases
     t0 = time.perf_counter()
     if args.make_baseline:
         make_baseline(args.baseline, clips, emotions, args.out)
@@ -608,6 +611,12 @@ def make_baseline(path: Path, clips: list[Path], emotions: list[str], out: Path)
     )
     write_json(path, base)
     print(f"wrote {path}")
+
+
+def _pixels(clip: Path) -> float:
+    """Pixels the clip decodes (width x height x seconds)."""
+    info = probe(clip)
+    return float(info.width * info.height * info.duration)
 
 
 def _load(path: Path) -> dict[str, Any] | None:
