@@ -75,6 +75,12 @@ HOLD_FRAMES = 6
 #: ``_MIN_SWITCH`` in squared face-model units).
 SWITCH_FACTOR = 6.0
 _MIN_SWITCH = 2e-4
+#: A frame's own interior costs this fraction of its match cost (it follows the speech).
+OWN_FACTOR = 0.5
+#: ``MouthPath.choice`` of a frame drawn with its own interior, and with the dark cavity.
+OWN = -2
+DARK = -1
+_NEVER = 1e9
 #: A candidate of the bank belongs to a track when its inner lips lie within this distance
 #: (face-model units, RMS) of the track's on the same frame.
 _SAME_FACE = 0.05
@@ -246,15 +252,20 @@ class MouthCandidate:
 
 
 def _extended(cand: MouthCandidate) -> MouthCandidate:
-    """The candidate with its interior continued past its opening by ``_EXTEND`` (inpainted
-    over the lip edge), its mask falling from 1 to 0 over that band: an edited opening a little
-    larger than the candidate's shows more of the interior, not the candidate's lips."""
+    """The candidate with its interior continued past its opening by ``_EXTEND`` (a normalised
+    blur of the interior over the lip edge), its mask falling from 1 to 0 over that band: an
+    edited opening a little larger than the candidate's shows more of the interior, not the
+    candidate's lips."""
     inside = cand.pieces[..., 0] > 127
     ext = max(2.0, _EXTEND * cand.px_per_unit)
     outside = np.ascontiguousarray((~inside).astype(np.uint8))
     dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
-    band = ((dist > 0) & (dist <= ext)).astype(np.uint8)
-    yuv = cv2.inpaint(cand.crop, band, 3, cv2.INPAINT_TELEA)
+    weight = inside.astype(np.float32)
+    sigma = ext / 2
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)
+    num = cv2.GaussianBlur(cand.crop.astype(np.float32) * weight[..., None], (0, 0), sigma)
+    fill = num / np.maximum(den, 1e-4)[..., None]
+    yuv = np.where(inside[..., None], cand.crop, np.clip(fill + 0.5, 0, 255).astype(np.uint8))
     mask = np.clip(2.0 * (ext - dist) / ext, 0.0, 1.0)
     # the occlusal line: midway between the inner lips, per crop column
     x0, y0 = CROP_BOX[:2]
@@ -400,42 +411,89 @@ class MouthBank:
         self, index: int, rgb: np.ndarray, affine: np.ndarray, up: np.ndarray, lo: np.ndarray
     ) -> MouthCandidate | None:
         if self.px_per_unit is None:
-            scale = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
-            self.px_per_unit = float(min(MAX_PX_PER_UNIT, 1.0 / max(scale, 1e-9)))
-        ppu = self.px_per_unit
-        x0, y0, x1, y1 = CROP_BOX
-        size = (int(round((x1 - x0) * ppu)), int(round((y1 - y0) * ppu)))
-        to_crop = affine * ppu
-        to_crop[:, 2] -= np.array([x0, y0]) * ppu
+            self.px_per_unit = _resolution(affine)
+        to_crop, size = _to_crop(affine, self.px_per_unit)
         crop_rgb = cv2.warpAffine(rgb, to_crop, size, flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        yuv = _rgb_to_yuv(crop_rgb)
-        poly = (_opening(up, lo) - (x0, y0)) * ppu
-        opening = _fill(poly, (size[1], size[0]))
-        k = int(np.ceil(_INSET_PX)) * 2 + 1
-        inset = cv2.erode(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        inside = inset > 0.5
-        if inside.sum() < 16:
-            return None
-        mean, std = _ring_stats(yuv, opening, _RING * ppu)
-        yuv = np.ascontiguousarray(yuv)
-        y = yuv[..., 0]
-        lap = cv2.Laplacian(y, cv2.CV_32F)
-        dark_y = np.percentile(y[inside], 5)
-        dark_sel = inside & (y <= dark_y + 2)
-        dark = yuv[dark_sel].astype(np.float32).mean(axis=0)
-        return MouthCandidate(
-            index=index,
-            crop=yuv,
-            pieces=np.stack([inside, inside], axis=2).astype(np.uint8) * 255,
-            px_per_unit=ppu,
-            upper=up,
-            lower=lo,
-            ring_mean=mean,
-            ring_std=std,
-            dark=dark,
-            sharpness=float(lap[inside].var()),
-        )
+        return _candidate(index, _rgb_to_yuv(crop_rgb), self.px_per_unit, up, lo)
+
+
+def _resolution(affine: np.ndarray) -> float:
+    """Crop pixels per face-model unit for a face ``affine`` maps: its own, at most
+    ``MAX_PX_PER_UNIT``."""
+    scale = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+    return float(min(MAX_PX_PER_UNIT, 1.0 / max(scale, 1e-9)))
+
+
+def _to_crop(affine: np.ndarray, ppu: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """``(2, 3)`` frame pixels to crop pixels, and the crop's ``(w, h)``."""
+    x0, y0, x1, y1 = CROP_BOX
+    size = (int(round((x1 - x0) * ppu)), int(round((y1 - y0) * ppu)))
+    to_crop = affine * ppu
+    to_crop[:, 2] -= np.array([x0, y0]) * ppu
+    return to_crop, size
+
+
+def _candidate(
+    index: int, yuv: np.ndarray, ppu: float, up: np.ndarray, lo: np.ndarray
+) -> MouthCandidate | None:
+    """A candidate from its ``(h, w, 3) uint8`` Y, U, V crop and inner lips (face-model units);
+    None if its opening is too small to hold anything."""
+    x0, y0 = CROP_BOX[:2]
+    poly = (_opening(up, lo) - (x0, y0)) * ppu
+    opening = _fill(poly, yuv.shape[:2])
+    k = int(np.ceil(_INSET_PX)) * 2 + 1
+    inset = cv2.erode(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    inside = inset > 0.5
+    if inside.sum() < 16:
+        return None
+    mean, std = _ring_stats(yuv, opening, _RING * ppu)
+    yuv = np.ascontiguousarray(yuv)
+    y = yuv[..., 0]
+    lap = cv2.Laplacian(y, cv2.CV_32F)
+    dark_y = np.percentile(y[inside], 5)
+    dark_sel = inside & (y <= dark_y + 2)
+    dark = yuv[dark_sel].astype(np.float32).mean(axis=0)
+    return MouthCandidate(
+        index=index,
+        crop=yuv,
+        pieces=np.stack([inside, inside], axis=2).astype(np.uint8) * 255,
+        px_per_unit=ppu,
+        upper=up,
+        lower=lo,
+        ring_mean=mean,
+        ring_std=std,
+        dark=dark,
+        sharpness=float(lap[inside].var()),
+    )
+
+
+def own_candidate(frame: np.ndarray, src: np.ndarray, index: int = -1) -> MouthCandidate | None:
+    """The frame's own mouth as a candidate (its interior moved in two rigid pieces with the
+    edited lips), None where its lips are not open enough to hold one.
+
+    Args:
+        frame: ``(H * 3 // 2, W) uint8`` the decoded yuv420p frame.
+        src: ``(478, 2+)`` its tracked landmarks.
+        index: The frame's index (for the record).
+    """
+    affine = head_similarity(src)
+    up, lo = inner_lips(src, affine)
+    if LipShape.of(up, lo).open_fraction < MIN_OPEN_FRACTION:
+        return None
+    ppu = _resolution(affine)
+    to_crop, size = _to_crop(affine, ppu)
+    h = frame.shape[0] * 2 // 3
+    w = frame.shape[1]
+    flags, border = cv2.INTER_LINEAR, cv2.BORDER_REPLICATE
+    y = cv2.warpAffine(frame[:h], to_crop, size, flags=flags, borderMode=border)
+    half = to_crop.copy()
+    half[:, :2] *= 2.0  # chroma pixel j sits at luma 2 j
+    chroma = frame[h:].reshape(2, h // 2, w // 2)
+    u = cv2.warpAffine(chroma[0], half, size, flags=flags, borderMode=border)
+    v = cv2.warpAffine(chroma[1], half, size, flags=flags, borderMode=border)
+    cand = _candidate(index, cv2.merge([y, u, v]), ppu, up, lo)
+    return None if cand is None else _extended(cand)
 
 
 @dataclass(frozen=True)
@@ -444,7 +502,8 @@ class MouthPath:
 
     Attributes:
         weight: ``(T,) float32`` 0..1 share of the retrieved (or dark) interior in the opening.
-        choice: ``(T,) int32`` index into ``candidates`` per frame, -1 for the dark cavity.
+        choice: ``(T,) int32`` index into ``candidates`` per frame; ``OWN`` (-2): the frame's own
+            interior; ``DARK`` (-1): the dark cavity.
         mouth: ``(T, 2) float32`` the tracked upper-lip middle (pixels) per frame: tells which
             prepared face a rendered face is.
         candidates: The candidates of this face.
@@ -538,35 +597,55 @@ def viterbi(cost: np.ndarray, switch: np.ndarray) -> np.ndarray:
 
 
 def plan_path(
-    sources: np.ndarray, targets: np.ndarray, candidates: tuple[MouthCandidate, ...]
+    sources: np.ndarray,
+    targets: np.ndarray,
+    candidates: tuple[MouthCandidate, ...],
+    own: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Weights and choices for one face's frames.
+
+    Each frame whose tracked lips are open enough (``MIN_OPEN_FRACTION``) may also use its own
+    interior (``OWN``), at ``OWN_FACTOR`` times its match cost: it follows the speech (tongue,
+    teeth) exactly and never switches from frame to frame.
 
     Args:
         sources: ``(T, 19)`` ``LipShape.vector()`` of the tracked lips (NaN where no edit).
         targets: ``(T, 19)`` those of the edited lips.
-        candidates: The bank's candidates of this face (empty: the dark cavity).
+        candidates: The bank's candidates of this face.
+        own: Let frames use their own interior.
 
     Returns:
-        ``(weight, choice)`` as in ``MouthPath``.
+        ``(weight, choice)`` as in ``MouthPath`` (the dark cavity where no candidate and no
+        own interior is there).
     """
     t_len = len(sources)
     excess = np.full(t_len, np.nan)
     for i in np.flatnonzero(~np.isnan(sources[:, 0])):
         excess[i] = excess_opening(_shape_of(sources[i]), _shape_of(targets[i]))
     weight = on_weights(excess)
-    choice = np.full(t_len, -1, np.int32)
+    choice = np.full(t_len, DARK, np.int32)
     active = weight > 0
-    if not candidates or not active.any():
+    k = len(candidates)
+    cost = np.full((t_len, k + 1), _NEVER)
+    if k:
+        vecs = np.stack([c.shape.vector() for c in candidates])
+        cost[active, :k] = match_cost(targets[active], vecs)
+    if own:
+        gaps = sources[:, :9] + sources[:, 9:18]
+        opened = np.zeros(t_len, bool)
+        ok = ~np.isnan(sources[:, 0])
+        opened[ok] = gaps[ok].max(axis=1) >= MIN_OPEN_FRACTION * sources[ok, 18]
+        sel = active & opened
+        cost[sel, k] = OWN_FACTOR * match_cost(targets[sel], sources[sel][:, None, :])[:, 0]
+    usable = active & (cost.min(axis=1) < _NEVER)
+    if not usable.any():
         return weight, choice
-    vecs = np.stack([c.shape.vector() for c in candidates])
-    cost = np.zeros((t_len, len(candidates)))
-    cost[active] = match_cost(targets[active], vecs)
-    best = cost[active].min(axis=1)
+    best = cost[usable].min(axis=1)
     switch_cost = max(_MIN_SWITCH, SWITCH_FACTOR * float(np.median(best)))
-    switch = np.where(active & np.roll(active, 1), switch_cost, 0.0)
+    switch = np.where(usable & np.roll(usable, 1), switch_cost, 0.0)
+    cost[~usable] = 0.0
     path = viterbi(cost, switch)
-    choice[active] = path[active]
+    choice[usable] = np.where(path[usable] == k, OWN, path[usable])
     return weight, choice
 
 
@@ -606,7 +685,7 @@ def draw_interior(
     head: np.ndarray,
     dst: np.ndarray,
     box: tuple[int, int, int, int],
-    ring: tuple[np.ndarray, np.ndarray],
+    ring: tuple[np.ndarray, np.ndarray] | None,
 ) -> np.ndarray:
     """``(h, w, 3) float32`` Y, U, V of the mouth interior over ``box`` (frame pixels).
 
@@ -616,12 +695,15 @@ def draw_interior(
             tracked landmarks).
         dst: ``(478, 2+)`` edited landmarks (the lips the interior fills).
         box: ``(x0, y0, x1, y1)`` output box in the frame.
-        ring: Mean and std of Y, U, V of the lip ring around the edited opening in the frame.
+        ring: Mean and std of Y, U, V of the lip ring around the edited opening in the frame
+            (the candidate's colour is matched to it); None: the candidate's colour as it is.
     """
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
-    mean_f, std_f = ring
     if cand is None:
+        if ring is None:
+            raise ValueError("the dark cavity needs the frame's ring colour")
+        mean_f = ring[0]
         dark = np.array(
             [max(16.0, _DARK_LUMA * mean_f[0]), *(128 + _DARK_CHROMA * (mean_f[1:] - 128))],
             np.float32,
@@ -637,6 +719,9 @@ def draw_interior(
     dark += cand.dark.astype(np.float32)
     layer = cv2.blendLinear(lower, dark, m_l, 1.0 - m_l)
     layer = cv2.blendLinear(upper, layer, m_u, 1.0 - m_u)
+    if ring is None:
+        return layer
+    mean_f, std_f = ring
     # colour and light of the frame: per channel, matched mean and (clamped) spread of the ring
     lo_g = np.array([_GAIN_Y[0], _GAIN_UV[0], _GAIN_UV[0]])
     hi_g = np.array([_GAIN_Y[1], _GAIN_UV[1], _GAIN_UV[1]])
@@ -676,6 +761,7 @@ def composite_mouth(
     dst: np.ndarray,
     cand: MouthCandidate | None,
     weight: float,
+    match_colour: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw the mouth interior into the edited opening of a warped face region.
 
@@ -686,6 +772,8 @@ def composite_mouth(
         dst: ``(478, 2+)`` edited landmark pixels.
         cand: The interior to draw; None: the dark cavity.
         weight: 0..1 its share in the opening.
+        match_colour: Match the candidate's colour and light to the frame's (off for the
+            frame's own interior).
 
     Returns:
         New Y, U, V regions; ``planes`` itself where the opening is empty or off the region.
@@ -708,7 +796,7 @@ def composite_mouth(
         return planes
     alpha = cv2.GaussianBlur(_inset(opening), (0, 0), _FEATHER_SIGMA) * float(weight)
     rbox = (x0 - rx0, y0 - ry0, x1 - rx0, y1 - ry0)
-    ring = _frame_ring(planes, rbox, opening, ring_px)
+    ring = _frame_ring(planes, rbox, opening, ring_px) if match_colour or cand is None else None
     interior = draw_interior(cand, head, dst, box, ring)
     out_y, out_u, out_v = (p.copy() for p in planes)
     bx0, by0, bx1, by1 = rbox
@@ -846,8 +934,7 @@ class MouthPart(RenderPart):
             mouth[i] = face.source[UPPER_LIP_MID, :2]
         mine = tuple(c for c in self.bank.candidates if _belongs(c, clip.track))
         weight, choice = plan_path(sources, targets, mine)
-        if not mine:
-            self.fallback_frames += int((weight > 0).sum())
+        self.fallback_frames += int(((weight > 0) & (choice == DARK)).sum())
         return MouthPath(weight=weight, choice=choice, mouth=mouth, candidates=mine)
 
     def path_of(self, face: FaceFrame) -> MouthPath | None:
@@ -869,9 +956,14 @@ class MouthPart(RenderPart):
         if path is None or path.weight[face.index] <= 0:
             return planes
         k = int(path.choice[face.index])
+        weight = float(path.weight[face.index])
+        if k == OWN:
+            own = own_candidate(frame, face.source, face.index)
+            if own is not None:
+                return composite_mouth(field, planes, face.source, face.target, own, weight,
+                                       match_colour=False)  # fmt: skip
         cand = path.candidates[k] if k >= 0 else None
-        return composite_mouth(field, planes, face.source, face.target, cand,
-                               float(path.weight[face.index]))  # fmt: skip
+        return composite_mouth(field, planes, face.source, face.target, cand, weight)
 
 
 def _belongs(cand: MouthCandidate, track: FaceTrack) -> bool:
@@ -900,6 +992,9 @@ __all__ = [
     "inner_lips",
     "match_cost",
     "on_weights",
+    "own_candidate",
+    "OWN",
+    "DARK",
     "choose_frames",
     "replay",
     "plan_path",
