@@ -17,9 +17,10 @@ module finds them and keeps them:
    frame decides nothing), then kept.
 2. **Where the frame is** (every frame, ``glasses_mask``): in a box around the eyes, pixels
    whose thin-line response stands out of the box's contrast and texture (``LINE_*``), outside
-   the eye openings (widened by ``EYE_CLEARANCE``: lashes and lid margins are lines too), in
-   connected pieces at least ``MIN_PIECE`` of the eye distance long (rims, bridge, nose pads,
-   hinges and temples; not skin texture). Measured on the *original* frame.
+   the eye openings (widened by ``EYE_CLEARANCE``: lid margins are lines too), in connected
+   pieces at least ``MIN_PIECE`` of the eye distance long (rims, bridge, nose pads, hinges and
+   temples; not skin texture) that do not run along a lid (``LID_*``: lashes, creases).
+   Measured on the *original* frame.
 3. **Keeping it** (``damp_field`` before the warp, ``restore`` after every other part): the
    warp's displacement falls linearly to 0 towards the frame over a band as wide as the
    largest displacement next to it, so no skin pixel samples the frame from across the rim
@@ -73,16 +74,25 @@ DECISION_FRAMES = 9
 #: for the hinges and the temples where they pass the face, tall enough for the rims.
 MASK_ALONG = (-1.2, 1.2)
 MASK_ACROSS = (-0.55, 0.6)
-#: Thin-line kernel at the frame's own resolution, as a fraction of the eye distance (at least 3).
-LINE_KERNEL = 0.04
+#: The frame is looked for at about this many pixels per eye distance: a larger face is
+#: reduced by a whole factor first (2 for a 720p portrait: a quarter of the work).
+WORK_PX_PER_EYE = 100.0
+#: Thin-line kernel, as a fraction of the eye distance (at least 3 pixels).
+LINE_KERNEL = 0.05
 #: A pixel is part of the frame where its line response exceeds this fraction of the box's
 #: 10th-90th percentile contrast, and ``LINE_NOISE`` times the median response (skin texture).
 LINE_THRESHOLD = 0.2
 LINE_NOISE = 4.0
 #: Pieces shorter than this (their bounding box's longer side, in eye distances) are dropped.
 MIN_PIECE = 0.25
-#: The eye openings, widened by this (eye distances), are never part of the frame.
-EYE_CLEARANCE = 0.06
+#: The eye openings, widened by this (eye distances), are never part of the frame (the lid
+#: margins and the roots of the lashes).
+EYE_CLEARANCE = 0.025
+#: A piece with more than ``LID_SHARE`` of its pixels within ``LID_BAND`` (eye distances) of an
+#: eye opening's outline runs along the lid (lashes, a lid crease), not across: it is dropped. A
+#: rim passing close to a lid keeps most of its length away from it.
+LID_BAND = 0.1
+LID_SHARE = 0.5
 #: Feather of the restored frame's edge (Gaussian sigma, pixels); the mask is grown by one pixel
 #: first, so the anti-aliased edge of a rim comes back whole.
 FEATHER_PX = 0.8
@@ -247,28 +257,57 @@ def glasses_mask(
         return None
     x0, y0, x1, y1 = box
     crop = y_plane[y0:y1, x0:x1]
-    kernel = max(3, round(LINE_KERNEL * axes.distance) | 1)
+    # found on a copy reduced by a whole factor to about WORK_PX_PER_EYE pixels per eye
+    # distance (a rim stays two pixels wide there), the mask then scaled back up to the frame
+    factor = max(1, round(axes.distance / WORK_PX_PER_EYE))
+    rows, cols = (y1 - y0) // factor, (x1 - x0) // factor
+    if factor > 1:
+        crop = cv2.resize(
+            crop[: rows * factor, : cols * factor], (cols, rows), interpolation=cv2.INTER_AREA
+        )
+    scale = 1.0 / factor
+    eye_px = axes.distance * scale
+    kernel = max(3, round(LINE_KERNEL * eye_px) | 1)
     lines = _thin_lines(crop, kernel)
     # the statistics on every 4th pixel: the same to a level, a tenth of the time
     noise = float(np.median(lines[::4, ::4]))
     threshold = max(LINE_THRESHOLD * _contrast(crop[::4, ::4]), LINE_NOISE * noise)
     _, found = cv2.threshold(lines, threshold, 1, cv2.THRESH_BINARY)
     # the eye openings, widened by an outline as thick as twice the clearance
-    grow = max(1, round(EYE_CLEARANCE * axes.distance))
-    polys = [np.round(landmarks[list(o), :2] - (x0, y0)).astype(np.int32) for o in _EYE_OPENINGS]
+    polys = [
+        np.round((landmarks[list(o), :2] - (x0, y0)) * scale).astype(np.int32)
+        for o in _EYE_OPENINGS
+    ]
     cv2.fillPoly(found, polys, 0)
+    grow = max(1, round(EYE_CLEARANCE * eye_px))
     cv2.polylines(found, polys, True, 0, thickness=2 * grow + 1)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
-    keep = np.zeros(n, dtype=np.uint8)
-    keep[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= (
-        MIN_PIECE * axes.distance
+    keep = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= (
+        MIN_PIECE * eye_px
     )
+    keep[0] = False
+    # a piece lying mostly along a lid is its lashes or crease; a rim passing close by is not
+    lids = np.zeros_like(found)
+    cv2.polylines(lids, polys, True, 1, thickness=2 * round(LID_BAND * eye_px) + 1)
+    along_lids = np.bincount(labels[lids > 0], minlength=n)
+    keep &= along_lids <= LID_SHARE * stats[:, cv2.CC_STAT_AREA]
+    keep = keep.astype(np.uint8)
     if not keep.any():
         return None
     frame_px = cv2.dilate(keep[labels], np.ones((3, 3), np.uint8))
-    alpha = cv2.GaussianBlur(frame_px.astype(np.float32), (0, 0), FEATHER_PX)
-    alpha = np.maximum(alpha, frame_px * np.float32(0.5))
     distance = cv2.distanceTransform(1 - frame_px, cv2.DIST_L2, 3)
+    if factor > 1:
+        # bilinear scaling up feathers the edge by about one working pixel; the few rows and
+        # columns the whole factor left over are no frame
+        size = (cols * factor, rows * factor)
+        alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
+        alpha[: size[1], : size[0]] = cv2.resize(frame_px.astype(np.float32), size)
+        far = np.full(alpha.shape, np.float32(distance.max() * factor))
+        far[: size[1], : size[0]] = cv2.resize(distance * np.float32(factor), size)
+        distance = far
+    else:
+        alpha = cv2.GaussianBlur(frame_px.astype(np.float32), (0, 0), FEATHER_PX)
+        alpha = np.maximum(alpha, frame_px * np.float32(0.5))
     return GlassesMask(box=box, alpha=alpha, distance=distance)
 
 
