@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 from emodirector import EmodirectorError, InvalidOptionError, NoFaceFoundError
 from emodirector.demo import demo_clip
 from emodirector.evaluate import EMOTION_CLASSES, EmotionSeries
+from emodirector.manipulate.interface import DEFAULT_EDITOR, EDITORS
 from emodirector.ui.directing import Direction, DirectionPanel, default_panels
 from emodirector.ui.jobs import (
     Clip,
@@ -148,6 +149,7 @@ class DirectorApp:
         self._panel_inputs: list[list[Any]] = []
         self._mode: Any = None
         self._frame: Any = None
+        self._editor: Any = None
         self._video_in: Any = None
         self._reset: list[Any] = []
         self.blocks = self._build()
@@ -159,7 +161,9 @@ class DirectorApp:
 
     def _direction(self, data: dict[Any, Any]) -> Direction:
         mode = int(data.get(self._mode) or 0)
-        return self.panels[mode].direction([data[c] for c in self._panel_inputs[mode]])
+        direction = self.panels[mode].direction([data[c] for c in self._panel_inputs[mode]])
+        editor = str(data.get(self._editor) or DEFAULT_EDITOR)
+        return replace(direction, editor=editor, key=f"{editor}|{direction.key}")
 
     def load_clip(self, path: str | None, session: Session, progress: Progress) -> tuple[str, Any]:
         """Analyse an upload for ``session``: ``(status markdown, frame slider update)``."""
@@ -329,6 +333,12 @@ class DirectorApp:
                             self._panel_inputs.append(own)
                             values.extend(own)
                             tabs.append(tab)
+                    editor = gr.Radio(
+                        choices=list(EDITORS), value=DEFAULT_EDITOR, label="Editor",
+                        info="prototype: measured offsets (action units too); learned: NED's "
+                        "sequence manipulator", elem_id="editor",
+                    )  # fmt: skip
+                    values.append(editor)
                     frame = gr.Slider(0, 1, value=0, step=1, label="Frame to preview",
                                       interactive=False, elem_id="frame")  # fmt: skip
                     preview_btn = gr.Button("Preview this frame", elem_id="preview")
@@ -365,6 +375,7 @@ class DirectorApp:
                             elem_id="plot", buttons=["download", "fullscreen"])  # fmt: skip
 
             self._mode, self._frame, self._video_in = mode, frame, video_in
+            self._editor = editor
             self._reset = [before_vid, after_vid, download, plot, measure_info, render_status,
                            render_btn, measure_btn]  # fmt: skip
             loaded_out = [status, frame, *self._reset]

@@ -50,11 +50,13 @@ class Direction:
         target: What ``plan_edit`` / ``edit_video`` receive.
         key: Equal for equal targets (planned edits are reused by it).
         label: Short name for file names and messages, e.g. ``happy``.
+        editor: The editor's name (``manipulate.EDITORS``) that plans it.
     """
 
     target: Target
     key: str
     label: str
+    editor: str = "prototype"
 
 
 class DirectionPanel(Protocol):

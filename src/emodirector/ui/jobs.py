@@ -42,7 +42,7 @@ from emodirector import (
     render_frame,
 )
 from emodirector.evaluate import EmotionSeries, measure_clip
-from emodirector.manipulate import ExpressionEdit
+from emodirector.manipulate import ExpressionEdit, make_editor
 from emodirector.ui.directing import Direction
 from emodirector.ui.lru import LRU
 from emodirector.video import VideoInfo, iter_frames, probe
@@ -213,7 +213,10 @@ class Clip:
 
     def plan(self, direction: Direction) -> ExpressionEdit:
         """The per-frame edit towards ``direction`` (planned once, kept for the next preview)."""
-        return self._plans.get(direction.key, lambda: plan_edit(self.analysis, direction.target))
+        return self._plans.get(
+            direction.key,
+            lambda: plan_edit(self.analysis, direction.target, make_editor(direction.editor)),
+        )
 
     def emotion(self, progress: Progress = _no_progress) -> EmotionSeries:
         """The input's emotion over time (measured once)."""
@@ -428,7 +431,7 @@ class Session:
                     clip.path,
                     output,
                     direction.target,
-                    EditOptions(),
+                    EditOptions(editor=make_editor(direction.editor)),
                     on_frame,
                     analysis=clip.analysis,
                 )
