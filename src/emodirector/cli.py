@@ -464,6 +464,13 @@ def edit_request(args: argparse.Namespace) -> tuple[Direction, EditOptions]:
     """
     from emodirector.manipulate.prototypes import EmotionPrototypes
 
+    if getattr(args, "au", None) and (
+        getattr(args, "editor", "prototype") == "learned" or getattr(args, "manipulator", None)
+    ):
+        raise InvalidOptionError(
+            "--au needs the prototype editor: the learned editor edits emotions (a label, a "
+            "reference, a timeline)"
+        )
     options = edit_options(args)
     prototypes = options.prototypes if isinstance(options.prototypes, EmotionPrototypes) else None
     return _direction(args, prototypes), options
