@@ -13,6 +13,8 @@ whole frame is converted and searched only to find a face (at the start, after i
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -181,11 +183,15 @@ class FaceTracker(Closing):
         self._finder: object | None = None
 
     def close(self) -> None:
+        closed = False
         for name in ("_mesh", "_finder"):
             mesh = getattr(self, name)
             if mesh is not None:
                 mesh.close()
                 setattr(self, name, None)
+                closed = True
+        if closed:
+            _return_free_heap()
 
     def _new_mesh(self, static: bool) -> object:
         from mediapipe.python.solutions import face_mesh  # heavy import, only when used
@@ -347,6 +353,16 @@ def _thumbnail(yuv: np.ndarray, height: int) -> np.ndarray:
     side = (_THUMB_SIDE, _THUMB_SIDE)
     small = cv2.resize(luma[::step, ::step], side, interpolation=cv2.INTER_AREA)
     return (small.astype(np.float32) - 16.0) / 219.0
+
+
+def _return_free_heap() -> None:
+    """Hand the heap MediaPipe freed back to the system (glibc keeps it otherwise).
+
+    At 2160p the closed graphs leave about 180 MB of free heap in the process, which the edit's
+    encoding pass would otherwise carry on top of its own peak. A no-op without glibc.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _blank(shape: tuple[int, ...]) -> np.ndarray:
