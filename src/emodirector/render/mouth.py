@@ -49,6 +49,7 @@ from emodirector.face_model import (
     UPPER_LIP_MID,
     load_face_model,
 )
+from emodirector.ramps import smoothstep
 from emodirector.render.renderer import ClipFaces, FaceFrame, Planes, RenderPart
 from emodirector.render.warp import WarpField
 from emodirector.track.tracker import FaceTrack, FrameObserver
@@ -68,6 +69,9 @@ MAX_PX_PER_UNIT = 150.0
 #: mouth) grows by this fraction of the mouth width; it stops when that falls below ``_OFF``.
 EXCESS_ON = 0.03
 EXCESS_OFF = 0.015
+#: Largest inner-lip gap of the edited lips (fraction of their width) from which the interior
+#: starts to be drawn, and from which it is drawn fully.
+DRAW_OPEN = (0.05, 0.09)
 #: Frames over which the retrieved interior fades in or out, and the least time it stays on.
 FADE_FRAMES = 3
 HOLD_FRAMES = 6
@@ -94,7 +98,16 @@ _RING = 0.06
 #: Candidate's opening mask is inset by this many crop pixels (the lip edge is not interior).
 _INSET_PX = 1.5
 #: How far (face-model units) a candidate's interior is continued past its opening.
-_EXTEND = 0.08
+_EXTEND = 0.12
+#: The cavity between parted pieces takes the colour of this percentile of the interior's luma
+#: (the shadowed mouth, not its blackest corner).
+_DARK_PERCENTILE = 20
+#: Rows this close (face-model units) to the inner lips are not searched for the occlusal line,
+#: which is the midline unless enough columns show this much fall of luma (levels).
+_OCCLUSAL_MARGIN = 0.02
+_OCCLUSAL_CONTRAST = 20.0
+#: Half the span (face-model units) over which that fall of luma is measured.
+_OCCLUSAL_STEP = 0.015
 #: Range of the colour transfer's standard-deviation ratio (Y; U and V tighter).
 _GAIN_Y = (0.6, 1.6)
 _GAIN_UV = (0.8, 1.25)
@@ -231,7 +244,7 @@ class MouthCandidate:
         lower: ``(11, 2)`` its lower inner lip.
         ring_mean: ``(3,)`` mean Y, U, V of the lip ring around its opening.
         ring_std: ``(3,)`` their standard deviations.
-        dark: ``(3,)`` Y, U, V of its darkest interior (the cavity between parted teeth).
+        dark: ``(3,)`` Y, U, V of its dark interior (the cavity between parted teeth).
         sharpness: Variance of the Laplacian of Y inside the opening.
     """
 
@@ -267,15 +280,59 @@ def _extended(cand: MouthCandidate) -> MouthCandidate:
     fill = num / np.maximum(den, 1e-4)[..., None]
     yuv = np.where(inside[..., None], cand.crop, np.clip(fill + 0.5, 0, 255).astype(np.uint8))
     mask = np.clip(2.0 * (ext - dist) / ext, 0.0, 1.0)
-    # the occlusal line: midway between the inner lips, per crop column
-    x0, y0 = CROP_BOX[:2]
-    mid = ((cand.upper + cand.lower) / 2 - (x0, y0)) * cand.px_per_unit
-    order = np.argsort(mid[:, 0])
     h, w = inside.shape
-    occ = np.interp(np.arange(w) + 0.5, mid[order, 0], mid[order, 1])
+    occ = _occlusal(cand.crop[..., 0], inside, cand.upper, cand.lower, cand.px_per_unit)
     above = np.clip(occ[None, :] - (np.arange(h)[:, None] + 0.5) + 0.5, 0.0, 1.0)
     pieces = np.stack([mask * above, mask * (1.0 - above)], axis=2)
     return dataclasses.replace(cand, crop=yuv, pieces=(pieces * 255 + 0.5).astype(np.uint8))
+
+
+def _occlusal(
+    y: np.ndarray, inside: np.ndarray, upper: np.ndarray, lower: np.ndarray, ppu: float
+) -> np.ndarray:
+    """``(w,)`` the occlusal line of a crop (row per column, crop pixels): the lower edge of the
+    upper teeth (where they meet the lower ones, or the dark gap below them).
+
+    Per column between the lips, the row that splits it where the mean luma of all of it above
+    (from the upper lip) most exceeds that of the band just below (bright teeth over the dark
+    line or cavity, not the lip's own shadow); a parabola fitted through them, weighted by that
+    fall; where too few columns show ``_OCCLUSAL_CONTRAST``, midway between the inner lips.
+    """
+    x0, y0 = CROP_BOX[:2]
+    h, w = y.shape
+    cols = np.arange(w) + 0.5
+    mid = ((upper + lower) / 2 - (x0, y0)) * ppu
+    midline = np.interp(cols, *_sorted_xy(mid))
+    top = np.interp(cols, *_sorted_xy((upper - (x0, y0)) * ppu))
+    bottom = np.interp(cols, *_sorted_xy((lower - (x0, y0)) * ppu))
+    k = max(2, int(round(2 * _OCCLUSAL_STEP * ppu)))
+    margin = max(1.0, _OCCLUSAL_MARGIN * ppu)
+    rows = np.arange(h)[:, None] + 0.5
+    between = inside & (rows > top[None, :] + margin) & (rows < bottom[None, :] - margin)
+    vals = np.where(between, y.astype(np.float64), 0.0)
+    csum = np.concatenate([np.zeros((1, w)), np.cumsum(vals, axis=0)])
+    count = np.concatenate([np.zeros((1, w)), np.cumsum(between, axis=0)])
+    # split before row r: above = rows < r, below = rows r .. r + k - 1
+    r = np.arange(h - k + 1)[:, None]
+    n_above, n_below = count[r[:, 0]], count[r[:, 0] + k] - count[r[:, 0]]
+    above = csum[r[:, 0]] / np.maximum(n_above, 1)
+    below = (csum[r[:, 0] + k] - csum[r[:, 0]]) / np.maximum(n_below, 1)
+    ok = (n_above >= k) & (n_below >= k) & between[r[:, 0]]
+    score = np.full((h, w), -np.inf)
+    score[: h - k + 1] = np.where(ok, above - below, -np.inf)
+    best = np.argmax(score, axis=0)
+    strength = score[best, np.arange(w)]
+    use = np.isfinite(strength) & (strength >= _OCCLUSAL_CONTRAST)
+    if use.sum() < max(5, w // 20):
+        return midline
+    coef = np.polyfit(cols[use] - w / 2, best[use] + 0.5, 2, w=np.sqrt(strength[use]))
+    line = np.polyval(coef, cols - w / 2)
+    return np.clip(line, top, np.maximum(top, bottom))
+
+
+def _sorted_xy(pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(pts[:, 0])
+    return pts[order, 0], pts[order, 1]
 
 
 def _rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
@@ -451,7 +508,7 @@ def _candidate(
     yuv = np.ascontiguousarray(yuv)
     y = yuv[..., 0]
     lap = cv2.Laplacian(y, cv2.CV_32F)
-    dark_y = np.percentile(y[inside], 5)
+    dark_y = np.percentile(y[inside], _DARK_PERCENTILE)
     dark_sel = inside & (y <= dark_y + 2)
     dark = yuv[dark_sel].astype(np.float32).mean(axis=0)
     return MouthCandidate(
@@ -622,7 +679,7 @@ def plan_path(
     excess = np.full(t_len, np.nan)
     for i in np.flatnonzero(~np.isnan(sources[:, 0])):
         excess[i] = excess_opening(_shape_of(sources[i]), _shape_of(targets[i]))
-    weight = on_weights(excess)
+    weight = on_weights(excess) * _open_gate(targets)
     choice = np.full(t_len, DARK, np.int32)
     active = weight > 0
     k = len(candidates)
@@ -647,6 +704,18 @@ def plan_path(
     path = viterbi(cost, switch)
     choice[usable] = np.where(path[usable] == k, OWN, path[usable])
     return weight, choice
+
+
+def _open_gate(targets: np.ndarray) -> np.ndarray:
+    """``(T,) float32`` 0 where the edited lips are (nearly) closed, 1 where they are open
+    (``DRAW_OPEN``): lips that touch show no interior, and a thin gap stays the warp's dark line.
+    """
+    ok = ~np.isnan(targets[:, 0])
+    frac = np.zeros(len(targets))
+    gaps = targets[ok, :9] + targets[ok, 9:18]
+    frac[ok] = gaps.max(axis=1) / np.maximum(targets[ok, 18], 1e-9)
+    lo, hi = DRAW_OPEN
+    return smoothstep((frac - lo) / (hi - lo)).astype(np.float32)
 
 
 def _shape_of(vec: np.ndarray) -> LipShape:
@@ -686,6 +755,7 @@ def draw_interior(
     dst: np.ndarray,
     box: tuple[int, int, int, int],
     ring: tuple[np.ndarray, np.ndarray] | None,
+    own: bool = False,
 ) -> np.ndarray:
     """``(h, w, 3) float32`` Y, U, V of the mouth interior over ``box`` (frame pixels).
 
@@ -697,6 +767,7 @@ def draw_interior(
         box: ``(x0, y0, x1, y1)`` output box in the frame.
         ring: Mean and std of Y, U, V of the lip ring around the edited opening in the frame
             (the candidate's colour is matched to it); None: the candidate's colour as it is.
+        own: The candidate is this frame's own mouth: its upper piece stays with the head.
     """
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
@@ -711,7 +782,9 @@ def draw_interior(
         return np.broadcast_to(dark, (size[1], size[0], 3)).copy()
     to_canon = head
     up_t, lo_t = inner_lips(dst, to_canon)
-    shift_up = (up_t[_MID] - cand.upper[_MID]).mean(axis=0)
+    # the upper teeth are fixed to the skull: the frame's own stay where they are; another
+    # frame's follow the upper lip (its head frame is only as exact as the fitted similarity)
+    shift_up = np.zeros(2) if own else (up_t[_MID] - cand.upper[_MID]).mean(axis=0)
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
@@ -761,7 +834,7 @@ def composite_mouth(
     dst: np.ndarray,
     cand: MouthCandidate | None,
     weight: float,
-    match_colour: bool = True,
+    own: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw the mouth interior into the edited opening of a warped face region.
 
@@ -772,8 +845,9 @@ def composite_mouth(
         dst: ``(478, 2+)`` edited landmark pixels.
         cand: The interior to draw; None: the dark cavity.
         weight: 0..1 its share in the opening.
-        match_colour: Match the candidate's colour and light to the frame's (off for the
-            frame's own interior).
+        own: The candidate is the frame's own mouth (``own_candidate``): its colour is kept and
+            its upper teeth stay with the head; another frame's are matched to this frame's
+            colour and light and follow the upper lip.
 
     Returns:
         New Y, U, V regions; ``planes`` itself where the opening is empty or off the region.
@@ -796,8 +870,8 @@ def composite_mouth(
         return planes
     alpha = cv2.GaussianBlur(_inset(opening), (0, 0), _FEATHER_SIGMA) * float(weight)
     rbox = (x0 - rx0, y0 - ry0, x1 - rx0, y1 - ry0)
-    ring = _frame_ring(planes, rbox, opening, ring_px) if match_colour or cand is None else None
-    interior = draw_interior(cand, head, dst, box, ring)
+    ring = _frame_ring(planes, rbox, opening, ring_px) if not own or cand is None else None
+    interior = draw_interior(cand, head, dst, box, ring, own=own)
     out_y, out_u, out_v = (p.copy() for p in planes)
     bx0, by0, bx1, by1 = rbox
     y_reg = out_y[by0:by1, bx0:bx1]
@@ -958,10 +1032,10 @@ class MouthPart(RenderPart):
         k = int(path.choice[face.index])
         weight = float(path.weight[face.index])
         if k == OWN:
-            own = own_candidate(frame, face.source, face.index)
-            if own is not None:
-                return composite_mouth(field, planes, face.source, face.target, own, weight,
-                                       match_colour=False)  # fmt: skip
+            mine = own_candidate(frame, face.source, face.index)
+            if mine is not None:
+                return composite_mouth(field, planes, face.source, face.target, mine, weight,
+                                       own=True)  # fmt: skip
         cand = path.candidates[k] if k >= 0 else None
         return composite_mouth(field, planes, face.source, face.target, cand, weight)
 
