@@ -25,6 +25,9 @@ from emodirector.fit.speech import (
 
 #: Linear-algebra tolerance (canonical units; float32 fields).
 _TOL = 1e-5
+#: Inner and outer edge of a lip move alike within this share of a pair's parting (their
+#: columns differ by a few thousandths).
+_WHOLE_LIP_TOL = 1e-3
 #: Frames of the synthetic track (25 fps: 6 s of speech).
 _T = 150
 #: An amplitude factor inside the band, and the slack of its measured slope.
@@ -67,6 +70,13 @@ def test_split_fields_part_one_pair_each() -> None:
     split = mouth_split()
     np.testing.assert_allclose(lip_gaps(split.separation), np.eye(len(INNER_PAIRS)), atol=_TOL)
     assert float(lip_aperture(split.opening)) == pytest.approx(1.0, abs=_TOL)
+    # a lip moves as a whole: parting the central pair moves the inner and outer edge of each
+    # lip alike (gating a separation neither thickens nor thins the lips), not the nose or chin
+    centre = split.separation[len(INNER_PAIRS) // 2, :, 1]
+    assert centre[13] == pytest.approx(centre[0], abs=_WHOLE_LIP_TOL)  # upper: inner, outer
+    assert centre[14] == pytest.approx(centre[17], abs=_WHOLE_LIP_TOL)  # lower lip
+    assert centre[14] - centre[13] == pytest.approx(1.0, abs=_TOL)
+    assert abs(centre[2]) < _TOL and abs(centre[CHIN]) < _TOL
     # the jaw opens downwards: the upper lip stays, the chin goes down with the lower lip
     assert np.abs(split.opening[[up for up, _ in INNER_PAIRS]]).max() < _TOL
     assert split.opening[CHIN, 1] > 0.5

@@ -75,10 +75,12 @@ AMPLITUDE_TOLERANCE = 0.05
 #: Share of each inner pair's own gap that an edit pressing the lips leaves open, the amplitude
 #: factor included: a press narrows the opening no further than the amplitude band allows.
 KEEP_GAP = AMPLITUDE_BAND[0]
-#: Horizontal and vertical reach (canonical units) of the fields that part or press one lip
-#: pair: a lip moves as a whole (inner and outer edge; the lips are 0.13-0.2 thick), so that
-#: gating its separation does not thicken or thin it.
-_SEPARATION_SIGMA_X, _SEPARATION_SIGMA_Y = 0.1, 0.2
+#: Horizontal reach (canonical units) of the fields that part or press one lip pair. Within
+#: the lips a field moves the whole lip, inner and outer edge alike (the lips are 0.13-0.2
+#: thick), so that gating a separation neither thickens nor thins them; outside, it fades over
+#: ``_SKIN_SIGMA`` from the lips' outer edge.
+_SEPARATION_SIGMA_X = 0.1
+_SKIN_SIGMA = 0.06
 #: Horizontal and vertical reach of the jaw-opening field below the mouth.
 _JAW_SIGMA_X, _JAW_SIGMA_Y = 0.25, 1.0
 #: Small ridge of the linear solves (the pair fields overlap).
@@ -128,6 +130,26 @@ def _side(template: np.ndarray) -> np.ndarray:
     return side
 
 
+def _lipness(template: np.ndarray) -> np.ndarray:
+    """``(478,)`` 1 on and inside the lips' outer contour, fading with the distance outside."""
+    outline = list(LIPS_OUTER_UPPER) + list(LIPS_OUTER_LOWER[-2:0:-1])
+    polygon = template[outline, :2]
+    x, y = template[:, _X], template[:, _Y]
+    inside = np.zeros(len(template), bool)
+    for (x0, y0), (x1, y1) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
+        crosses = (y0 > y) != (y1 > y)
+        at = x0 + (y - y0) * (x1 - x0) / np.where(y1 != y0, y1 - y0, 1.0)
+        inside ^= crosses & (x < at)
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    ab = b - a
+    t = np.clip(
+        ((template[:, None, :2] - a[None]) * ab[None]).sum(-1) / (ab**2).sum(-1)[None], 0.0, 1.0
+    )
+    nearest = a[None] + t[..., None] * ab[None]
+    distance = np.linalg.norm(template[:, None, :2] - nearest, axis=-1).min(axis=1)
+    return np.where(inside, 1.0, np.exp(-(distance**2) / (2 * _SKIN_SIGMA**2)))
+
+
 def _pair_fields(kernel: np.ndarray, rows: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``(P, 478)`` vertical fields ``F = K R^T (R K R^T)^-1 target``: the smoothest (in the
     kernel's sense) fields whose rows ``R`` read ``target``."""
@@ -164,7 +186,8 @@ class MouthSplit:
         dx2 = (xy[:, None, 0] - xy[None, :, 0]) ** 2
         dy2 = (xy[:, None, 1] - xy[None, :, 1]) ** 2
         same = (side[:, None] == side[None, :]) & (side[:, None] != 0)
-        kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2) - dy2 / (2 * _SEPARATION_SIGMA_Y**2))
+        lip = _lipness(t)
+        kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * lip[:, None] * lip[None, :]
         kernel *= same
         n_pairs = len(INNER_PAIRS)
         rows = np.zeros((n_pairs, N_LANDMARKS))
