@@ -232,8 +232,9 @@ def _geometry(
         sx0, sy0, sx1, sy1 = rough.source_box
         crop = y_plane[sy0:sy1, sx0:sx1]
         sclera_px = crop[_sclera_mask(crop, rough)]
-        ys, xs = np.mgrid[sy0:sy1, sx0:sx1]
-        iris_px = crop[np.hypot(xs - centre[0], ys - centre[1]) < 0.5 * radius]
+        xs = np.arange(sx0, sx1) - centre[0]
+        ys = np.arange(sy0, sy1)[:, None] - centre[1]
+        iris_px = crop[np.hypot(xs, ys) < 0.5 * radius]
         if not sclera_px.size or not iris_px.size:
             return None
         sclera = float(np.median(sclera_px))
@@ -453,10 +454,10 @@ def _sclera_mask(y_crop: np.ndarray, eye: _EyeGeometry) -> np.ndarray:
     """``bool`` luma pixels of the source box that show bright sclera."""
     origin = np.array(eye.source_box[:2], np.float64)
     inside = _fill(eye.eyeball, origin, 1.0, y_crop.shape) > 0.99
-    ys, xs = np.mgrid[0 : y_crop.shape[0], 0 : y_crop.shape[1]]
-    rel = np.stack([xs + origin[0] - eye.middle[0], ys + origin[1] - eye.middle[1]], axis=-1)
-    u = rel @ eye.axis / eye.half_width
-    off = np.hypot(xs + origin[0] - eye.centre[0], ys + origin[1] - eye.centre[1])
+    xs = np.arange(y_crop.shape[1]) + origin[0]
+    ys = np.arange(y_crop.shape[0])[:, None] + origin[1]
+    u = ((xs - eye.middle[0]) * eye.axis[0] + (ys - eye.middle[1]) * eye.axis[1]) / eye.half_width
+    off = np.hypot(xs - eye.centre[0], ys - eye.centre[1])
     cand = inside & (off > _SCLERA_IRIS_CLEAR * eye.radius)
     central = cand & (np.abs(u) < _SCLERA_CENTRE_FRACTION)
     if central.sum() >= 4:
