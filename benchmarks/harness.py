@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -73,6 +73,7 @@ def run_cases(
     analysis: VideoAnalysis | None = None,
     original: ClipMeasurements | None = None,
     keep: Callable[[CaseRow, Path], None] | None = None,
+    measure_options: Mapping[str, Any] | None = None,
 ) -> Iterator[CaseRow]:
     """Edit ``clip`` once per case and compare each edit with the original.
 
@@ -83,6 +84,7 @@ def run_cases(
         analysis: ``analyze_video(clip)``, if already made.
         original: ``measure_clip(clip)``, if already made.
         keep: Called with each row and its edited file before the file is deleted (stills).
+        measure_options: More keyword arguments of ``measure_clip`` for the edits.
 
     Yields:
         One row per case, in order, as soon as it is measured.
@@ -97,7 +99,9 @@ def run_cases(
         result = edit_video(clip, out, case.target, options, analysis=analysis)
         load = meter.stop()
         try:
-            edited = measure_clip(out, identity_frames=original.identity_frames)
+            edited = measure_clip(
+                out, identity_frames=original.identity_frames, **(measure_options or {})
+            )
             ev = compare_clips(original, edited, case.scored.value, edit_fps=result.fps)
             row = CaseRow(
                 clip=clip.name,

@@ -134,7 +134,8 @@ def write_strip(
         tiles = [cv2.resize(im, (tile_w, tile_h), interpolation=cv2.INTER_AREA) for im in images]
         tiles += [np.zeros_like(tiles[0])] * (len(rows[0][1]) - len(tiles))
         line = np.hstack(tiles)
-        cv2.putText(line, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1)
+        for colour, thickness in (((0, 0, 0), 3), ((255, 255, 0), 1)):
+            cv2.putText(line, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, colour, thickness)
         lines.append(line)
     path.parent.mkdir(parents=True, exist_ok=True)
     image = np.vstack(lines)

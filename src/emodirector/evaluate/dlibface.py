@@ -42,6 +42,27 @@ DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 DESCRIPTOR_SIZE = 128
 #: dlib's usual threshold: descriptors closer than this are the same person.
 SAME_PERSON_DISTANCE = 0.6
+#: dlib is given the face box with this many box widths around it, not the whole frame: the
+#: same landmarks and descriptors (checked equal on a 1080x1920 frame), the descriptor 2.7x
+#: faster there (dlib converts the whole image it is given).
+_CROP_MARGIN = 1.0
+
+
+def _around(rgb: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The part of ``rgb`` around ``box`` (contiguous) and its ``(x, y)`` offset in the frame.
+
+    >>> crop, at = _around(np.zeros((100, 200, 3), np.uint8), np.array([90.0, 40, 110, 60]))
+    >>> crop.shape, at.tolist()
+    ((60, 60, 3), [70, 20])
+    """
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = (float(v) for v in box)
+    m = _CROP_MARGIN * max(x1 - x0, y1 - y0)
+    left, top = max(0, int(x0 - m)), max(0, int(y0 - m))
+    right, bottom = min(w, int(np.ceil(x1 + m))), min(h, int(np.ceil(y1 + m)))
+    if right <= left or bottom <= top:  # the box is off the frame: nothing to crop to
+        return np.ascontiguousarray(rgb), np.zeros(2, np.int64)
+    return np.ascontiguousarray(rgb[top:bottom, left:right]), np.array([left, top], np.int64)
 
 
 def dlib_model_path(name: str) -> Path:
@@ -156,6 +177,7 @@ class DlibFace(Closing):
         return dlib
 
     def _shape(self, rgb: np.ndarray, box: np.ndarray) -> object:
+        """dlib's shape of the face in ``box`` of ``rgb`` (pixels of ``rgb``)."""
         dlib = self._dlib()
         if self._predictor is None:
             path = dlib_model_path(LANDMARK_MODEL)
@@ -170,15 +192,16 @@ class DlibFace(Closing):
             rgb: ``(H, W, 3) uint8`` upright frame.
             box: ``(left, top, right, bottom)`` pixels.
         """
-        shape = self._shape(np.ascontiguousarray(rgb), box)
+        crop, at = _around(rgb, box)
+        shape = self._shape(crop, np.asarray(box, np.float64) - np.tile(at, 2))
         parts = shape.parts()  # type: ignore[attr-defined]
-        return np.array([(p.x, p.y) for p in parts], dtype=np.float32)
+        return np.array([(p.x + at[0], p.y + at[1]) for p in parts], dtype=np.float32)
 
     def descriptor(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
         """``(128,) float64`` identity descriptor of the face in ``box`` (dlib ResNet v1)."""
         dlib = self._dlib()
-        rgb = np.ascontiguousarray(rgb)
-        shape = self._shape(rgb, box)
+        rgb, at = _around(rgb, box)
+        shape = self._shape(rgb, np.asarray(box, np.float64) - np.tile(at, 2))
         if self._recognizer is None:
             path = dlib_model_path(DESCRIPTOR_MODEL)
             self._recognizer = dlib.face_recognition_model_v1(str(path))  # type: ignore[attr-defined]

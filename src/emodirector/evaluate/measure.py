@@ -163,6 +163,7 @@ def measure_clip(
     identity_frames: np.ndarray | None = None,
     tracker: TrackerOptions | None = None,
     progress: ProgressCallback | None = None,
+    compensated: bool = True,
 ) -> ClipMeasurements:
     """Track a clip and measure emotion, dlib landmarks, identity and stability on every frame.
 
@@ -174,6 +175,8 @@ def measure_clip(
             the frames with a face).
         tracker: MediaPipe tracking options.
         progress: ``progress(stage, done, total)`` per frame of each pass.
+        compensated: Also measure the motion-compensated flicker (a mesh warp per frame, about
+            a sixth of the measuring time); ``flicker_compensated`` is None without it.
 
     Raises:
         InputNotFoundError, UnsupportedVideoError: See ``probe``.
@@ -192,7 +195,7 @@ def measure_clip(
     probs = np.full((t, len(EMOTION_CLASSES)), np.nan, np.float32)
     lm68 = np.full((t, 68, 2), np.nan, np.float32)
     flicker = np.full(t, np.nan)
-    compensated = np.full(t, np.nan)
+    compensated_flicker = np.full(t, np.nan)
     prev_pts: np.ndarray | None = None
     ids = identity_sample(track.present) if identity_frames is None else identity_frames
     ids = np.asarray([i for i in ids if 0 <= i < t and track.present[i]], dtype=np.int64)
@@ -214,10 +217,10 @@ def measure_clip(
                     if m.any():
                         diff = np.abs(grey[m].astype(np.int16) - prev[m].astype(np.int16))
                         flicker[i] = float(diff.mean())
-                        if prev_pts is not None:
+                        if compensated and prev_pts is not None:
                             moved = _follow_face(prev, prev_pts, pts)
                             diff = np.abs(grey[m].astype(np.int16) - moved[m].astype(np.int16))
-                            compensated[i] = float(diff.mean())
+                            compensated_flicker[i] = float(diff.mean())
                 if dlib_measures:
                     box = dlib_box(pts)
                     lm68[i] = dl.landmarks(rgb, box)
@@ -241,7 +244,7 @@ def measure_clip(
         lip_aperture=inner_lip_aperture68(lm68),
         jitter=landmark_jitter(lm68),
         flicker=flicker,
-        flicker_compensated=compensated,
+        flicker_compensated=compensated_flicker if compensated else None,
         identity_frames=np.asarray([i for i in ids if i in descriptors], dtype=np.int64),
         descriptors=desc,
     )
