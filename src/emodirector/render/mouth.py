@@ -79,6 +79,8 @@ HOLD_FRAMES = 6
 #: ``_MIN_SWITCH`` in squared face-model units).
 SWITCH_FACTOR = 6.0
 _MIN_SWITCH = 2e-4
+#: A near twin of a kept candidate replaces it when its lips move less than this share as fast.
+_STEADIER = 0.7
 #: A frame's own interior costs this fraction of its match cost (it follows the speech).
 OWN_FACTOR = 0.5
 #: ``MouthPath.choice`` of a frame drawn with its own interior, and with the dark cavity.
@@ -131,23 +133,28 @@ def head_similarity(landmarks: np.ndarray) -> np.ndarray:
     >>> bool(np.allclose(a[:, :2], np.eye(2) / 100, atol=1e-6))
     True
     """
-    p = np.asarray(landmarks, np.float64)[list(STABLE), :2]
+    pts = np.asarray(landmarks)[_STABLE_IDX, :2].astype(np.float64)
+    # in complex numbers the similarity is q = a p + b, fitted in closed form
+    p = pts[:, 0] + 1j * pts[:, 1]
     q = _stable_template()
-    mp, mq = p.mean(axis=0), q.mean(axis=0)
-    pc, qc = p - mp, q - mq
-    u, s, vt = np.linalg.svd(qc.T @ pc)
-    d = np.sign(np.linalg.det(u @ vt)) or 1.0
-    rot = u @ np.diag([1.0, d]) @ vt
-    scale = float((s * [1.0, d]).sum() / max((pc**2).sum(), 1e-12))
-    out = np.empty((2, 3))
-    out[:, :2] = scale * rot
-    out[:, 2] = mq - scale * rot @ mp
-    return out
+    pc = p - p.mean()
+    a = complex(
+        (np.conj(pc) * (q - q.mean())).sum() / max(float((pc * np.conj(pc)).real.sum()), 1e-12)
+    )
+    b = q.mean() - a * p.mean()
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag]])
+
+
+_STABLE_IDX = np.asarray(STABLE)
+_INNER_UPPER_IDX = np.asarray(LIPS_INNER_UPPER)
+_INNER_LOWER_IDX = np.asarray(LIPS_INNER_LOWER)
 
 
 @cache
 def _stable_template() -> np.ndarray:
-    return load_face_model().template[list(STABLE), :2].astype(np.float64)
+    """The stable landmarks of the face model as complex numbers ``x + iy``."""
+    t = load_face_model().template[_STABLE_IDX, :2].astype(np.float64)
+    return t[:, 0] + 1j * t[:, 1]
 
 
 def _apply(affine: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -157,8 +164,11 @@ def _apply(affine: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def inner_lips(landmarks: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ``(11, 2)`` upper and lower inner-lip contours (corner to corner) in ``affine``'s
     frame."""
-    lm = np.asarray(landmarks, np.float64)
-    return _apply(affine, lm[list(LIPS_INNER_UPPER)]), _apply(affine, lm[list(LIPS_INNER_LOWER)])
+    lm = np.asarray(landmarks)
+    return (
+        _apply(affine, lm[_INNER_UPPER_IDX].astype(np.float64)),
+        _apply(affine, lm[_INNER_LOWER_IDX].astype(np.float64)),
+    )
 
 
 @dataclass(frozen=True)
@@ -246,6 +256,8 @@ class MouthCandidate:
         ring_std: ``(3,)`` their standard deviations.
         dark: ``(3,)`` Y, U, V of its dark interior (the cavity between parted teeth).
         sharpness: Variance of the Laplacian of Y inside the opening.
+        motion: RMS move of its inner lips from the frame before (face-model units; inf if
+            unknown): a moving mouth blurs.
     """
 
     index: int
@@ -258,6 +270,7 @@ class MouthCandidate:
     ring_std: np.ndarray
     dark: np.ndarray
     sharpness: float
+    motion: float = float("inf")
 
     @property
     def shape(self) -> LipShape:
@@ -274,9 +287,9 @@ def _extended(cand: MouthCandidate) -> MouthCandidate:
     outside = np.ascontiguousarray((~inside).astype(np.uint8))
     dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
     weight = inside.astype(np.float32)
-    sigma = ext / 2
-    den = cv2.GaussianBlur(weight, (0, 0), sigma)
-    num = cv2.GaussianBlur(cand.crop.astype(np.float32) * weight[..., None], (0, 0), sigma)
+    k = int(ext) | 1
+    den = cv2.blur(cv2.blur(weight, (k, k)), (k, k))
+    num = cv2.blur(cv2.blur(cand.crop.astype(np.float32) * weight[..., None], (k, k)), (k, k))
     fill = num / np.maximum(den, 1e-4)[..., None]
     yuv = np.where(inside[..., None], cand.crop, np.clip(fill + 0.5, 0, 255).astype(np.uint8))
     mask = np.clip(2.0 * (ext - dist) / ext, 0.0, 1.0)
@@ -392,6 +405,7 @@ class MouthBank:
         self.frames_seen = 0
         self.seconds = 0.0
         self._vectors = np.zeros((0, 19))
+        self._prev: tuple[int, np.ndarray] | None = None
         self._dist = np.zeros((0, 0))
 
     def __call__(self, index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None:
@@ -430,23 +444,28 @@ class MouthBank:
     def _consider(self, index: int, rgb: np.ndarray, landmarks: np.ndarray) -> None:
         affine = head_similarity(landmarks)
         up, lo = inner_lips(landmarks, affine)
+        lips = np.concatenate([up, lo])
+        prev, self._prev = self._prev, (index, lips)
+        # how fast the lips move here (motion blurs the teeth): RMS change from the frame before
+        motion = (
+            float(np.sqrt(((lips - prev[1]) ** 2).sum(axis=1).mean()))
+            if prev is not None and prev[0] == index - 1
+            else np.inf
+        )
         shape = LipShape.of(up, lo)
         if shape.open_fraction < MIN_OPEN_FRACTION:
             return
         vec = shape.vector()
         slot = self._slot(vec)
-        near = None
         if slot is None:
-            # a near twin of a kept one: replace it if this one is sharper
+            # a near twin of a kept one: replace it only if the lips are clearly steadier here
             near = int(np.argmin(((self._vectors - vec) ** 2).sum(axis=1)))
-        cand = self._crop(index, rgb, affine, up, lo)
-        if cand is None:
-            return
-        if slot is None:
-            if near is None or cand.sharpness <= self.candidates[near].sharpness:
+            if not motion < _STEADIER * self.candidates[near].motion:
                 return
             slot = near
-        self._put(slot, cand, vec)
+        cand = self._crop(index, rgb, affine, up, lo)
+        if cand is not None:
+            self._put(slot, dataclasses.replace(cand, motion=motion), vec)
 
     def _put(self, slot: int, cand: MouthCandidate, vec: np.ndarray) -> None:
         cand = _extended(cand)
@@ -492,10 +511,11 @@ def _to_crop(affine: np.ndarray, ppu: float) -> tuple[np.ndarray, tuple[int, int
 
 
 def _candidate(
-    index: int, yuv: np.ndarray, ppu: float, up: np.ndarray, lo: np.ndarray
+    index: int, yuv: np.ndarray, ppu: float, up: np.ndarray, lo: np.ndarray, stats: bool = True
 ) -> MouthCandidate | None:
     """A candidate from its ``(h, w, 3) uint8`` Y, U, V crop and inner lips (face-model units);
-    None if its opening is too small to hold anything."""
+    None if its opening is too small to hold anything. Without ``stats`` its ring colour and
+    sharpness are not measured (a frame's own mouth, drawn in its own colour)."""
     x0, y0 = CROP_BOX[:2]
     poly = (_opening(up, lo) - (x0, y0)) * ppu
     opening = _fill(poly, yuv.shape[:2])
@@ -504,10 +524,13 @@ def _candidate(
     inside = inset > 0.5
     if inside.sum() < 16:
         return None
-    mean, std = _ring_stats(yuv, opening, _RING * ppu)
     yuv = np.ascontiguousarray(yuv)
     y = yuv[..., 0]
-    lap = cv2.Laplacian(y, cv2.CV_32F)
+    if stats:
+        mean, std = _ring_stats(yuv, opening, _RING * ppu)
+        sharpness = float(cv2.Laplacian(y, cv2.CV_32F)[inside].var())
+    else:
+        mean, std, sharpness = np.zeros(3), np.ones(3), 0.0
     dark_y = np.percentile(y[inside], _DARK_PERCENTILE)
     dark_sel = inside & (y <= dark_y + 2)
     dark = yuv[dark_sel].astype(np.float32).mean(axis=0)
@@ -521,11 +544,13 @@ def _candidate(
         ring_mean=mean,
         ring_std=std,
         dark=dark,
-        sharpness=float(lap[inside].var()),
+        sharpness=sharpness,
     )
 
 
-def own_candidate(frame: np.ndarray, src: np.ndarray, index: int = -1) -> MouthCandidate | None:
+def own_candidate(
+    frame: np.ndarray, src: np.ndarray, index: int = -1, head: np.ndarray | None = None
+) -> MouthCandidate | None:
     """The frame's own mouth as a candidate (its interior moved in two rigid pieces with the
     edited lips), None where its lips are not open enough to hold one.
 
@@ -533,8 +558,9 @@ def own_candidate(frame: np.ndarray, src: np.ndarray, index: int = -1) -> MouthC
         frame: ``(H * 3 // 2, W) uint8`` the decoded yuv420p frame.
         src: ``(478, 2+)`` its tracked landmarks.
         index: The frame's index (for the record).
+        head: ``head_similarity(src)`` if known.
     """
-    affine = head_similarity(src)
+    affine = head_similarity(src) if head is None else head
     up, lo = inner_lips(src, affine)
     if LipShape.of(up, lo).open_fraction < MIN_OPEN_FRACTION:
         return None
@@ -549,7 +575,7 @@ def own_candidate(frame: np.ndarray, src: np.ndarray, index: int = -1) -> MouthC
     chroma = frame[h:].reshape(2, h // 2, w // 2)
     u = cv2.warpAffine(chroma[0], half, size, flags=flags, borderMode=border)
     v = cv2.warpAffine(chroma[1], half, size, flags=flags, borderMode=border)
-    cand = _candidate(index, cv2.merge([y, u, v]), ppu, up, lo)
+    cand = _candidate(index, cv2.merge([y, u, v]), ppu, up, lo, stats=False)
     return None if cand is None else _extended(cand)
 
 
@@ -591,10 +617,13 @@ def excess_opening(source: LipShape, target: LipShape) -> float:
 def on_weights(excess: np.ndarray) -> np.ndarray:
     """``(T,)`` 0..1 share of the retrieved interior from each frame's excess opening (NaN: no
     edit): on above ``EXCESS_ON``, off below ``EXCESS_OFF`` (hysteresis), held for at least
-    ``HOLD_FRAMES``, faded over ``FADE_FRAMES``; never on a frame without an edit.
+    ``HOLD_FRAMES``, faded in over the ``FADE_FRAMES`` before and out over those after; never on
+    a frame without an edit.
 
-    >>> on_weights(np.array([0, 0, 0, 0.1, 0, 0, 0, 0, 0, 0, 0, 0, 0])).round(2).tolist()
-    [0.0, 0.33, 0.67, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.67, 0.33, 0.0]
+    >>> excess = np.zeros(16)
+    >>> excess[5] = 0.1
+    >>> [round(float(w), 2) for w in on_weights(excess)]
+    [0.0, 0.0, 0.33, 0.67, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.67, 0.33, 0.0, 0.0, 0.0, 0.0]
     """
     n = len(excess)
     valid = ~np.isnan(excess)
@@ -606,7 +635,8 @@ def on_weights(excess: np.ndarray) -> np.ndarray:
         on[i] = state and valid[i]
     held = on.copy()
     for i in np.flatnonzero(on):
-        held[i : i + HOLD_FRAMES + 1] = True
+        # faded in before the frame that needs it (the whole clip is known), held after it
+        held[max(0, i - FADE_FRAMES) : i + HOLD_FRAMES + 1] = True
     held &= valid
     # fade: distance (in frames) to the nearest frame that is off, capped
     w = held.astype(np.float32)
@@ -835,6 +865,7 @@ def composite_mouth(
     cand: MouthCandidate | None,
     weight: float,
     own: bool = False,
+    head: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw the mouth interior into the edited opening of a warped face region.
 
@@ -848,6 +879,7 @@ def composite_mouth(
         own: The candidate is the frame's own mouth (``own_candidate``): its colour is kept and
             its upper teeth stay with the head; another frame's are matched to this frame's
             colour and light and follow the upper lip.
+        head: ``head_similarity(src)`` if known.
 
     Returns:
         New Y, U, V regions; ``planes`` itself where the opening is empty or off the region.
@@ -855,7 +887,7 @@ def composite_mouth(
     rx0, ry0, rx1, ry1 = field.roi
     lips = np.concatenate([np.asarray(dst, np.float64)[list(LIPS_INNER_UPPER), :2],
                            np.asarray(dst, np.float64)[list(LIPS_INNER_LOWER), :2]])  # fmt: skip
-    head = head_similarity(src)
+    head = head_similarity(src) if head is None else head
     scale = 1.0 / float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
     ring_px = max(2.0, _RING * scale)
     pad = ring_px + 3
@@ -1032,10 +1064,11 @@ class MouthPart(RenderPart):
         k = int(path.choice[face.index])
         weight = float(path.weight[face.index])
         if k == OWN:
-            mine = own_candidate(frame, face.source, face.index)
+            head = head_similarity(face.source)
+            mine = own_candidate(frame, face.source, face.index, head)
             if mine is not None:
                 return composite_mouth(field, planes, face.source, face.target, mine, weight,
-                                       own=True)  # fmt: skip
+                                       own=True, head=head)  # fmt: skip
         cand = path.candidates[k] if k >= 0 else None
         return composite_mouth(field, planes, face.source, face.target, cand, weight)
 
