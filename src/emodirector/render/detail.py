@@ -222,7 +222,9 @@ class ExpressionDetail:
 
 def mix_detail(maps: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``(S, S)`` log ratio of a frame: the modes' maps ``(K, S, S)`` mixed by ``weights (K,)``."""
-    mixed = np.tensordot(np.asarray(weights, np.float32), maps, axes=1)
+    # einsum, not tensordot: a (K,) x (K, S, S) product is too small for BLAS, whose threads
+    # spin against the pipeline's own (13 ms instead of 0.35 ms per frame on a busy machine)
+    mixed = np.einsum("k,kij->ij", np.asarray(weights, np.float32), maps)
     return np.clip(mixed, -MAX_LOG_RATIO, MAX_LOG_RATIO).astype(np.float32)
 
 
