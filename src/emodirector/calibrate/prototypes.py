@@ -11,9 +11,10 @@ decides, frame by frame, how much of its lip separation an edit applies):
   jaw position is the emotion's mouth: wider or pressed, corners up or down, the upper lip
   raised over the teeth, the lower lip depressed.
 - The prototype is the mean of that over the most expressive tenth of the frames (ranked by
-  their projection on the clip's median), so that intensity 1 matches acted level-3 strength
-  rather than the clip's quieter moments. Offsets are smoothed over the mesh and the irises are
-  made to follow their eye corners rigidly.
+  the projection of the face above the mouth on the clip's median), so that intensity 1 matches
+  acted level-3 strength rather than the clip's quieter moments, and the mouth is the one the
+  emotion's peak has rather than the widest the speech opens it. Offsets are smoothed over the
+  mesh and the irises are made to follow their eye corners rigidly.
 - The *aperture factor* of an emotion is how much wider its takes open and close the lips than
   the same actor's neutral take: the ratio of the 10th-90th percentile spread of the inner-lip
   aperture, combined over actors by the median and kept within ``fit.speech.AMPLITUDE_BAND``.
@@ -65,8 +66,10 @@ _MAX_GAIN = 2.0
 _MAX_REGION_GAIN = 1.5
 #: Percentiles of the aperture whose spread compares an emotional take with a neutral one.
 _SPREAD_PERCENTILES = (10, 90)
-#: Landmark of the nose tip: the lower face, where speech moves, lies below it.
-_NOSE_TIP = 1
+#: Landmark below the nose (subnasale): the jaw mode moves only what lies below it (the nose
+#: stays the emotion's: with the nose in the mode, disgust's raised nostrils, which come with a
+#: raised jaw, were taken out with the jaw), and a clip's peak frames are ranked above it.
+_SUBNASALE = 2
 #: Passes of neighbour averaging over the mesh applied to each prototype.
 _SMOOTH_PASSES = 2
 
@@ -115,10 +118,10 @@ def jaw_mode(neutral_offsets: list[np.ndarray]) -> np.ndarray:
             actor's neutral face (NaN where no face).
 
     Returns:
-        ``(478, 3)`` the least-squares offset of the lower face (below the nose tip) per unit
+        ``(478, 3)`` the least-squares offset of the lower face (below the subnasale) per unit
         of chin drop, each actor's take centred; 1 at the chin's own vertical coordinate.
     """
-    lower = load_face_model().template[:, 1] > load_face_model().template[_NOSE_TIP, 1]
+    lower = ~_upper_face()
     xs, ys = [], []
     for d in neutral_offsets:
         d = d[~np.isnan(d).any(axis=(1, 2))].astype(np.float64)
@@ -150,6 +153,12 @@ def aperture_factor(emotional: np.ndarray, neutral: np.ndarray) -> float:
     return spread(emotional) / max(spread(neutral), 1e-9)
 
 
+def _upper_face() -> np.ndarray:
+    """``(478,) bool`` the face above the subnasale (brows, eyes, cheeks, nose)."""
+    y = load_face_model().template[:, 1]
+    return y < y[_SUBNASALE]
+
+
 def peak_frames(
     canonical: np.ndarray, neutral: np.ndarray, mode: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -164,13 +173,15 @@ def peak_frames(
     Returns:
         ``(offsets, peak)``: ``(T, 478, 3)`` offsets (NaN where the face is absent) and a
         ``(T,) bool`` mask of the frames ranked above ``_PEAK_QUANTILE`` by their projection on
-        the clip's median offset.
+        the clip's median offset, over the face above the mouth (``_upper_face``: the mouth at
+        the emotion's peak, rather than the frames where the speech opens it most).
     """
     ok = ~np.isnan(canonical).any(axis=(1, 2))
     d = (canonical[ok] - neutral).astype(np.float64)
     d -= d[:, CHIN, 1, None, None] * mode
-    median = np.median(d, axis=0)
-    score = (d * median).sum(axis=(1, 2)) / max(float((median**2).sum()), 1e-12)
+    upper = _upper_face()
+    median = np.median(d[:, upper], axis=0)
+    score = (d[:, upper] * median).sum(axis=(1, 2)) / max(float((median**2).sum()), 1e-12)
     offsets = np.full(canonical.shape, np.nan)
     offsets[ok] = d
     peak = np.zeros(len(canonical), dtype=bool)

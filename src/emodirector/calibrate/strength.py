@@ -1,9 +1,10 @@
 """Calibrated strength: how much of each prototype makes intensity 1 read like MEAD level 3.
 
-A prototype is the actors' mean offset with the speech taken out: an acted emotion's mouth
-(teeth, an open jaw) is not in it, so an edit at the actors' mean offset reads weaker than the
-acted footage it came from. Per emotion, the strength is the smallest candidate weight at which
-edits of *held-out* actors read as strongly as the acted takes:
+A prototype is the actors' combined offset with the jaw's motion taken out, and an edit applies
+its mouth only as the speech constraint allows (``fit.speech``: no lip parting where the
+speech closes the lips, the aperture scaled within 0.8..1.35), so an edit at the prototype
+reads weaker than the acted footage it came from. Per emotion, the strength is the smallest
+candidate weight at which edits of *held-out* actors read as strongly as the acted takes:
 
 1. the classifier reads every actor's acted takes (every ``step``-th frame): the target;
 2. for each actor in turn, prototypes and expression detail are calibrated from the *other*

@@ -79,7 +79,6 @@ ACTION_UNIT_DETAIL: dict[str, tuple[Emotion, tuple[str, ...]]] = {
     "AU04": (Emotion.ANGRY, ("glabella",)),
     "AU06": (Emotion.HAPPY, ("eye_corners", "cheeks")),
     "AU07": (Emotion.ANGRY, ("eye_corners",)),
-    "AU09": (Emotion.DISGUSTED, ("nose", "glabella")),
     "AU10": (Emotion.DISGUSTED, ("nasolabial",)),
     "AU12": (Emotion.HAPPY, ("nasolabial", "cheeks")),
     "AU15": (Emotion.SAD, ("chin",)),
