@@ -15,6 +15,7 @@ from emodirector.render.glasses import (
     EyeAxes,
     GlassesKeeper,
     bridge_score,
+    glasses_mask,
 )
 from emodirector.render.renderer import FaceFrame, GlassesPart, RenderOptions, WarpRenderer
 from emodirector.track.tracker import FaceTracker
@@ -183,6 +184,27 @@ def test_a_new_clip_starts_a_new_decision() -> None:
     assert keeper.mask(0, worn, src, roi) is not None
 
 
+def test_a_rim_fading_on_one_frame_is_remembered() -> None:
+    """A piece of the lower rim lost on one frame (the light on it): the recent frames' grid
+    still covers it; the frame alone does not."""
+    src = _landmarks()
+    axes = EyeAxes.of(src)
+    worn = _frame(src, glasses=True)
+    faded = worn.copy()
+    cx, rim_y = round(axes.middle[0] - 0.5 * axes.distance), _lower_rim_y(axes)
+    faded[rim_y - 4 : rim_y + 5, cx - 20 : cx + 20] = _SKIN_Y
+    keeper = GlassesKeeper()
+    roi = (0, 0, _W, _H)
+    for index in range(6):
+        assert keeper.mask(index, worn, src, roi) is not None
+    remembered = keeper.mask(6, faded, src, roi)
+    alone = glasses_mask(faded[:_H], src, roi)
+    assert remembered is not None and alone is not None
+    for mask, covered in ((remembered, True), (alone, False)):
+        x0, y0 = mask.box[:2]
+        assert (mask.alpha[rim_y - y0, cx - x0] > 0.5) == covered
+
+
 def _clip_score(path: Path, tracker: FaceTracker) -> float:
     info = probe(path)
     scores = []
@@ -241,3 +263,13 @@ def test_detection_on_every_clip_and_photo(data_dir: Path, tracker: FaceTracker)
         if (s > BRIDGE_SCORE) != ("glasses" in p.name)
     ]
     assert not wrong
+
+
+def test_the_command_line_turns_the_part_off() -> None:
+    from emodirector.cli import edit_options, parse_edit
+
+    argv = ["in.mp4", "-o", "out.mp4", "--emotion", "happy"]
+    on = WarpRenderer.from_options(edit_options(parse_edit(argv)).render)
+    off = WarpRenderer.from_options(edit_options(parse_edit([*argv, "--no-glasses"])).render)
+    assert isinstance(on.parts[-1], GlassesPart)
+    assert not any(isinstance(p, GlassesPart) for p in off.parts)

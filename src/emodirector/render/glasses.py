@@ -15,18 +15,21 @@ module finds them and keeps them:
    or of a wrinkled nose score a third as much, see ``BRIDGE_SCORE``). The clip's decision is
    the median score of the first ``DECISION_FRAMES`` frames the keeper sees (so a single odd
    frame decides nothing), then kept.
-2. **Where the frame is** (every frame, ``glasses_mask``): in a box around the eyes, pixels
-   whose thin-line response stands out of the box's contrast and texture (``LINE_*``), outside
-   the eye openings (widened by ``EYE_CLEARANCE``: lid margins are lines too), in connected
-   pieces at least ``MIN_PIECE`` of the eye distance long (rims, bridge, nose pads, hinges and
+2. **Where the frame is** (every frame, ``frame_pixels``): the box around the eyes is resampled
+   into an eye-aligned work grid (``WORK_PX_PER_EYE``), where the frame is the pixels whose
+   thin-line response stands out of the box's contrast and texture (``LINE_*``), outside the
+   eye openings (widened by ``EYE_CLEARANCE``: lid margins are lines too), in connected pieces
+   at least ``MIN_PIECE`` of the eye distance long (rims, bridge, nose pads, hinges and
    temples; not skin texture) that do not run along a lid (``LID_*``: lashes, creases).
-   Measured on the *original* frame.
+   Measured on the *original* frame. The frame is rigid with the head, so the grid remembers it
+   (``MEMORY_*``): what most recent frames found fills what this one misses where the light
+   on a thin rim fades it. ``mask_of`` samples the grid back into the frame.
 3. **Keeping it** (``damp_field`` before the warp, ``restore`` after every other part): the
    warp's displacement falls linearly to 0 towards the frame over a band as wide as the
    largest displacement next to it, so no skin pixel samples the frame from across the rim
    (which would show a second, bent rim) and the skin does not tear at it; after the eyes, the
-   detail and the mouth are drawn, the original pixels are put back under the mask, feathered by
-   ``FEATHER_PX``. The rim wins over a redrawn eye.
+   detail and the mouth are drawn, the original pixels are put back under the feathered mask.
+   The rim wins over a redrawn eye.
 """
 
 from __future__ import annotations
@@ -93,8 +96,14 @@ EYE_CLEARANCE = 0.025
 #: rim passing close to a lid keeps most of its length away from it.
 LID_BAND = 0.1
 LID_SHARE = 0.5
-#: Feather of the restored frame's edge (Gaussian sigma, pixels); the mask is grown by one pixel
-#: first, so the anti-aliased edge of a rim comes back whole.
+#: The frame's pixels in the eye-aligned grid are remembered from frame to frame (an average
+#: that follows each new frame by ``MEMORY_RATE``); where at least ``MEMORY_SHARE`` of the recent
+#: frames found the frame, it is frame on this one too.
+MEMORY_RATE = 0.1
+MEMORY_SHARE = 0.3
+#: The mask is grown by one work-grid pixel (the anti-aliased edge of a rim comes back whole)
+#: and feathered by sampling the grid bilinearly; for a face smaller than the grid, by a
+#: Gaussian of this sigma (pixels) as well.
 FEATHER_PX = 0.8
 #: The displacement damping band is the largest displacement within this (eye distances) of the
 #: frame, plus ``DAMP_MARGIN_PX``; at most ``MAX_DAMP`` eye distances.
@@ -148,14 +157,17 @@ class GlassesMask:
     """Where the glasses frame is on one frame.
 
     Attributes:
-        box: ``(x0, y0, x1, y1)`` even-aligned pixel box of the frame searched (exclusive end).
+        box: ``(x0, y0, x1, y1)`` even-aligned pixel box of the frame and the widest damping
+            band around it (exclusive end).
         alpha: ``(y1 - y0, x1 - x0) float32`` 0..1: how much of each pixel is frame (feathered).
         distance: ``(y1 - y0, x1 - x0) float32`` pixels from each pixel to the frame.
+        eye_distance: The face's eye distance (pixels): the unit of the damping band.
     """
 
     box: tuple[int, int, int, int]
     alpha: np.ndarray
     distance: np.ndarray
+    eye_distance: float
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.box
@@ -235,52 +247,60 @@ def _even_box(
     return x0, y0, x1, y1
 
 
-def glasses_mask(
-    y_plane: np.ndarray, landmarks: np.ndarray, bounds: tuple[int, int, int, int]
-) -> GlassesMask | None:
-    """The glasses frame on one frame (of a face known to wear glasses).
+#: ``(columns, rows)`` of the eye-aligned work grid the frame is found in (``MASK_*`` at
+#: ``WORK_PX_PER_EYE``).
+WORK_SIZE = (
+    round((MASK_ALONG[1] - MASK_ALONG[0]) * WORK_PX_PER_EYE),
+    round((MASK_ACROSS[1] - MASK_ACROSS[0]) * WORK_PX_PER_EYE),
+)
+
+
+def _work_to_frame(axes: EyeAxes) -> np.ndarray:
+    """``(2, 3)`` affine map from work-grid pixels to frame pixels."""
+    scale = axes.distance / WORK_PX_PER_EYE
+    affine = np.empty((2, 3))
+    affine[:, 0] = axes.axis * scale
+    affine[:, 1] = axes.normal * scale
+    affine[:, 2] = axes.to_pixels(np.array(MASK_ALONG[0]), np.array(MASK_ACROSS[0]))
+    return affine
+
+
+def frame_pixels(
+    y_plane: np.ndarray, landmarks: np.ndarray, axes: EyeAxes | None = None
+) -> np.ndarray | None:
+    """Where the glasses frame is on one frame, in the eye-aligned work grid.
 
     Args:
         y_plane: ``(H, W) uint8`` luma of the original frame.
         landmarks: ``(478, 2+)`` the face's tracked landmark pixels on it.
-        bounds: ``(x0, y0, x1, y1)`` even-aligned region the mask may cover (the warp's roi).
+        axes: Their ``EyeAxes`` (computed if not given).
 
     Returns:
-        The mask, or None where the box is empty or nothing in it looks like a frame.
+        ``(WORK_SIZE[1], WORK_SIZE[0]) uint8`` 1 on the frame, 0 elsewhere; None for a face too
+        small to look at.
     """
-    axes = EyeAxes.of(landmarks)
+    axes = axes or EyeAxes.of(landmarks)
     if axes.distance < 8:
         return None
-    along, across = np.meshgrid(MASK_ALONG, MASK_ACROSS)
-    box = _even_box(axes.to_pixels(along.ravel(), across.ravel()), bounds)
-    if box is None:
-        return None
-    x0, y0, x1, y1 = box
-    crop = y_plane[y0:y1, x0:x1]
-    # found on a copy reduced by a whole factor to about WORK_PX_PER_EYE pixels per eye
-    # distance (a rim stays two pixels wide there), the mask then scaled back up to the frame
-    factor = max(1, round(axes.distance / WORK_PX_PER_EYE))
-    rows, cols = (y1 - y0) // factor, (x1 - x0) // factor
-    if factor > 1:
-        crop = cv2.resize(
-            crop[: rows * factor, : cols * factor], (cols, rows), interpolation=cv2.INTER_AREA
-        )
-    scale = 1.0 / factor
-    eye_px = axes.distance * scale
-    kernel = max(3, round(LINE_KERNEL * eye_px) | 1)
-    lines = _thin_lines(crop, kernel)
+    to_frame = _work_to_frame(axes)
+    work = cv2.warpAffine(
+        y_plane, to_frame, WORK_SIZE, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )  # fmt: skip
+    eye_px = WORK_PX_PER_EYE
+    lines = _thin_lines(work, max(3, round(LINE_KERNEL * eye_px) | 1))
     # the statistics on every 4th pixel: the same to a level, a tenth of the time
     noise = float(np.median(lines[::4, ::4]))
-    threshold = max(LINE_THRESHOLD * _contrast(crop[::4, ::4]), LINE_NOISE * noise)
+    threshold = max(LINE_THRESHOLD * _contrast(work[::4, ::4]), LINE_NOISE * noise)
     _, found = cv2.threshold(lines, threshold, 1, cv2.THRESH_BINARY)
     # the eye openings, widened by an outline as thick as twice the clearance
-    polys = [
-        np.round((landmarks[list(o), :2] - (x0, y0)) * scale).astype(np.int32)
-        for o in _EYE_OPENINGS
-    ]
+    to_work = cv2.invertAffineTransform(to_frame)
+    polys = []
+    for opening in _EYE_OPENINGS:
+        points = landmarks[list(opening), :2].astype(np.float64)
+        polys.append(np.round(points @ to_work[:, :2].T + to_work[:, 2]).astype(np.int32))
     cv2.fillPoly(found, polys, 0)
-    grow = max(1, round(EYE_CLEARANCE * eye_px))
-    cv2.polylines(found, polys, True, 0, thickness=2 * grow + 1)
+    cv2.polylines(found, polys, True, 0, thickness=2 * max(1, round(EYE_CLEARANCE * eye_px)) + 1)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
     keep = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= (
         MIN_PIECE * eye_px
@@ -291,27 +311,76 @@ def glasses_mask(
     cv2.polylines(lids, polys, True, 1, thickness=2 * round(LID_BAND * eye_px) + 1)
     along_lids = np.bincount(labels[lids > 0], minlength=n)
     keep &= along_lids <= LID_SHARE * stats[:, cv2.CC_STAT_AREA]
-    keep = keep.astype(np.uint8)
-    if not keep.any():
+    return keep.astype(np.uint8)[labels]
+
+
+def mask_of(
+    pixels: np.ndarray,
+    landmarks: np.ndarray,
+    bounds: tuple[int, int, int, int],
+    axes: EyeAxes | None = None,
+) -> GlassesMask | None:
+    """The frame's mask in the frame from its pixels in the work grid (``frame_pixels``).
+
+    Args:
+        pixels: ``(WORK_SIZE[1], WORK_SIZE[0]) uint8`` 1 on the glasses frame.
+        landmarks: ``(478, 2+)`` the face's tracked landmark pixels (they place the grid).
+        bounds: ``(x0, y0, x1, y1)`` even-aligned region the mask may cover (the warp's roi).
+        axes: Their ``EyeAxes`` (computed if not given).
+
+    Returns:
+        The mask, None where the box is empty or there is no frame.
+    """
+    if not pixels.any():
         return None
-    frame_px = cv2.dilate(keep[labels], np.ones((3, 3), np.uint8))
-    distance = cv2.distanceTransform(1 - frame_px, cv2.DIST_L2, 3)
-    if factor > 1:
-        # bilinear scaling up feathers the edge by about one working pixel; the few rows and
-        # columns the whole factor left over are no frame
-        size = (cols * factor, rows * factor)
-        alpha = np.zeros((y1 - y0, x1 - x0), np.float32)
-        alpha[: size[1], : size[0]] = cv2.resize(frame_px.astype(np.float32), size)
-        far = np.full(alpha.shape, np.float32(distance.max() * factor))
-        far[: size[1], : size[0]] = cv2.resize(distance * np.float32(factor), size)
-        distance = far
-    else:
-        alpha = cv2.GaussianBlur(frame_px.astype(np.float32), (0, 0), FEATHER_PX)
-        alpha = np.maximum(alpha, frame_px * np.float32(0.5))
-    return GlassesMask(box=box, alpha=alpha, distance=distance)
+    axes = axes or EyeAxes.of(landmarks)
+    to_frame = _work_to_frame(axes)
+    # one work pixel more all round: the anti-aliased edge of a rim, and a little skin beside it
+    pixels = cv2.dilate(pixels, np.ones((3, 3), np.uint8))
+    # the box: the frame and the widest damping band around it
+    x, y, w, h = cv2.boundingRect(pixels)
+    margin = MAX_DAMP * WORK_PX_PER_EYE + 2
+    xs, ys = (x - margin, x + w + margin), (y - margin, y + h + margin)
+    corners = np.array([(cx, cy) for cx in xs for cy in ys])
+    box = _even_box(corners @ to_frame[:, :2].T + to_frame[:, 2], bounds)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    work_px = axes.distance / WORK_PX_PER_EYE
+    distance = cv2.distanceTransform(1 - pixels, cv2.DIST_L2, 3) * np.float32(work_px)
+    box_to_work = cv2.invertAffineTransform(to_frame)
+    box_to_work[:, 2] += box_to_work[:, :2] @ np.array([x0, y0], np.float64)
+    # both in one pass; bilinear sampling feathers the edge by about a work pixel
+    far = float(distance.max()) + 1.0
+    both = cv2.warpAffine(
+        cv2.merge([pixels.astype(np.float32), distance]), box_to_work, (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0.0, far, 0.0, 0.0),
+    )  # fmt: skip
+    alpha, distance = cv2.split(both)
+    if work_px < 1.0:  # a small face: the grid is finer than the frame, feather by a pixel
+        alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_PX)
+    return GlassesMask(box=box, alpha=alpha, distance=distance, eye_distance=axes.distance)
 
 
-def damp_field(field: WarpField, mask: GlassesMask, eye_distance: float) -> WarpField:
+def glasses_mask(
+    y_plane: np.ndarray, landmarks: np.ndarray, bounds: tuple[int, int, int, int]
+) -> GlassesMask | None:
+    """The glasses frame on one frame alone (of a face known to wear glasses).
+
+    Args:
+        y_plane: ``(H, W) uint8`` luma of the original frame.
+        landmarks: ``(478, 2+)`` the face's tracked landmark pixels on it.
+        bounds: ``(x0, y0, x1, y1)`` even-aligned region the mask may cover (the warp's roi).
+
+    Returns:
+        The mask, or None where the box is empty or nothing in it looks like a frame.
+    """
+    pixels = frame_pixels(y_plane, landmarks)
+    return None if pixels is None else mask_of(pixels, landmarks, bounds)
+
+
+def damp_field(field: WarpField, mask: GlassesMask) -> WarpField:
     """The warp with its displacement falling to 0 at the glasses frame.
 
     Within the band (the largest displacement found within ``DAMP_REACH`` of the frame plus
@@ -325,10 +394,10 @@ def damp_field(field: WarpField, mask: GlassesMask, eye_distance: float) -> Warp
     sl = (slice(y0 - fy0, y1 - fy0), slice(x0 - fx0, x1 - fx0))
     # the displacement is smooth (interpolated from a grid of a fiftieth of the face): every
     # 4th pixel finds its largest value near the frame
-    near = mask.distance[::4, ::4] <= DAMP_REACH * eye_distance
+    near = mask.distance[::4, ::4] <= DAMP_REACH * mask.eye_distance
     moves = field.displacement[sl][::4, ::4][near]
     reach = float(np.sqrt((moves**2).sum(axis=1).max())) if moves.size else 0.0
-    band = min(reach + DAMP_MARGIN_PX, MAX_DAMP * eye_distance)
+    band = min(reach + DAMP_MARGIN_PX, MAX_DAMP * mask.eye_distance)
     scale = np.minimum(mask.distance * np.float32(1.0 / band), np.float32(1.0))
     displacement = field.displacement.copy()
     region = displacement[sl]
@@ -382,12 +451,14 @@ class GlassesKeeper:
         self._scores: list[float] = []
         self._last_index = -1
         self._mask: tuple[int, np.ndarray, GlassesMask | None] | None = None
+        self._memory: np.ndarray | None = None
 
     def reset(self) -> None:
         """Forget the clip: the next frame starts a new decision."""
         self._scores = []
         self._last_index = -1
         self._mask = None
+        self._memory = None
 
     def _follow(self, index: int) -> None:
         if index < self._last_index:
@@ -431,7 +502,18 @@ class GlassesKeeper:
             return last[2]
         y_plane = frame[: frame.shape[0] * 2 // 3]
         self._see(index, y_plane, landmarks)
-        found = glasses_mask(y_plane, landmarks, roi) if self.wears_glasses else None
+        found = None
+        axes = EyeAxes.of(landmarks)
+        pixels = frame_pixels(y_plane, landmarks, axes) if self.wears_glasses else None
+        if pixels is not None:
+            # the frame is rigid with the head: what the recent frames saw in the eye-aligned
+            # grid fills what this one misses (a rim fading as the light on it changes)
+            if self._memory is None:
+                self._memory = pixels.astype(np.float32)
+            else:
+                self._memory += MEMORY_RATE * (pixels - self._memory)
+            pixels = np.maximum(pixels, (self._memory >= MEMORY_SHARE).astype(np.uint8))
+            found = mask_of(pixels, landmarks, roi, axes)
         self._mask = (index, landmarks, found)
         return found
 
@@ -443,6 +525,8 @@ __all__ = [
     "GlassesMask",
     "bridge_score",
     "damp_field",
+    "frame_pixels",
     "glasses_mask",
+    "mask_of",
     "restore",
 ]

@@ -24,7 +24,7 @@ import numpy as np
 from emodirector.errors import InvalidOptionError
 from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
 from emodirector.render.eyes import composite_eyes
-from emodirector.render.glasses import EyeAxes, GlassesKeeper, damp_field, restore
+from emodirector.render.glasses import GlassesKeeper, damp_field, restore
 from emodirector.render.texture import default_layout
 from emodirector.render.warp import WarpField, warp_field, warp_yuv420
 from emodirector.track.tracker import FaceTrack, FrameObserver
@@ -247,7 +247,7 @@ class GlassesPart(RenderPart):
         mask = self.keeper.mask(face.index, frame, face.source, field.roi)
         if mask is None:
             return field
-        return damp_field(field, mask, EyeAxes.of(face.source).distance)
+        return damp_field(field, mask)
 
     def apply(self, frame: np.ndarray, field: WarpField, planes: Planes, face: FaceFrame) -> Planes:
         mask = self.keeper.mask(face.index, frame, face.source, field.roi)
