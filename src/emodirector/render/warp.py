@@ -208,18 +208,21 @@ def _barycentric(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
     return np.stack([1.0 - u - v, u, v], axis=1)
 
 
-def _remap(plane: np.ndarray, roi: tuple[int, int, int, int], disp: np.ndarray) -> np.ndarray:
+def _maps(roi: tuple[int, int, int, int], disp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.remap``'s absolute maps of a displacement over ``roi``."""
     x0, y0, x1, y1 = roi
-    xs = np.arange(x0, x1, dtype=np.float32)
-    ys = np.arange(y0, y1, dtype=np.float32)
-    map_x = disp[..., 0] + xs[None, :]
-    map_y = disp[..., 1] + ys[:, None]
-    return cv2.remap(plane, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    map_x = disp[..., 0] + np.arange(x0, x1, dtype=np.float32)[None, :]
+    map_y = disp[..., 1] + np.arange(y0, y1, dtype=np.float32)[:, None]
+    return map_x, map_y
+
+
+def _remap(plane: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    return cv2.remap(plane, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp_plane(plane: np.ndarray, field: WarpField) -> np.ndarray:
     """The region ``field.roi`` of a full-resolution image plane, resampled through ``field``."""
-    return _remap(plane, field.roi, field.displacement)
+    return _remap(plane, _maps(field.roi, field.displacement))
 
 
 def warp_yuv420(frame: np.ndarray, field: WarpField) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -239,7 +242,8 @@ def warp_yuv420(frame: np.ndarray, field: WarpField) -> tuple[np.ndarray, np.nda
     x0, y0, x1, y1 = field.roi
     warped_y = warp_plane(y_plane, field)
     half_roi = (x0 // 2, y0 // 2, x1 // 2, y1 // 2)
-    half_disp = np.ascontiguousarray(field.displacement[::2, ::2] * 0.5)
-    warped_u = _remap(chroma[0], half_roi, half_disp)
-    warped_v = _remap(chroma[1], half_roi, half_disp)
+    # one pair of chroma maps for U and V
+    half_maps = _maps(half_roi, field.displacement[::2, ::2] * 0.5)
+    warped_u = _remap(chroma[0], half_maps)
+    warped_v = _remap(chroma[1], half_maps)
     return warped_y, warped_u, warped_v
