@@ -67,8 +67,8 @@ CROP_BOX = (-0.75, 0.40, 0.75, 1.35)
 MAX_PX_PER_UNIT = 150.0
 #: The edit opens the lips more than the actor when the largest gap (or the width, on an open
 #: mouth) grows by this fraction of the mouth width; it stops when that falls below ``_OFF``.
-EXCESS_ON = 0.03
-EXCESS_OFF = 0.015
+EXCESS_ON = 0.05
+EXCESS_OFF = 0.03
 #: Largest inner-lip gap of the edited lips (fraction of their width) from which the interior
 #: starts to be drawn, and from which it is drawn fully.
 DRAW_OPEN = (0.05, 0.09)
@@ -82,7 +82,7 @@ _MIN_SWITCH = 2e-4
 #: A near twin of a kept candidate replaces it when its lips move less than this share as fast.
 _STEADIER = 0.7
 #: A frame's own interior costs this fraction of its match cost (it follows the speech).
-OWN_FACTOR = 0.5
+OWN_FACTOR = 0.25
 #: ``MouthPath.choice`` of a frame drawn with its own interior, and with the dark cavity.
 OWN = -2
 DARK = -1
@@ -97,28 +97,35 @@ _WIDTH_WEIGHT = 1.0
 _SHORT_WEIGHT = 2.0
 #: Ring of lip around the opening whose colour is matched (face-model units).
 _RING = 0.06
-#: Candidate's opening mask is inset by this many crop pixels (the lip edge is not interior).
+#: Candidate's opening mask is inset by this many face-model units, and at least this many crop
+#: pixels: the tracked inner lip lies a little inside the lip's edge, which is not interior.
+_INSET = 0.03
 _INSET_PX = 1.5
 #: How far (face-model units) a candidate's interior is continued past its opening.
 _EXTEND = 0.12
 #: The cavity between parted pieces takes the colour of this percentile of the interior's luma
 #: (the shadowed mouth, not its blackest corner).
-_DARK_PERCENTILE = 20
+_DARK_PERCENTILE = 35
 #: Rows this close (face-model units) to the inner lips are not searched for the occlusal line,
 #: which is the midline unless enough columns show this much fall of luma (levels).
 _OCCLUSAL_MARGIN = 0.02
 _OCCLUSAL_CONTRAST = 20.0
 #: Half the span (face-model units) over which that fall of luma is measured.
 _OCCLUSAL_STEP = 0.015
+#: The upper teeth are continued up to this far (face-model units) above the opening, from
+#: the row this far below its top (past the lip's shadow), darkening by this share at the end.
+_CROWN_REACH = 0.18
+_CROWN_SKIP = 0.02
+_CROWN_SHADE = 0.25
 #: Range of the colour transfer's standard-deviation ratio (Y; U and V tighter).
-_GAIN_Y = (0.6, 1.6)
-_GAIN_UV = (0.8, 1.25)
+_GAIN_Y = (0.85, 1.2)
+_GAIN_UV = (0.9, 1.1)
 #: Luma of the fallback cavity relative to the lips' mean, and its chroma's pull to grey.
 _DARK_LUMA = 0.3
 _DARK_CHROMA = 0.5
 #: Feather of the edited opening (pixels): inset of the edge, blur sigma.
-_EDGE_INSET_PX = 0.5
-_FEATHER_SIGMA = 0.8
+_EDGE_INSET_PX = 1.0
+_FEATHER_SIGMA = 1.2
 _AA_SHIFT = 4
 _MID = slice(1, -1)
 
@@ -248,7 +255,7 @@ class MouthCandidate:
         crop: ``(h, w, 3) uint8`` Y, U, V over ``CROP_BOX`` at ``px_per_unit``.
         pieces: ``(h, w, 2) uint8`` 255 where the crop is interior of the upper piece (above
             the occlusal line, midway between the inner lips) and of the lower piece; the
-            opening is inset by ``_INSET_PX`` and the interior continued past it (``_EXTEND``).
+            opening is inset (``_INSET``) and the interior continued past it (``_EXTEND``).
         px_per_unit: Crop pixels per face-model unit.
         upper: ``(11, 2)`` its upper inner lip (face-model units).
         lower: ``(11, 2)`` its lower inner lip.
@@ -296,6 +303,26 @@ def _extended(cand: MouthCandidate) -> MouthCandidate:
     h, w = inside.shape
     occ = _occlusal(cand.crop[..., 0], inside, cand.upper, cand.lower, cand.px_per_unit)
     above = np.clip(occ[None, :] - (np.arange(h)[:, None] + 0.5) + 0.5, 0.0, 1.0)
+    # over the upper piece, the upper teeth continue up under the lip (a raised upper lip shows
+    # more of their crowns): each column's first rows below the lip's shadow, repeated upwards
+    cols = np.flatnonzero(inside.any(axis=0))
+    if cols.size:
+        first = np.argmax(inside[:, cols], axis=0)
+        last = h - 1 - np.argmax(inside[::-1, cols], axis=0)
+        skip = max(1, int(round(_CROWN_SKIP * cand.px_per_unit)))
+        src = np.minimum(first + skip, np.maximum(first, (first + occ[cols].astype(int)) // 2))
+        src = np.minimum(src, last)
+        reach = _CROWN_REACH * cand.px_per_unit
+        rows = np.arange(h)[:, None]
+        up = (rows < first[None, :]) & (rows >= first[None, :] - reach)
+        fill_rows = np.where(up, src[None, :], rows)
+        crowns = yuv[:, cols][fill_rows, np.arange(cols.size)[None, :]]
+        shade = 1.0 - _CROWN_SHADE * np.clip((first[None, :] - rows) / reach, 0.0, 1.0)
+        crowns = crowns.astype(np.float32)
+        crowns[..., 0] *= np.where(up, shade, 1.0)
+        yuv[:, cols] = np.where(up[..., None], np.clip(crowns + 0.5, 0, 255), yuv[:, cols])
+        fade = np.clip((first[None, :] - rows) / reach, 0.0, 1.0)
+        mask[:, cols] = np.where(up, np.maximum(mask[:, cols], 1.0 - fade * fade), mask[:, cols])
     pieces = np.stack([mask * above, mask * (1.0 - above)], axis=2)
     return dataclasses.replace(cand, crop=yuv, pieces=(pieces * 255 + 0.5).astype(np.uint8))
 
@@ -519,7 +546,7 @@ def _candidate(
     x0, y0 = CROP_BOX[:2]
     poly = (_opening(up, lo) - (x0, y0)) * ppu
     opening = _fill(poly, yuv.shape[:2])
-    k = int(np.ceil(_INSET_PX)) * 2 + 1
+    k = int(np.ceil(max(_INSET_PX, _INSET * ppu))) * 2 + 1
     inset = cv2.erode(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     inside = inset > 0.5
     if inside.sum() < 16:
@@ -919,7 +946,8 @@ def composite_mouth(
 
 def _inset(mask: np.ndarray) -> np.ndarray:
     """The anti-aliased mask pulled in by ``_EDGE_INSET_PX`` (the warped lip edge stays)."""
-    return np.clip(mask - _EDGE_INSET_PX, 0.0, 1.0) / max(1.0 - _EDGE_INSET_PX, 1e-6)
+    k = int(round(_EDGE_INSET_PX)) * 2 + 1
+    return cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
 
 
 def _mix(base: np.ndarray, over: np.ndarray, alpha: np.ndarray) -> np.ndarray:
