@@ -146,6 +146,13 @@ class EyeAxes:
             distance=distance,
         )  # fmt: skip
 
+    def grid(self, px_per_eye: float, along: float, across: float) -> np.ndarray:
+        """``(2, 3)`` affine map from the pixels of an eye-aligned grid of ``px_per_eye`` pixels
+        per eye distance whose pixel (0, 0) lies at (``along``, ``across``) to frame pixels."""
+        scale = self.distance / px_per_eye
+        origin = self.to_pixels(np.array(along), np.array(across))
+        return np.column_stack([self.axis * scale, self.normal * scale, origin])
+
     def to_pixels(self, along: np.ndarray, across: np.ndarray) -> np.ndarray:
         """``(..., 2)`` pixel points of eye-distance coordinates."""
         along, across = np.asarray(along)[..., None], np.asarray(across)[..., None]
@@ -189,21 +196,21 @@ def _contrast(image: np.ndarray) -> float:
     return max(float(hi - lo), MIN_CONTRAST)
 
 
+def _resample(y_plane: np.ndarray, to_frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The ``size`` (columns, rows) grid of a luma plane that ``to_frame`` places, bilinear."""
+    return cv2.warpAffine(
+        y_plane, to_frame, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )  # fmt: skip
+
+
 def eye_patch(y_plane: np.ndarray, axes: EyeAxes) -> np.ndarray:
     """The eye-aligned ``uint8`` patch of a luma plane (``PATCH_*``), bilinear."""
-    scale = axes.distance / PATCH_PX_PER_EYE
-    affine = np.empty((2, 3))
-    affine[:, 0] = axes.axis * scale
-    affine[:, 1] = axes.normal * scale
-    affine[:, 2] = axes.to_pixels(np.array(PATCH_ALONG[0]), np.array(PATCH_ACROSS[0]))
     size = (
         round((PATCH_ALONG[1] - PATCH_ALONG[0]) * PATCH_PX_PER_EYE),
         round((PATCH_ACROSS[1] - PATCH_ACROSS[0]) * PATCH_PX_PER_EYE),
     )
-    return cv2.warpAffine(
-        y_plane, affine, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )  # fmt: skip
+    return _resample(y_plane, axes.grid(PATCH_PX_PER_EYE, PATCH_ALONG[0], PATCH_ACROSS[0]), size)
 
 
 def bridge_score(y_plane: np.ndarray, landmarks: np.ndarray) -> float:
@@ -257,12 +264,7 @@ WORK_SIZE = (
 
 def _work_to_frame(axes: EyeAxes) -> np.ndarray:
     """``(2, 3)`` affine map from work-grid pixels to frame pixels."""
-    scale = axes.distance / WORK_PX_PER_EYE
-    affine = np.empty((2, 3))
-    affine[:, 0] = axes.axis * scale
-    affine[:, 1] = axes.normal * scale
-    affine[:, 2] = axes.to_pixels(np.array(MASK_ALONG[0]), np.array(MASK_ACROSS[0]))
-    return affine
+    return axes.grid(WORK_PX_PER_EYE, MASK_ALONG[0], MASK_ACROSS[0])
 
 
 def frame_pixels(
@@ -283,10 +285,7 @@ def frame_pixels(
     if axes.distance < 8:
         return None
     to_frame = _work_to_frame(axes)
-    work = cv2.warpAffine(
-        y_plane, to_frame, WORK_SIZE, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )  # fmt: skip
+    work = _resample(y_plane, to_frame, WORK_SIZE)
     eye_px = WORK_PX_PER_EYE
     lines = _thin_lines(work, max(3, round(LINE_KERNEL * eye_px) | 1))
     # the statistics on every 4th pixel: the same to a level, a tenth of the time
