@@ -20,7 +20,7 @@ from emodirector.track import FaceTrack, FaceTracker, TrackerOptions
 from emodirector.track.tracker import box_iou
 from emodirector.video import iter_frames, probe
 from emodirector.video.rotation import from_upright, upright
-from tests._media import ROTATION
+from tests._media import ROTATION, transcode
 
 #: The GRID speaker's face is about 120 pixels tall in a 288-pixel frame.
 _GRID_FACE_HEIGHT_RANGE = (80.0, 250.0)
@@ -233,3 +233,33 @@ def test_track_rotated_clip_keeps_depth(
     z1 = rotated_grid_analysis.track.landmarks[..., 2].ravel().astype(np.float64)
     slope = float(z0 @ z1 / (z0 @ z0))
     assert slope == pytest.approx(1.0, abs=_ROTATED_DEPTH_REL_TOL)
+
+
+# --- tracking on a crop around the face ---------------------------------------------------------
+
+#: The GRID face pasted on a large canvas, tracked in a crop around it, against the GRID clip
+#: tracked on its own whole frames: mean and largest per-frame mean landmark distance (pixels of
+#: a face about 120 pixels tall; the canvas copy went through RGB and back).
+_CROP_MEAN_TOL_PX = 0.5
+_CROP_FRAME_TOL_PX = 1.5
+
+
+def test_small_face_in_large_frame_is_tracked_in_a_crop(
+    grid_clip: Path, grid_analysis: VideoAnalysis, tmp_path: Path
+) -> None:
+    """MediaPipe is shown a crop around the face (the whole frame only to find it), and finds
+    the same landmarks as on the GRID clip's own frames."""
+    # (MediaPipe's detector does not find a face this small in a 1280x720 frame)
+    offset = np.array([200.0, 120.0])
+    big = transcode(grid_clip, tmp_path / "big.mp4", canvas=(640, 480), offset=(200, 120),
+                    max_frames=30)  # fmt: skip
+    shown: list[tuple[int, ...]] = []
+    with FaceTracker(TrackerOptions()) as tracker:
+        (track,) = tracker.track_all(probe(big), observer=lambda i, rgb, f: shown.append(rgb.shape))
+    assert shown[0] == (480, 640, 3)  # the first frame: the whole frame, to find the face
+    assert all(s[0] < 300 and s[1] < 300 for s in shown[1:])  # then a crop around it
+    assert track.present.all()
+    ref = np.asarray(grid_analysis.track.landmarks[: track.n_frames, :, :2])
+    dist = np.linalg.norm(np.asarray(track.landmarks[:, :, :2]) - offset - ref, axis=2)
+    assert dist.mean() < _CROP_MEAN_TOL_PX
+    assert dist.mean(axis=1).max() < _CROP_FRAME_TOL_PX
