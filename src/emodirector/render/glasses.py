@@ -23,7 +23,8 @@ module finds them and keeps them:
    temples; not skin texture) that do not run along a lid (``LID_*``: lashes, creases).
    Measured on the *original* frame. The frame is rigid with the head, so the grid remembers it
    (``MEMORY_*``): what most recent frames found fills what this one misses where the light
-   on a thin rim fades it. ``mask_of`` samples the grid back into the frame.
+   on a thin rim fades it. It is looked for on every other frame; each frame places the
+   remembered grid where its eyes are (``FrameGrid.place``).
 3. **Keeping it** (``damp_field`` before the warp, ``restore`` after every other part): the
    warp's displacement falls linearly to 0 towards the frame over a band as wide as the
    largest displacement next to it, so no skin pixel samples the frame from across the rim
@@ -97,10 +98,13 @@ EYE_CLEARANCE = 0.025
 LID_BAND = 0.1
 LID_SHARE = 0.5
 #: The frame's pixels in the eye-aligned grid are remembered from frame to frame (an average
-#: that follows each new frame by ``MEMORY_RATE``); where at least ``MEMORY_SHARE`` of the recent
-#: frames found the frame, it is frame on this one too.
-MEMORY_RATE = 0.1
+#: that follows each frame looked at by ``MEMORY_RATE``: about the last ten frames); where at
+#: least ``MEMORY_SHARE`` of the recent frames found the frame, it is frame on this one too.
+MEMORY_RATE = 0.2
 MEMORY_SHARE = 0.3
+#: The frame is looked for on every ``LOOK_EVERY``-th frame; the frames between place the
+#: remembered grid where their eyes are (the frame is rigid with the head).
+LOOK_EVERY = 2
 #: The mask is grown by one work-grid pixel (the anti-aliased edge of a rim comes back whole)
 #: and feathered by sampling the grid bilinearly; for a face smaller than the grid, by a
 #: Gaussian of this sigma (pixels) as well.
@@ -136,10 +140,11 @@ class EyeAxes:
     @classmethod
     def of(cls, landmarks: np.ndarray) -> EyeAxes:
         """The axes of ``(478, 2+)`` landmark pixels."""
-        right = landmarks[list(RIGHT_EYE_CORNERS), :2].astype(np.float64).mean(axis=0)
-        left = landmarks[list(LEFT_EYE_CORNERS), :2].astype(np.float64).mean(axis=0)
+        (r0, r1), (l0, l1) = RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS
+        right = (landmarks[r0, :2].astype(np.float64) + landmarks[r1, :2]) / 2
+        left = (landmarks[l0, :2].astype(np.float64) + landmarks[l1, :2]) / 2
         step = left - right
-        distance = float(np.hypot(*step))
+        distance = float(np.hypot(step[0], step[1]))
         axis = step / max(distance, 1e-9)
         return cls(
             middle=(right + left) / 2, axis=axis, normal=np.array([-axis[1], axis[0]]),
@@ -313,6 +318,66 @@ def frame_pixels(
     return keep.astype(np.uint8)[labels]
 
 
+@dataclass(frozen=True)
+class FrameGrid:
+    """The glasses frame in the eye-aligned work grid, ready to be placed on a frame.
+
+    Attributes:
+        layers: ``(WORK_SIZE[1], WORK_SIZE[0], 2) float32``: 1 on the frame (grown by a work
+            pixel: the anti-aliased edge of a rim, a little skin beside it), and the distance to
+            it in work pixels.
+        extent: ``(x0, y0, x1, y1)`` work pixels of the frame and the widest damping band.
+    """
+
+    layers: np.ndarray
+    extent: tuple[float, float, float, float]
+
+    @classmethod
+    def of(cls, pixels: np.ndarray) -> FrameGrid | None:
+        """The grid of ``frame_pixels``'s output; None where there is no frame."""
+        if not pixels.any():
+            return None
+        pixels = cv2.dilate(pixels, np.ones((3, 3), np.uint8))
+        distance = cv2.distanceTransform(1 - pixels, cv2.DIST_L2, 3)
+        x, y, w, h = cv2.boundingRect(pixels)
+        margin = MAX_DAMP * WORK_PX_PER_EYE + 2
+        return cls(
+            layers=cv2.merge([pixels.astype(np.float32), distance]),
+            extent=(x - margin, y - margin, x + w + margin, y + h + margin),
+        )
+
+    def place(self, axes: EyeAxes, bounds: tuple[int, int, int, int]) -> GlassesMask | None:
+        """The mask on the frame whose eyes lie at ``axes`` (None where its box is empty).
+
+        Args:
+            axes: The face's ``EyeAxes`` on this frame.
+            bounds: ``(x0, y0, x1, y1)`` even-aligned region the mask may cover (the warp's roi).
+        """
+        to_frame = _work_to_frame(axes)
+        ex0, ey0, ex1, ey1 = self.extent
+        corners = np.array([(ex0, ey0), (ex1, ey0), (ex0, ey1), (ex1, ey1)])
+        box = _even_box(corners @ to_frame[:, :2].T + to_frame[:, 2], bounds)
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box
+        box_to_work = cv2.invertAffineTransform(to_frame)
+        box_to_work[:, 2] += box_to_work[:, :2] @ np.array([x0, y0], np.float64)
+        # both layers in one pass; bilinear sampling feathers the edge by about a work pixel
+        both = cv2.warpAffine(
+            self.layers, box_to_work, (x1 - x0, y1 - y0),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0.0, float(WORK_SIZE[0] + WORK_SIZE[1]), 0.0, 0.0),
+        )  # fmt: skip
+        alpha, distance = cv2.split(both)
+        work_px = axes.distance / WORK_PX_PER_EYE
+        if work_px < 1.0:  # a small face: the grid is finer than the frame, feather by a pixel
+            alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_PX)
+        return GlassesMask(
+            box=box, alpha=alpha, distance=cv2.multiply(distance, work_px),
+            eye_distance=axes.distance,
+        )  # fmt: skip
+
+
 def mask_of(
     pixels: np.ndarray,
     landmarks: np.ndarray,
@@ -330,36 +395,8 @@ def mask_of(
     Returns:
         The mask, None where the box is empty or there is no frame.
     """
-    if not pixels.any():
-        return None
-    axes = axes or EyeAxes.of(landmarks)
-    to_frame = _work_to_frame(axes)
-    # one work pixel more all round: the anti-aliased edge of a rim, and a little skin beside it
-    pixels = cv2.dilate(pixels, np.ones((3, 3), np.uint8))
-    # the box: the frame and the widest damping band around it
-    x, y, w, h = cv2.boundingRect(pixels)
-    margin = MAX_DAMP * WORK_PX_PER_EYE + 2
-    xs, ys = (x - margin, x + w + margin), (y - margin, y + h + margin)
-    corners = np.array([(cx, cy) for cx in xs for cy in ys])
-    box = _even_box(corners @ to_frame[:, :2].T + to_frame[:, 2], bounds)
-    if box is None:
-        return None
-    x0, y0, x1, y1 = box
-    work_px = axes.distance / WORK_PX_PER_EYE
-    distance = cv2.distanceTransform(1 - pixels, cv2.DIST_L2, 3) * np.float32(work_px)
-    box_to_work = cv2.invertAffineTransform(to_frame)
-    box_to_work[:, 2] += box_to_work[:, :2] @ np.array([x0, y0], np.float64)
-    # both in one pass; bilinear sampling feathers the edge by about a work pixel
-    far = float(distance.max()) + 1.0
-    both = cv2.warpAffine(
-        cv2.merge([pixels.astype(np.float32), distance]), box_to_work, (x1 - x0, y1 - y0),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
-        borderValue=(0.0, far, 0.0, 0.0),
-    )  # fmt: skip
-    alpha, distance = cv2.split(both)
-    if work_px < 1.0:  # a small face: the grid is finer than the frame, feather by a pixel
-        alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_PX)
-    return GlassesMask(box=box, alpha=alpha, distance=distance, eye_distance=axes.distance)
+    grid = FrameGrid.of(pixels)
+    return None if grid is None else grid.place(axes or EyeAxes.of(landmarks), bounds)
 
 
 def glasses_mask(
@@ -397,7 +434,7 @@ def damp_field(field: WarpField, mask: GlassesMask) -> WarpField:
     moves = field.displacement[sl][::4, ::4][near]
     reach = float(np.sqrt((moves**2).sum(axis=1).max())) if moves.size else 0.0
     band = min(reach + DAMP_MARGIN_PX, MAX_DAMP * mask.eye_distance)
-    scale = np.minimum(mask.distance * np.float32(1.0 / band), np.float32(1.0))
+    scale = cv2.min(cv2.multiply(mask.distance, 1.0 / band), 1.0)
     displacement = field.displacement.copy()
     region = displacement[sl]
     cv2.multiply(region, cv2.merge([scale, scale]), dst=region)
@@ -426,14 +463,15 @@ def restore(
     originals = (frame[y0:y1, x0:x1], chroma[0, y0 // 2 : y1 // 2, x0 // 2 : x1 // 2],
                  chroma[1, y0 // 2 : y1 // 2, x0 // 2 : x1 // 2])  # fmt: skip
     half = cv2.resize(mask.alpha, ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_AREA)
+    weights = [(mask.alpha, 1.0 - mask.alpha), (half, 1.0 - half)]
     out = []
     for k, (plane, original) in enumerate(zip(planes, originals, strict=True)):
         d = 1 if k == 0 else 2
-        alpha = mask.alpha if k == 0 else half
+        alpha, rest = weights[min(k, 1)]
         rows, cols = original.shape
         sl = (slice(ry // d, ry // d + rows), slice(rx // d, rx // d + cols))
         new = plane.copy()
-        new[sl] = cv2.blendLinear(original, plane[sl], alpha, 1.0 - alpha)
+        new[sl] = cv2.blendLinear(original, plane[sl], alpha, rest)
         out.append(new)
     return out[0], out[1], out[2]
 
@@ -451,6 +489,8 @@ class GlassesKeeper:
         self._last_index = -1
         self._mask: tuple[int, np.ndarray, GlassesMask | None] | None = None
         self._memory: np.ndarray | None = None
+        self._grid: FrameGrid | None = None
+        self._looked = -1
 
     def reset(self) -> None:
         """Forget the clip: the next frame starts a new decision."""
@@ -458,6 +498,8 @@ class GlassesKeeper:
         self._last_index = -1
         self._mask = None
         self._memory = None
+        self._grid = None
+        self._looked = -1
 
     def _follow(self, index: int) -> None:
         if index < self._last_index:
@@ -501,25 +543,38 @@ class GlassesKeeper:
             return last[2]
         y_plane = frame[: frame.shape[0] * 2 // 3]
         self._see(index, y_plane, landmarks)
-        found = None
+        if not self.wears_glasses:
+            self._mask = (index, landmarks, None)
+            return None
         axes = EyeAxes.of(landmarks)
-        pixels = frame_pixels(y_plane, landmarks, axes) if self.wears_glasses else None
-        if pixels is not None:
-            # the frame is rigid with the head: what the recent frames saw in the eye-aligned
-            # grid fills what this one misses (a rim fading as the light on it changes)
-            if self._memory is None:
-                self._memory = pixels.astype(np.float32)
-            else:
-                self._memory += MEMORY_RATE * (pixels - self._memory)
-            pixels = np.maximum(pixels, (self._memory >= MEMORY_SHARE).astype(np.uint8))
-            found = mask_of(pixels, landmarks, roi, axes)
+        if self._looked < 0 or not 0 <= index - self._looked < LOOK_EVERY:
+            self._look(y_plane, landmarks, axes)
+            self._looked = index
+        found = None if self._grid is None else self._grid.place(axes, roi)
         self._mask = (index, landmarks, found)
         return found
+
+    def _look(self, y_plane: np.ndarray, landmarks: np.ndarray, axes: EyeAxes) -> None:
+        """Find the frame on this frame and update the remembered grid."""
+        pixels = frame_pixels(y_plane, landmarks, axes)
+        if pixels is None:
+            self._grid = None
+            return
+        # the frame is rigid with the head: what the recent frames saw in the eye-aligned grid
+        # fills what this one misses (a rim fading as the light on it changes)
+        if self._memory is None:
+            self._memory = pixels.astype(np.float32)
+        else:
+            self._memory += MEMORY_RATE * (pixels - self._memory)
+        self._grid = FrameGrid.of(
+            np.maximum(pixels, (self._memory >= MEMORY_SHARE).astype(np.uint8))
+        )
 
 
 __all__ = [
     "BRIDGE_SCORE",
     "EyeAxes",
+    "FrameGrid",
     "GlassesKeeper",
     "GlassesMask",
     "bridge_score",
