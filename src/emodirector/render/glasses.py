@@ -65,9 +65,10 @@ BRIDGE_SLOPES = tuple(np.linspace(-0.2, 0.2, 9))
 #: Thin-line kernel in the patch (pixels): strokes narrower than this respond.
 PATCH_KERNEL_PX = 5
 #: A clip wears glasses when its median bridge score exceeds this (percent of the patch's
-#: 10th-90th percentile contrast). Measured on 5 frames of each clip of ../shared/data: the talking
-#: man in glasses 89-102; without glasses at most 38 (deep horizontal wrinkles between the brows
-#: of MEAD's M030 acting anger and disgust), 14 or less on everything else.
+#: 10th-90th percentile contrast). Measured on 5 frames of each clip and on each photo of the
+#: project's test footage: the talking man in glasses 89-102; without glasses at most 38 (deep
+#: horizontal wrinkles between the brows of MEAD's M030 acting anger and disgust), 14 or less
+#: on everything else.
 BRIDGE_SCORE = 55.0
 #: Floor of the contrast the scores are relative to (luma levels): a featureless patch (a
 #: blank, blurred or dark face) has no lines to find. Real faces measured 38-129.
@@ -78,10 +79,11 @@ DECISION_FRAMES = 9
 #: for the hinges and the temples where they pass the face, tall enough for the rims.
 MASK_ALONG = (-1.2, 1.2)
 MASK_ACROSS = (-0.55, 0.6)
-#: The frame is looked for at about this many pixels per eye distance: a larger face is
-#: reduced by a whole factor first (2 for a 720p portrait: a quarter of the work).
+#: The frame is looked for in an eye-aligned grid of this many pixels per eye distance (the
+#: 720p portrait's face, 172 px between the eyes, at 0.58: a third of the work).
 WORK_PX_PER_EYE = 100.0
-#: Thin-line kernel, as a fraction of the eye distance (at least 3 pixels).
+#: Thin-line kernel in the work grid, as a fraction of the eye distance: strokes up to about
+#: this wide are found (metal rims, nylon strings; not thick plastic frames).
 LINE_KERNEL = 0.05
 #: A pixel is part of the frame where its line response exceeds this fraction of the box's
 #: 10th-90th percentile contrast, and ``LINE_NOISE`` times the median response (skin texture).
