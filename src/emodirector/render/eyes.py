@@ -370,6 +370,100 @@ def _sample(crop: np.ndarray, x: np.ndarray, y: np.ndarray, border: int) -> np.n
     return cv2.remap(crop, x, y, cv2.INTER_LINEAR, borderMode=border).astype(np.float32)
 
 
+@dataclass(frozen=True)
+class _Raster:
+    """What redrawing one eye on one plane needs that does not depend on the plane's values
+    (the U and V planes share it). Coordinates are the plane's pixels; ``k`` is its subsampling.
+    """
+
+    k: int
+    box: tuple[int, int, int, int]
+    source_box: tuple[int, int, int, int]
+    qx: np.ndarray
+    qy: np.ndarray
+    valid: np.ndarray
+    rho: np.ndarray
+    mx: np.ndarray
+    my: np.ndarray
+    mirror_ok: np.ndarray
+    crho: np.ndarray
+    in_iris: np.ndarray
+    n_bins: int
+    along: np.ndarray
+    down: np.ndarray
+    alpha: np.ndarray
+    bands: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
+    mask: np.ndarray
+
+
+def _raster(eye: _EyeGeometry, scale: float, crop_shape: tuple[int, ...]) -> _Raster:
+    """The value-independent part of ``_render_plane`` for a plane at ``scale``."""
+    k = int(round(1 / scale))
+    bx0, by0, bx1, by1 = (v // k for v in eye.box)
+    sx0, sy0, sx1, sy1 = (v // k for v in eye.source_box)
+    origin = np.array([sx0, sy0], np.float64)
+    valid_src = _fill(eye.valid, origin, scale, crop_shape)
+    eyeball_src = _fill(eye.eyeball, origin, scale, crop_shape)
+    centre = eye.centre * scale - origin  # in crop coordinates
+    radius = eye.radius * scale
+    constant = cv2.BORDER_CONSTANT
+    # output pixels (crop coordinates), and where the rigid layer samples them from
+    ys, xs = np.mgrid[by0 - sy0 : by1 - sy0, bx0 - sx0 : bx1 - sx0].astype(np.float32)
+    qx = xs - np.float32(eye.shift[0] * scale)
+    qy = ys - np.float32(eye.shift[1] * scale)
+    valid = _sample(valid_src, qx, qy, constant)
+    # iris: mirrored about the eye axis through its centre, else its ring medians
+    dx, dy = qx - np.float32(centre[0]), qy - np.float32(centre[1])
+    rho = np.sqrt(dx * dx + dy * dy)
+    across = dx * np.float32(eye.normal[0]) + dy * np.float32(eye.normal[1])
+    mx = qx - 2 * across * np.float32(eye.normal[0])
+    my = qy - 2 * across * np.float32(eye.normal[1])
+    mirror_ok = _sample(eyeball_src, mx, my, constant)
+    crho = np.hypot(
+        np.arange(crop_shape[1]) - centre[0], np.arange(crop_shape[0])[:, None] - centre[1]
+    )
+    in_iris = (eyeball_src > 0.99) & (crho < radius)
+    n_bins = max(1, int(np.ceil(radius)) + 1)
+    # eye coordinates (luma pixels) of the output pixels
+    px = (xs + np.float32(sx0)) / np.float32(scale)
+    py = (ys + np.float32(sy0)) / np.float32(scale)
+    along = px * np.float32(eye.axis[0]) + py * np.float32(eye.axis[1])
+    down = px * np.float32(eye.normal[0]) + py * np.float32(eye.normal[1])
+    alpha = np.clip(radius - rho + 0.5, 0.0, 1.0)
+    # the lid margin bands move with their lids
+    # (the lower one only beside the iris: over it, its band is the iris's own lower edge)
+    bands = []
+    for lid, sign, keep in ((eye.lower, -1.0, 1 - alpha), (eye.upper, 1.0, 1.0)):
+        depth = sign * (down - np.interp(along, lid.along, lid.across).astype(np.float32))
+        band = np.clip(lid.margin - depth + 0.5, 0.0, 1.0) * (depth > -1.0) * keep
+        if not band.any():
+            continue
+        bx = xs - np.interp(along, lid.along, lid.move[:, 0]).astype(np.float32) * scale
+        by = ys - np.interp(along, lid.along, lid.move[:, 1]).astype(np.float32) * scale
+        bands.append((band, bx, by))
+    mask = _fill(eye.aperture, np.array([bx0, by0], np.float64), scale, qx.shape)
+    return _Raster(
+        k=k,
+        box=(bx0, by0, bx1, by1),
+        source_box=(sx0, sy0, sx1, sy1),
+        qx=qx,
+        qy=qy,
+        valid=valid,
+        rho=rho,
+        mx=mx,
+        my=my,
+        mirror_ok=mirror_ok,
+        crho=crho[in_iris],
+        in_iris=in_iris,
+        n_bins=n_bins,
+        along=along,
+        down=down,
+        alpha=alpha,
+        bands=tuple(bands),
+        mask=mask,
+    )
+
+
 def _render_plane(
     plane: np.ndarray,
     region: np.ndarray,
@@ -378,76 +472,51 @@ def _render_plane(
     scale: float,
     sclera_mask: np.ndarray,
     shade: bool,
-) -> None:
-    """Redraw one eye in ``region`` (the rendered roi of ``plane``, modified in place)."""
+    raster: _Raster | None = None,
+) -> _Raster:
+    """Redraw one eye in ``region`` (the rendered roi of ``plane``, modified in place).
+
+    Returns:
+        The eye's raster on this plane, to pass back for another plane of the same scale.
+    """
     k = int(round(1 / scale))
-    bx0, by0, bx1, by1 = (v // k for v in eye.box)
     sx0, sy0, sx1, sy1 = (v // k for v in eye.source_box)
-    origin = np.array([sx0, sy0], np.float64)
     crop = plane[sy0:sy1, sx0:sx1]
-    valid_src = _fill(eye.valid, origin, scale, crop.shape)
-    eyeball_src = _fill(eye.eyeball, origin, scale, crop.shape)
-    centre = eye.centre * scale - origin  # in crop coordinates
-    radius = eye.radius * scale
-    replicate, constant = cv2.BORDER_REPLICATE, cv2.BORDER_CONSTANT
-    # output pixels (crop coordinates), and where the rigid layer samples them from
-    ys, xs = np.mgrid[by0 - sy0 : by1 - sy0, bx0 - sx0 : bx1 - sx0].astype(np.float32)
-    qx = xs - np.float32(eye.shift[0] * scale)
-    qy = ys - np.float32(eye.shift[1] * scale)
-    layer = _sample(crop, qx, qy, replicate)
-    valid = _sample(valid_src, qx, qy, constant)
-    # iris: mirrored about the eye axis through its centre, else its ring medians
-    dx, dy = qx - np.float32(centre[0]), qy - np.float32(centre[1])
-    rho = np.sqrt(dx * dx + dy * dy)
-    across = dx * np.float32(eye.normal[0]) + dy * np.float32(eye.normal[1])
-    mx = qx - 2 * across * np.float32(eye.normal[0])
-    my = qy - 2 * across * np.float32(eye.normal[1])
-    mirror = _sample(crop, mx, my, replicate)
-    mirror_ok = _sample(eyeball_src, mx, my, constant)
-    cy, cx = np.mgrid[0 : crop.shape[0], 0 : crop.shape[1]]
-    crho = np.hypot(cx - centre[0], cy - centre[1])
-    in_iris = (eyeball_src > 0.99) & (crho < radius)
-    n_bins = max(1, int(np.ceil(radius)) + 1)
-    rings = _ring_medians(crop[in_iris].astype(np.float32), crho[in_iris], n_bins)
+    if raster is None:
+        raster = _raster(eye, scale, crop.shape)
+    r = raster
+    bx0, by0, bx1, by1 = r.box
+    replicate = cv2.BORDER_REPLICATE
+    layer = _sample(crop, r.qx, r.qy, replicate)
+    mirror = _sample(crop, r.mx, r.my, replicate)
+    rings = _ring_medians(crop[r.in_iris].astype(np.float32), r.crho, r.n_bins)
     sclera_px = crop[sclera_mask]
     sclera = float(np.median(sclera_px)) if sclera_px.size else float(np.median(crop))
     if rings is None:
-        rings = np.full(n_bins, sclera, np.float32)
-    ring_val = rings[np.minimum(rho.astype(np.int64), n_bins - 1)]
+        rings = np.full(r.n_bins, sclera, np.float32)
+    ring_val = rings[np.minimum(r.rho.astype(np.int64), r.n_bins - 1)]
     if shade:  # a catchlight must not be mirrored into a second one
         mirror = np.minimum(mirror, ring_val + np.float32(_HIGHLIGHT_CLAMP))
-    iris = ring_val + mirror_ok * (mirror - ring_val)
-    # eye coordinates (luma pixels) of the output pixels
-    px = (xs + np.float32(sx0)) / np.float32(scale)
-    py = (ys + np.float32(sy0)) / np.float32(scale)
-    along = px * np.float32(eye.axis[0]) + py * np.float32(eye.axis[1])
-    down = px * np.float32(eye.normal[0]) + py * np.float32(eye.normal[1])
-    white = np.full(rho.shape, sclera, np.float32)
+    iris = ring_val + r.mirror_ok * (mirror - ring_val)
+    white = np.full(r.rho.shape, sclera, np.float32)
     if shade:
+        along, down = r.along, r.down
         u = (along - np.float32((eye.middle + eye.shift) @ eye.axis)) / np.float32(eye.half_width)
         lid_at = np.interp(along, eye.upper.along, eye.upper.across).astype(np.float32)
         below = down - lid_at - np.float32(eye.upper.margin)
         lash = np.exp(-np.maximum(below, 0) / (LASH_WIDTH_FRACTION * 2 * eye.half_width))
         white *= 1 - CORNER_SHADE * np.clip(u, -1, 1) ** 2 - LASH_SHADE * lash
-    alpha = np.clip(radius - rho + 0.5, 0.0, 1.0)
-    content = white + alpha * (iris - white)
-    content += valid * (layer - content)
-    # the lid margin bands move with their lids
-    # (the lower one only beside the iris: over it, its band is the iris's own lower edge)
-    for lid, sign, keep in ((eye.lower, -1.0, 1 - alpha), (eye.upper, 1.0, 1.0)):
-        depth = sign * (down - np.interp(along, lid.along, lid.across).astype(np.float32))
-        band = np.clip(lid.margin - depth + 0.5, 0.0, 1.0) * (depth > -1.0) * keep
-        if not band.any():
-            continue
-        bx = xs - np.interp(along, lid.along, lid.move[:, 0]).astype(np.float32) * scale
-        by = ys - np.interp(along, lid.along, lid.move[:, 1]).astype(np.float32) * scale
+    content = white + r.alpha * (iris - white)
+    content += r.valid * (layer - content)
+    for band, bx, by in r.bands:
         content += band * (_sample(crop, bx, by, replicate) - content)
-    mask = _fill(eye.aperture, np.array([bx0, by0], np.float64), scale, layer.shape)
+    mask = r.mask
     rx0, ry0 = roi[0] // k, roi[1] // k
     out = region[by0 - ry0 : by1 - ry0, bx0 - rx0 : bx1 - rx0]
     mixed = out.astype(np.float32)
     mixed += mask * (content - mixed)
     out[...] = np.where(mask > 0, np.clip(mixed + 0.5, 0, 255).astype(np.uint8), out)
+    return raster
 
 
 def _sclera_mask(y_crop: np.ndarray, eye: _EyeGeometry) -> np.ndarray:
@@ -501,8 +570,8 @@ def composite_eyes(
         mask = _sclera_mask(y_plane[sy0:sy1, sx0:sx1], eye)
         _render_plane(y_plane, out_y, field.roi, eye, 1.0, mask, shade=True)
         half = mask[::2, ::2]
-        for plane, region in ((chroma[0], out_u), (chroma[1], out_v)):
-            _render_plane(plane, region, field.roi, eye, 0.5, half, shade=False)
+        raster = _render_plane(chroma[0], out_u, field.roi, eye, 0.5, half, shade=False)
+        _render_plane(chroma[1], out_v, field.roi, eye, 0.5, half, shade=False, raster=raster)
         if eye.strength < 1.0:
             _fade(eye, field.roi, rendered, (out_y, out_u, out_v))
     return out_y, out_u, out_v
