@@ -35,6 +35,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/speed.py                      # every size, 3 repeats
     .venv/bin/python benchmarks/speed.py --sizes 720p --repeats 5
+    .venv/bin/python benchmarks/speed.py --sizes 2160p --update   # keep the other sizes
     .venv/bin/python benchmarks/speed.py --ci
 """
 
@@ -334,6 +335,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "fps": float(info.fps),
             }
             res["repeats"] = repeats
+            res["warmup_rounds"] = args.warmup
+            res["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            res["git_commit"] = results["machine"].get("git_commit")
             results["sizes"][size] = res
     results["code_at_end"] = code_state()
     return results
@@ -381,8 +385,12 @@ def report(res: dict[str, Any]) -> str:
             rows,
         ),
         "",
-        f"Medians of {res['repeats']} rounds after {res['warmup_rounds']} warm-up; ratios are "
-        "edit seconds over decode+encode seconds of the same round.",
+        "Medians of each size's rounds ("
+        + ", ".join(
+            f"{k}: {r['repeats']} after {r.get('warmup_rounds', res['warmup_rounds'])} warm-up"
+            for k, r in res["sizes"].items()
+        )
+        + "); ratios are edit seconds over decode+encode seconds of the same round.",
         "",
         "Per stage, library call (ms per frame, medians):",
     ]
@@ -410,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="rounds before the measured ones")
     parser.add_argument("--no-cli", action="store_true", help="skip the command-line runs")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
+    parser.add_argument(
+        "--update", action="store_true", help="keep the other sizes already in the results JSON"
+    )
     parser.add_argument(
         "--output",
         type=Path,
@@ -448,6 +459,12 @@ def main(argv: list[str] | None = None) -> int:
             write_json(args.output, res)
         return 0
     output = args.output or RESULTS_DIR / "speed.json"
+    if args.update and output.is_file():
+        # keep the sizes measured earlier (each says when, at which commit, under which load)
+        earlier = json.loads(output.read_text()).get("sizes", {})
+        res["sizes"] = {**{k: v for k, v in earlier.items() if k not in res["sizes"]},
+                        **res["sizes"]}  # fmt: skip
+        res["sizes"] = {k: res["sizes"][k] for k in SIZES if k in res["sizes"]}
     write_json(output, res)
     print(report(res))
     print(f"\nwrote {output}")
