@@ -30,8 +30,9 @@ and happy, angry, disgusted and surprised, cut from the edited videos before the
 for a clip with glasses in its name, the eye region too. Into
 ``<out>/stills/mouth/<clip-stem>_<region>.png``.
 
-The judged emotions of every clip run first, then the others, the clips in order of the pixels
-they decode, so that a run cut short has the most judged cases. Writes ``mouth.json``
+The judged emotions and those of the strips run first on every clip, then fearful, the clips in
+order of the pixels they decode (``--first`` ones before), so that a run cut short has the most
+judged cases; the JSON is rewritten after every edit. Writes ``mouth.json``
 (rewritten after every clip) and ``mouth.md``.
 
 Usage::
@@ -453,7 +454,8 @@ def markdown(result: dict[str, Any]) -> str:
         ]
     header = [
         "clip", "emotion", "p in", "today", "p after", "MEAD p", "read", "lip r", "re-enc r",
-        "lip bar", "closed kept", "wrongly closed", "id", "MEAD id", "audio", "checks",
+        "lip bar", "closed kept", "re-enc kept", "wrongly closed", "id", "MEAD id", "audio",
+        "checks",
     ]  # fmt: skip
     table = []
     for c in result["clips"]:
@@ -474,6 +476,7 @@ def markdown(result: dict[str, Any]) -> str:
                     fmt(r["reencode_lip_r"]),
                     fmt(r["lip_bar"]),
                     fmt(r["closures_kept"]),
+                    fmt((c.get("reencode") or {}).get("closures_kept")),
                     fmt(r["wrongly_closed"]),
                     fmt(r["identity"]),
                     fmt(r["mead_identity"]),
@@ -545,6 +548,7 @@ def main() -> None:
         help="write --baseline: expression.json's p_after, and the given clips it lacks edited now",
     )
     ap.add_argument("--stills", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--first", default="", help="glob of clips to run before the others")
     ap.add_argument(
         "--reencode-only", action="store_true", help="only each clip's plain re-encode (and MEAD)"
     )
@@ -565,7 +569,8 @@ def main() -> None:
     )
     if not clips:
         ap.error(f"no clip matches {args.clips!r}")
-    clips.sort(key=_pixels)  # the cheapest first: a run cut short has the most cases
+    # the cheapest first, so that a run cut short has the most cases; --first before them
+    clips.sort(key=lambda c: (not fnmatch.fnmatch(c.name, args.first), _pixels(c)))
     t0 = time.perf_counter()
     if args.make_baseline:
         make_baseline(args.baseline, clips, emotions, args.out)
@@ -612,8 +617,10 @@ def main() -> None:
 
     def report(row: dict[str, Any]) -> None:
         print(json.dumps({k: v for k, v in row.items() if k != "ms_per_frame"}), flush=True)
+        save()
 
-    passes = [[e for e in emotions if e in JUDGED], [e for e in emotions if e not in JUDGED]]
+    first = set(JUDGED) | set(STRIP_EMOTIONS)
+    passes = [[e for e in emotions if e in first], [e for e in emotions if e not in first]]
     if args.reencode_only:
         passes = [[]]
     runs: dict[Path, ClipRun] = {}
