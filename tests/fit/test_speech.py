@@ -18,6 +18,7 @@ from emodirector.fit.speech import (
     keep_speech,
     lip_aperture,
     lip_gaps,
+    lip_thickness,
     mouth_split,
     plan_speech,
     speech_check,
@@ -165,3 +166,21 @@ def test_segments_are_checked_apart(track: np.ndarray) -> None:
     check = speech_check(track, out, segment)
     assert check.timing_r.shape == (2,)
     assert check.timing_r[0] == pytest.approx(1.0) and check.timing_r[1] < MIN_TIMING_R
+
+
+def test_thickening_is_gated_on_closed_lips_and_thinning_is_free(track: np.ndarray) -> None:
+    """Outer lip edges moved apart (what MediaPipe shows of lips parted over the teeth) thicken
+    closed lips only as far as the closure gate lets them; lips thinned (pressed) stay thinned."""
+    split = mouth_split()
+    n = len(INNER_PAIRS)
+    thicken = split.thickening[:n].sum(axis=0) * 0.05  # every upper lip column 0.05 thicker
+    thin = -split.thickening[n:].sum(axis=0) * 0.03  # every lower lip column 0.03 thinner
+    offsets = np.repeat((thicken + thin)[None], _T, axis=0)
+    out = keep_speech(track, offsets)
+    thickness = lip_thickness(out)
+    closed = lip_aperture(track) < CLOSED_APERTURE
+    wide = lip_aperture(track) >= OPEN_APERTURE
+    np.testing.assert_allclose(thickness[closed][:, :n], 0.0, atol=_TOL)
+    np.testing.assert_allclose(thickness[wide][:, :n], 0.05, atol=_TOL)
+    np.testing.assert_allclose(thickness[:, n:], -0.03, atol=_TOL)
+    np.testing.assert_allclose(lip_gaps(out), 0.0, atol=_TOL)

@@ -23,7 +23,9 @@ of the vertical gap of each inner-lip pair carried by smooth fields that part or
 and the rest, which leaves every inner gap as it is and is applied as it is. The separation is
 applied through a per-frame, per-pair *closure gate*: 0 where the input's lips are closed,
 rising smoothly (``closure_gate``) with the input's own aperture to 1 on a clearly open mouth,
-and lowered wherever pressing would leave less than ``KEEP_GAP`` of the pair's own gap; the
+and lowered wherever pressing would leave less than ``KEEP_GAP`` of the pair's own gap (a
+lip's thickening, which MediaPipe's contours show on lips parted over the teeth, passes the same
+gate, its thinning is free); the
 amplitude factor adds ``(scale - 1) * gate * own aperture`` of a jaw-opening field (the lower lip
 and the chin moving down). So closures stay closed, openings stay open, and the aperture track
 stays a smooth increasing function of the input's: its correlation stays high.
@@ -81,6 +83,8 @@ KEEP_GAP = AMPLITUDE_BAND[0]
 #: ``_SKIN_SIGMA`` from the lips' outer edge.
 _SEPARATION_SIGMA_X = 0.1
 _SKIN_SIGMA = 0.06
+#: Distance from the inner lip contour over which the fields that thicken a lip take hold.
+_THICKEN_SIGMA = 0.05
 #: Horizontal and vertical reach of the jaw-opening field below the mouth.
 _JAW_SIGMA_X, _JAW_SIGMA_Y = 0.25, 1.0
 #: Small ridge of the linear solves (the pair fields overlap).
@@ -102,6 +106,25 @@ def lip_gaps(shapes: np.ndarray) -> np.ndarray:
 def lip_aperture(shapes: np.ndarray) -> np.ndarray:
     """``(...)`` mean inner-lip gap of ``(..., 478, 3)`` shapes: the aperture that is kept."""
     return lip_gaps(shapes).mean(axis=-1)
+
+
+#: Outer-lip points of each column of ``INNER_PAIRS`` (upper, lower).
+OUTER_PAIRS: tuple[tuple[int, int], ...] = tuple(
+    zip(LIPS_OUTER_UPPER[1:-1], LIPS_OUTER_LOWER[1:-1], strict=True)
+)
+
+
+def lip_thickness(shapes: np.ndarray) -> np.ndarray:
+    """``(..., 2P)`` vertical thickness of the upper lip then the lower lip, per column.
+
+    >>> lip_thickness(np.zeros((478, 3))).shape
+    (18,)
+    """
+    in_up, in_lo = (list(i) for i in zip(*INNER_PAIRS, strict=True))
+    out_up, out_lo = (list(i) for i in zip(*OUTER_PAIRS, strict=True))
+    upper = shapes[..., in_up, _Y] - shapes[..., out_up, _Y]
+    lower = shapes[..., out_lo, _Y] - shapes[..., in_lo, _Y]
+    return np.concatenate([upper, lower], axis=-1)
 
 
 def closure_gate(aperture: np.ndarray) -> np.ndarray:
@@ -150,6 +173,17 @@ def _lipness(template: np.ndarray) -> np.ndarray:
     return np.where(inside, 1.0, np.exp(-(distance**2) / (2 * _SKIN_SIGMA**2)))
 
 
+def _outerness(template: np.ndarray) -> np.ndarray:
+    """``(478,)`` 0 on the inner lip contour, rising to 1 with the distance from it."""
+    contour = template[list(LIPS_INNER_UPPER) + list(LIPS_INNER_LOWER[-2:0:-1]), :2]
+    a, b = contour, np.roll(contour, -1, axis=0)
+    ab = b - a
+    p = template[:, None, :2]
+    t = np.clip(((p - a[None]) * ab[None]).sum(-1) / (ab**2).sum(-1)[None], 0.0, 1.0)
+    distance = np.linalg.norm(p - (a[None] + t[..., None] * ab[None]), axis=-1).min(axis=1)
+    return 1.0 - np.exp(-(distance**2) / (2 * _THICKEN_SIGMA**2))
+
+
 def _pair_fields(kernel: np.ndarray, rows: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``(P, 478)`` vertical fields ``F = K R^T (R K R^T)^-1 target``: the smoothest (in the
     kernel's sense) fields whose rows ``R`` read ``target``."""
@@ -165,15 +199,20 @@ class MouthSplit:
 
     Attributes:
         separation: ``(P, 478, 3)`` field ``k`` parts inner pair ``k`` by 1 (upper lip up, lower
-            lip down, smoothly around them) and leaves every other inner gap unchanged.
+            lip down, each as a whole, smoothly around them) and leaves every other inner gap
+            and every lip's thickness unchanged.
         opening: ``(478, 3)`` the jaw opening: the lower lip and the chin move down, the centre
             more than near the corners, raising the mean inner aperture by 1.
         opening_gaps: ``(P,)`` what ``opening`` does to each inner gap.
+        thickening: ``(2P, 478, 3)`` field ``k`` thickens one lip of one column by 1
+            (``lip_thickness``: the outer edge moves away from the inner one, which stays) and
+            changes no other thickness or inner gap.
     """
 
     separation: np.ndarray
     opening: np.ndarray
     opening_gaps: np.ndarray
+    thickening: np.ndarray
 
     @classmethod
     def build(cls, template: np.ndarray | None = None) -> MouthSplit:
@@ -210,10 +249,26 @@ class MouthSplit:
         profile /= profile.mean()
         opening = np.zeros((N_LANDMARKS, 3))
         opening[:, _Y] = _pair_fields(jaw, lo_rows, profile[:, None])[0]
+        # thickening: the outer edge of a lip moves, its inner edge (and so every gap) stays
+        outer = _outerness(t) * lip
+        thick_kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * outer[:, None] * outer[None]
+        thick_kernel *= same
+        thick_rows = np.zeros((2 * n_pairs, N_LANDMARKS))
+        for k, ((in_up, in_lo), (out_up, out_lo)) in enumerate(
+            zip(INNER_PAIRS, OUTER_PAIRS, strict=True)
+        ):
+            thick_rows[k, in_up], thick_rows[k, out_up] = 1.0, -1.0
+            thick_rows[n_pairs + k, out_lo], thick_rows[n_pairs + k, in_lo] = 1.0, -1.0
+        thickening = np.zeros((2 * n_pairs, N_LANDMARKS, 3))
+        thickening[..., _Y] = _pair_fields(thick_kernel, thick_rows, np.eye(2 * n_pairs))
+        # the outer contour is wider than the inner one: what parting a pair does to the lips'
+        # thickness at the outer columns is taken back, so a parting keeps every thickness
+        separation -= np.einsum("pj,jnk->pnk", lip_thickness(separation), thickening)
         return cls(
             separation=separation.astype(np.float32),
             opening=opening.astype(np.float32),
             opening_gaps=lip_gaps(opening).astype(np.float32),
+            thickening=thickening.astype(np.float32),
         )
 
     def separation_part(self, offsets: np.ndarray) -> np.ndarray:
@@ -244,12 +299,18 @@ class SpeechPlan:
         opening: ``(T,) float32`` extra mean aperture (canonical units) from the amplitude
             factor: ``(scale - 1) * closure gate * own aperture``.
         scale: ``(T,) float32`` the amplitude factor, within ``AMPLITUDE_BAND``.
+        thickness: ``(T, 2P) float32`` the change of each lip's thickness per column
+            (``lip_thickness``) the edit makes, in place of its offsets' own; None keeps theirs.
+            An emotion's lips parted over the teeth look thicker in MediaPipe's contours than
+            they are; on closed lips that thickening is gated like the parting (thinning, a
+            press, is free).
     """
 
     gate: np.ndarray
     separation: np.ndarray
     opening: np.ndarray
     scale: np.ndarray
+    thickness: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t, p = self.opening.shape[0], len(INNER_PAIRS)
@@ -257,6 +318,8 @@ class SpeechPlan:
             raise ValueError(f"gate and separation must be ({t}, {p})")
         if self.scale.shape != (t,):
             raise ValueError(f"scale must be ({t},)")
+        if self.thickness is not None and self.thickness.shape != (t, 2 * p):
+            raise ValueError(f"thickness must be ({t}, {2 * p})")
 
     @property
     def n_frames(self) -> int:
@@ -275,6 +338,9 @@ class SpeechPlan:
         split = split or mouth_split()
         change = self.separation[frames] - lip_gaps(offsets)
         out = offsets + np.einsum("np,pjk->njk", change, split.separation)
+        if self.thickness is not None:
+            thicker = self.thickness[frames] - lip_thickness(offsets)
+            out += np.einsum("np,pjk->njk", thicker, split.thickening)
         out += self.opening[frames, None, None] * split.opening
         return out.astype(offsets.dtype, copy=False)
 
@@ -283,6 +349,7 @@ def plan_speech(
     input_gaps: np.ndarray,
     edit_gaps: np.ndarray,
     scale: np.ndarray | float = 1.0,
+    edit_thickness: np.ndarray | None = None,
 ) -> SpeechPlan:
     """The per-frame plan that makes an edit keep the speech constraint.
 
@@ -294,6 +361,8 @@ def plan_speech(
             timing does not leak into the separation).
         scale: ``(T,)`` or one amplitude factor, clipped to ``AMPLITUDE_BAND``; it should change
             slowly (over a segment, not with the words).
+        edit_thickness: ``(T, 2P)`` what the edit would do to each lip's thickness; its
+            thickening passes the closure gate (None: the offsets' own thickness is kept).
 
     Returns:
         The plan: the edit's separation through the closure gate (lowered per pair where a
@@ -312,11 +381,16 @@ def plan_speech(
     room = np.clip(opened - KEEP_GAP * np.clip(own, 0.0, None), 0.0, None)
     limit = room / np.where(press, -edit, 1.0)
     pair_gate = np.where(press, np.minimum(pair_gate, limit), pair_gate)
+    thickness = None
+    if edit_thickness is not None:
+        thick = np.nan_to_num(np.asarray(edit_thickness, np.float64))
+        thickness = np.where(thick > 0, gate[:, None] * thick, thick).astype(np.float32)
     return SpeechPlan(
         gate=pair_gate.astype(np.float32),
         separation=(pair_gate * np.nan_to_num(edit)).astype(np.float32),
         opening=opening.astype(np.float32),
         scale=scale.astype(np.float32),
+        thickness=thickness,
     )
 
 
@@ -333,7 +407,7 @@ def keep_speech(
     Returns:
         ``(T, 478, 3)`` offsets whose output ``canonical + offsets`` meets the constraint.
     """
-    plan = plan_speech(lip_gaps(canonical), lip_gaps(offsets), scale)
+    plan = plan_speech(lip_gaps(canonical), lip_gaps(offsets), scale, lip_thickness(offsets))
     return plan.apply(np.asarray(offsets), slice(None))
 
 
@@ -455,6 +529,7 @@ __all__ = [
     "MIN_CLOSURES_KEPT",
     "MIN_TIMING_R",
     "OPEN_APERTURE",
+    "OUTER_PAIRS",
     "MouthSplit",
     "SpeechCheck",
     "SpeechPlan",
@@ -462,6 +537,7 @@ __all__ = [
     "keep_speech",
     "lip_aperture",
     "lip_gaps",
+    "lip_thickness",
     "mouth_split",
     "plan_speech",
     "speech_check",

@@ -35,7 +35,7 @@ from emodirector.face_model import (
 )
 from emodirector.fit.expression import emotion_feature_indices
 from emodirector.fit.fitting import FaceFit
-from emodirector.fit.speech import INNER_PAIRS, SpeechPlan, lip_gaps, plan_speech
+from emodirector.fit.speech import INNER_PAIRS, SpeechPlan, lip_gaps, lip_thickness, plan_speech
 from emodirector.framearrays import chunks, release
 from emodirector.manipulate.basis import EditGoal, ExpressionBasis
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
@@ -175,8 +175,9 @@ def _segment_ramp(present: np.ndarray, segment: np.ndarray, ramp_frames: float) 
 def speech_plan(fit: FaceFit, basis: ExpressionBasis, weights: np.ndarray) -> SpeechPlan:
     """How an edit of ``fit`` by ``(T, K)`` weights of ``basis`` modes keeps the speech.
 
-    The amplitude factor is ``1 + weights @ basis.aperture_gain``; the lip separation is what
-    the weighted modes (``applied``) do to each inner-lip gap. The weights should change over a
+    The amplitude factor is ``1 + weights @ basis.aperture_gain``; the lip separation and
+    thickening are what the weighted modes (``applied``) do to each inner-lip gap and each
+    lip's thickness. The weights should change over a
     segment, not with the words (see ``ExpressionEditor.edit_goal``).
     """
     gaps = np.full((fit.n_frames, len(INNER_PAIRS)), np.nan)
@@ -184,9 +185,9 @@ def speech_plan(fit: FaceFit, basis: ExpressionBasis, weights: np.ndarray) -> Sp
         gaps[sl] = lip_gaps(np.asarray(fit.canonical[sl], np.float64))
         release(fit.canonical)
     w = np.nan_to_num(np.asarray(weights, np.float64))
-    edit_gaps = w @ lip_gaps(basis.applied.astype(np.float64))
+    applied = basis.applied.astype(np.float64)
     scale = 1.0 + w @ basis.aperture_gain.astype(np.float64)
-    return plan_speech(gaps, edit_gaps, scale)
+    return plan_speech(gaps, w @ lip_gaps(applied), scale, w @ lip_thickness(applied))
 
 
 class ExpressionEditor:
