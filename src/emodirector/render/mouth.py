@@ -82,7 +82,9 @@ _MIN_SWITCH = 2e-4
 #: A near twin of a kept candidate replaces it when its lips move less than this share as fast.
 _STEADIER = 0.7
 #: A frame's own interior costs this fraction of its match cost (it follows the speech).
-OWN_FACTOR = 0.25
+OWN_FACTOR = 0.4
+#: Share of the upper lip's move the upper teeth of a frame's own interior follow.
+OWN_UPPER_FOLLOW = 0.6
 #: ``MouthPath.choice`` of a frame drawn with its own interior, and with the dark cavity.
 OWN = -2
 DARK = -1
@@ -114,9 +116,11 @@ _OCCLUSAL_CONTRAST = 20.0
 _OCCLUSAL_STEP = 0.015
 #: The upper teeth are continued up to this far (face-model units) above the opening, from
 #: the row this far below its top (past the lip's shadow), darkening by this share at the end.
-_CROWN_REACH = 0.18
+_CROWN_REACH = 0.12
 _CROWN_SKIP = 0.02
-_CROWN_SHADE = 0.25
+_CROWN_SHADE = 0.35
+#: Horizontal blur (face-model units) of the continued crowns.
+_CROWN_BLUR = 0.03
 #: Range of the colour transfer's standard-deviation ratio (Y; U and V tighter).
 _GAIN_Y = (0.85, 1.2)
 _GAIN_UV = (0.9, 1.1)
@@ -316,9 +320,11 @@ def _extended(cand: MouthCandidate) -> MouthCandidate:
         rows = np.arange(h)[:, None]
         up = (rows < first[None, :]) & (rows >= first[None, :] - reach)
         fill_rows = np.where(up, src[None, :], rows)
-        crowns = yuv[:, cols][fill_rows, np.arange(cols.size)[None, :]]
+        crowns = yuv[:, cols][fill_rows, np.arange(cols.size)[None, :]].astype(np.float32)
+        # soft across: a repeated gap between two teeth would streak up the crowns
+        sigma = max(1.0, _CROWN_BLUR * cand.px_per_unit)
+        crowns = cv2.GaussianBlur(crowns, (0, 0), sigmaX=sigma, sigmaY=0.1)
         shade = 1.0 - _CROWN_SHADE * np.clip((first[None, :] - rows) / reach, 0.0, 1.0)
-        crowns = crowns.astype(np.float32)
         crowns[..., 0] *= np.where(up, shade, 1.0)
         yuv[:, cols] = np.where(up[..., None], np.clip(crowns + 0.5, 0, 255), yuv[:, cols])
         fade = np.clip((first[None, :] - rows) / reach, 0.0, 1.0)
@@ -839,9 +845,10 @@ def draw_interior(
         return np.broadcast_to(dark, (size[1], size[0], 3)).copy()
     to_canon = head
     up_t, lo_t = inner_lips(dst, to_canon)
-    # the upper teeth are fixed to the skull: the frame's own stay where they are; another
-    # frame's follow the upper lip (its head frame is only as exact as the fitted similarity)
-    shift_up = np.zeros(2) if own else (up_t[_MID] - cand.upper[_MID]).mean(axis=0)
+    # the upper teeth are fixed to the skull, but the lip hides their roots: the frame's own
+    # follow a share of the upper lip's move (the rest shows their continued crowns); another
+    # frame's follow the lip (its head frame is only as exact as the fitted similarity)
+    shift_up = (up_t[_MID] - cand.upper[_MID]).mean(axis=0) * (OWN_UPPER_FOLLOW if own else 1.0)
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
