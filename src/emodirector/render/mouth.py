@@ -77,7 +77,7 @@ FADE_FRAMES = 3
 HOLD_FRAMES = 6
 #: Switching candidate costs this multiple of the median best match cost of the clip (at least
 #: ``_MIN_SWITCH`` in squared face-model units).
-SWITCH_FACTOR = 6.0
+SWITCH_FACTOR = 10.0
 _MIN_SWITCH = 2e-4
 #: A near twin of a kept candidate replaces it when its lips move less than this share as fast.
 _STEADIER = 0.7
