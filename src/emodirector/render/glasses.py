@@ -91,6 +91,10 @@ LINE_THRESHOLD = 0.2
 LINE_NOISE = 4.0
 #: Pieces shorter than this (their bounding box's longer side, in eye distances) are dropped.
 MIN_PIECE = 0.25
+#: Fainter line pixels (this fraction of the contrast) count in pieces at least
+#: ``FAINT_PIECE`` long: the length of a lens's rim, where light fades a thin nylon string.
+FAINT_THRESHOLD = 0.12
+FAINT_PIECE = 0.5
 #: The eye openings, widened by this (eye distances), are never part of the frame (the lid
 #: margins and the roots of the lashes).
 EYE_CLEARANCE = 0.025
@@ -297,24 +301,36 @@ def frame_pixels(
     lines = _thin_lines(work, max(3, round(LINE_KERNEL * eye_px) | 1))
     # the statistics on every 4th pixel: the same to a level, a tenth of the time
     noise = float(np.median(lines[::4, ::4]))
-    threshold = max(LINE_THRESHOLD * _contrast(work[::4, ::4]), LINE_NOISE * noise)
-    _, found = cv2.threshold(lines, threshold, 1, cv2.THRESH_BINARY)
-    # the eye openings, widened by an outline as thick as twice the clearance
+    contrast = _contrast(work[::4, ::4])
     to_work = cv2.invertAffineTransform(to_frame)
     polys = []
     for opening in _EYE_OPENINGS:
         points = landmarks[list(opening), :2].astype(np.float64)
         polys.append(np.round(points @ to_work[:, :2].T + to_work[:, 2]).astype(np.int32))
+    lids = np.zeros(lines.shape, np.uint8)
+    cv2.polylines(lids, polys, True, 1, thickness=2 * round(LID_BAND * eye_px) + 1)
+    found = np.zeros(lines.shape, np.uint8)
+    for fraction, length in ((LINE_THRESHOLD, MIN_PIECE), (FAINT_THRESHOLD, FAINT_PIECE)):
+        threshold = max(fraction * contrast, LINE_NOISE * noise)
+        found |= _pieces(cv2.threshold(lines, threshold, 1, cv2.THRESH_BINARY)[1], polys, lids,
+                         length * eye_px)  # fmt: skip
+    return found
+
+
+def _pieces(
+    found: np.ndarray, polys: list[np.ndarray], lids: np.ndarray, length: float
+) -> np.ndarray:
+    """``uint8`` 1 on the connected pieces of line pixels ``found`` (modified) at least
+    ``length`` long, outside the eye openings ``polys`` and not lying along a lid (``lids``:
+    the band along them)."""
+    # the eye openings, widened by an outline as thick as twice the clearance
     cv2.fillPoly(found, polys, 0)
-    cv2.polylines(found, polys, True, 0, thickness=2 * max(1, round(EYE_CLEARANCE * eye_px)) + 1)
+    clearance = max(1, round(EYE_CLEARANCE * WORK_PX_PER_EYE))
+    cv2.polylines(found, polys, True, 0, thickness=2 * clearance + 1)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(found, connectivity=8)
-    keep = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= (
-        MIN_PIECE * eye_px
-    )
+    keep = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= length
     keep[0] = False
     # a piece lying mostly along a lid is its lashes or crease; a rim passing close by is not
-    lids = np.zeros_like(found)
-    cv2.polylines(lids, polys, True, 1, thickness=2 * round(LID_BAND * eye_px) + 1)
     along_lids = np.bincount(labels[lids > 0], minlength=n)
     keep &= along_lids <= LID_SHARE * stats[:, cv2.CC_STAT_AREA]
     return keep.astype(np.uint8)[labels]
