@@ -218,3 +218,15 @@ def test_reference_panel_reads_a_photo_once(
     assert again.target.reference is first.target.reference  # type: ignore[union-attr]
     shown = preview(store.cache.acquire(face3_clip), first, 60)
     assert np.abs(shown.before.astype(np.int16) - shown.after.astype(np.int16)).max() > 0
+
+
+def test_the_learned_editor_directs_a_preview(store: SessionStore, face3_clip: Path) -> None:
+    pytest.importorskip("torch", reason="the learned editor needs emodirector[learned]")
+    clip = store.cache.acquire(face3_clip)
+    prototype = _direction("happy")
+    learned = dataclasses.replace(prototype, editor="learned", key=f"learned|{prototype.key}")
+    shown = preview(clip, learned, 61)
+    diff = np.abs(shown.before.astype(np.int16) - shown.after.astype(np.int16))
+    assert diff.max() >= MIN_PREVIEW_CHANGE
+    assert clip.plan(learned) is not clip.plan(prototype)  # planned and kept per editor
+    assert "pc00" in clip.plan(learned).basis.names
