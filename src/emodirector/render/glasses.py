@@ -504,6 +504,7 @@ class GlassesKeeper:
 
     def __init__(self) -> None:
         self._scores: list[float] = []
+        self._wears = False
         self._last_index = -1
         self._mask: tuple[int, np.ndarray, GlassesMask | None] | None = None
         self._memory: np.ndarray | None = None
@@ -513,6 +514,7 @@ class GlassesKeeper:
     def reset(self) -> None:
         """Forget the clip: the next frame starts a new decision."""
         self._scores = []
+        self._wears = False
         self._last_index = -1
         self._mask = None
         self._memory = None
@@ -537,12 +539,13 @@ class GlassesKeeper:
     @property
     def wears_glasses(self) -> bool:
         """The decision so far (False before any frame)."""
-        return bool(self._scores) and float(np.median(self._scores)) > BRIDGE_SCORE
+        return self._wears
 
     def _see(self, index: int, y_plane: np.ndarray, landmarks: np.ndarray) -> None:
         self._follow(index)
         if index != self._last_index and not self.decided:
             self._scores.append(bridge_score(y_plane, landmarks))
+            self._wears = float(np.median(self._scores)) > BRIDGE_SCORE
         self._last_index = index
 
     def mask(
