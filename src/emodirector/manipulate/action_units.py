@@ -178,13 +178,17 @@ class ActionUnits:
 
     @classmethod
     def _from_arrays(cls, d: np.lib.npyio.NpzFile) -> ActionUnits:
+        codes = tuple(str(c) for c in d["names"])
+        gains = (
+            d["aperture_gain"]
+            if "aperture_gain" in d.files
+            else np.array([AMPLITUDE_UNITS.get(c, 0.0) for c in codes])
+        )
         return cls(
-            codes=tuple(str(c) for c in d["names"]),
+            codes=codes,
             offsets=d["offsets"].astype(np.float32),
             speech_share=d["speech_share"].astype(np.float32),
-            aperture_gain=(
-                d["aperture_gain"].astype(np.float32) if "aperture_gain" in d.files else None
-            ),
+            aperture_gain=gains.astype(np.float32),
         )
 
     def status(self, code: str) -> UnitStatus:
