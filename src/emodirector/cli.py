@@ -291,8 +291,8 @@ def _parser(
         "'batch status OUT' shows what a batch did",
         description="Run one edit per row of a jobs file (.csv or .jsonl: columns input, "
         "output, then the edit options emotion, intensity, reference, au, timeline, ramp, face, "
-        "crf, preset, editor, no_detail, no_eyes) on Ray workers. The journal in the output "
-        "folder records every job; --resume continues an interrupted batch.",
+        "crf, preset, editor, no_detail, no_eyes, no_mouth) on Ray workers. The journal in the "
+        "output folder records every job; --resume continues an interrupted batch.",
     )
     b.add_argument("jobs", help="jobs file (.csv or .jsonl), or 'status' followed by a folder")
     b.add_argument("folder", nargs="?", type=Path, help=argparse.SUPPRESS)

@@ -7,8 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emodirector.calibrate.prototypes import LabeledClip, calibrate_prototypes, find_mead_clips
+from emodirector.calibrate.prototypes import (
+    LabeledClip,
+    aperture_factor,
+    calibrate_prototypes,
+    find_mead_clips,
+    jaw_mode,
+)
 from emodirector.errors import InvalidOptionError
+from emodirector.face_model import CHIN, LIPS_INNER_LOWER, load_face_model
 from emodirector.fit.speech import AMPLITUDE_BAND, lip_gaps
 from emodirector.manipulate import Emotion, EmotionPrototypes
 from tests.conftest import MeadFits
@@ -91,3 +98,27 @@ def test_calibrate_without_neutral_clip(mead_clips: list[LabeledClip]) -> None:
 def test_calibrate_no_clips() -> None:
     with pytest.raises(InvalidOptionError, match="neutral"):
         calibrate_prototypes([])
+
+
+def _speaking(amplitude: float, frames: int = 60) -> np.ndarray:
+    """``(T, 478, 3)`` the template with its lower lip and chin moving by ``amplitude`` times
+    a syllable-like track (the jaw's motion)."""
+    template = load_face_model().template.astype(np.float64)
+    track = np.abs(np.sin(np.arange(frames) / 3.0))
+    shapes = np.repeat(template[None], frames, axis=0)
+    lower = list(LIPS_INNER_LOWER[1:-1]) + [CHIN]
+    shapes[:, lower, 1] += amplitude * 0.2 * track[:, None]
+    return shapes
+
+
+def test_aperture_factor_is_the_ratio_of_opening_spreads() -> None:
+    assert aperture_factor(_speaking(1.3), _speaking(1.0)) == pytest.approx(1.3, rel=1e-6)
+    assert aperture_factor(_speaking(0.5), _speaking(1.0)) == pytest.approx(0.5, rel=1e-6)
+
+
+def test_jaw_mode_moves_the_lower_face_with_the_chin_only() -> None:
+    rest = _speaking(0.0)[0]
+    mode = jaw_mode([_speaking(1.0) - rest, _speaking(0.7) - rest])
+    assert mode[CHIN, 1] == pytest.approx(1.0)
+    assert mode[LIPS_INNER_LOWER[5], 1] == pytest.approx(1.0)
+    assert abs(mode[[10, 33, 263, 1]]).max() < 1e-12  # forehead, eye corners, nose tip
