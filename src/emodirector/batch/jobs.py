@@ -3,8 +3,9 @@
 Columns: ``input`` and ``output`` (a file name inside the output folder), then the ``edit``
 command's own option names: the direction (``emotion``, ``intensity``, ``reference``, ``au``,
 ``timeline``, ``ramp``) and per-job options (``face``, ``crf``, ``preset``, ``editor``,
-``no_detail``, ``no_eyes``), empty where unused. Relative paths (the input, a reference, a
-timeline's JSON file or the references it names) are relative to the jobs file's folder.
+``no_detail``, ``no_eyes``, ``no_mouth``), empty where unused. Relative paths (the input, a
+reference, a timeline's JSON file or the references it names) are relative to the jobs file's
+folder.
 
 A row is turned into the ``edit`` command's arguments and parsed by the very parser of the
 command line (``emodirector.cli.parse_edit``), so a row means exactly what the same options mean
@@ -31,7 +32,7 @@ from emodirector.errors import (
 VALUE_COLUMNS = ("emotion", "intensity", "reference", "au", "timeline", "ramp", "face", "crf",
                  "preset", "editor")  # fmt: skip
 #: Columns that are switches (``--no-detail``): true for 1, true, yes (any case).
-FLAG_COLUMNS = ("no_detail", "no_eyes")
+FLAG_COLUMNS = ("no_detail", "no_eyes", "no_mouth")
 #: Every column a jobs file may have.
 COLUMNS = ("input", "output", *VALUE_COLUMNS, *FLAG_COLUMNS)
 #: The columns that name files, resolved against the jobs file's folder.
