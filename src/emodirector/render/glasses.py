@@ -23,7 +23,7 @@ module finds them and keeps them:
    temples; not skin texture) that do not run along a lid (``LID_*``: lashes, creases).
    Measured on the *original* frame. The frame is rigid with the head, so the grid remembers it
    (``MEMORY_*``): what most recent frames found fills what this one misses where the light
-   on a thin rim fades it. It is looked for on every other frame; each frame places the
+   on a thin rim fades it. It is looked for on every third frame; each frame places the
    remembered grid where its eyes are (``FrameGrid.place``).
 3. **Keeping it** (``damp_field`` before the warp, ``restore`` after every other part): the
    warp's displacement falls linearly to 0 towards the frame over a band as wide as the
@@ -106,11 +106,11 @@ LID_SHARE = 0.5
 #: The frame's pixels in the eye-aligned grid are remembered from frame to frame (an average
 #: that follows each frame looked at by ``MEMORY_RATE``: about the last ten frames); where at
 #: least ``MEMORY_SHARE`` of the recent frames found the frame, it is frame on this one too.
-MEMORY_RATE = 0.2
+MEMORY_RATE = 0.3
 MEMORY_SHARE = 0.3
 #: The frame is looked for on every ``LOOK_EVERY``-th frame; the frames between place the
 #: remembered grid where their eyes are (the frame is rigid with the head).
-LOOK_EVERY = 2
+LOOK_EVERY = 3
 #: The mask is grown by one work-grid pixel (the anti-aliased edge of a rim comes back whole)
 #: and feathered by sampling the grid bilinearly; for a face smaller than the grid, by a
 #: Gaussian of this sigma (pixels) as well.
@@ -378,16 +378,24 @@ class FrameGrid:
         if box is None:
             return None
         x0, y0, x1, y1 = box
+        work_px = axes.distance / WORK_PX_PER_EYE
+        # a grid coarser than 1.5 frame pixels is sampled at half the frame's resolution and
+        # scaled up: the same bilinear feather, a quarter of the sampling
+        step = 2 if work_px >= 1.5 else 1
         box_to_work = cv2.invertAffineTransform(to_frame)
-        box_to_work[:, 2] += box_to_work[:, :2] @ np.array([x0, y0], np.float64)
+        origin = np.array([x0, y0], np.float64) + (step - 1) / 2
+        box_to_work[:, 2] += box_to_work[:, :2] @ origin
+        box_to_work[:, :2] *= step
+        size = (x1 - x0, y1 - y0)
         # both layers in one pass; bilinear sampling feathers the edge by about a work pixel
         both = cv2.warpAffine(
-            self.layers, box_to_work, (x1 - x0, y1 - y0),
+            self.layers, box_to_work, (size[0] // step, size[1] // step),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
             borderValue=(0.0, float(WORK_SIZE[0] + WORK_SIZE[1]), 0.0, 0.0),
         )  # fmt: skip
+        if step > 1:
+            both = cv2.resize(both, size, interpolation=cv2.INTER_LINEAR)
         alpha, distance = cv2.split(both)
-        work_px = axes.distance / WORK_PX_PER_EYE
         if work_px < 1.0:  # a small face: the grid is finer than the frame, feather by a pixel
             alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_PX)
         return GlassesMask(
