@@ -171,10 +171,10 @@ def test_unknown_editor(
     grid_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out.mp4"
-    argv = ["edit", str(grid_clip), "-o", str(out), "--emotion", "happy", "--editor", "learned"]
+    argv = ["edit", str(grid_clip), "-o", str(out), "--emotion", "happy", "--editor", "neural"]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "emodirector: error: unknown editor 'learned'; choose one of: prototype"
+    assert err == "emodirector: error: unknown editor 'neural'; choose one of: prototype, learned"
     assert not out.exists()
 
 

@@ -3,11 +3,12 @@
 ``direct`` turns the user's direction (a label, a reference, action units, a timeline) into an
 ``EditGoal``: per-frame weights of named modes (emotion prototypes or action units). An
 ``Editor`` turns a fitted face and that goal into an ``ExpressionEdit``, the per-frame change
-the renderer draws. The prototype editor (``editor.PrototypeEditor``) is the first; another
-(a learned sequence manipulator) subclasses ``Editor``, is listed in ``EDITORS`` under its own
-name, and is then chosen with ``EditOptions(editor=make_editor(name))`` or ``edit --editor
-NAME``. Whatever it does inside, its edit must leave the speech to the lips: the mouth opening
-of every frame stays the actor's own.
+the renderer draws. The prototype editor (``editor.PrototypeEditor``) is the first, the learned
+sequence manipulator (``learned.editor.LearnedEditor``) the second; each is listed in
+``EDITORS`` under its own name and chosen with ``EditOptions(editor=make_editor(name))`` or
+``edit --editor NAME``. Whatever it does inside, its edit must keep the speech on the lips as
+``emodirector.fit.speech`` defines it: the timing of every opening and closing, every closure,
+the amplitude within a band; the mouth's shape may carry the emotion.
 
 This module imports nothing heavy, so that a front end can list the names cheaply.
 """
