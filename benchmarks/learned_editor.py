@@ -56,7 +56,7 @@ from emodirector.pipeline import (  # noqa: E402
     plan_edit,
     render_frame,
 )
-from emodirector.video.reader import probe  # noqa: E402
+from emodirector.video.reader import iter_frames, probe  # noqa: E402
 
 
 def _dynamics(canonical: np.ndarray) -> float:
@@ -67,16 +67,57 @@ def _dynamics(canonical: np.ndarray) -> float:
     return float(np.nanmedian(step))
 
 
+def talking(names: list[str], step: int) -> None:
+    """The shipped manipulator and the packaged prototypes on shared talking clips (neither was
+    trained on them): target p, speech check, per clip and emotion; ``learned_talking.json``."""
+    from emodirector.pipeline import analyze_video
+
+    rows = []
+    editors = {"prototype": PrototypeEditor(), "learned": LearnedEditor()}
+    with EmotionClassifier() as clf:
+        for name in names:
+            path = data_dir() / "videos" / name
+            analysis = analyze_video(path)
+            vinfo, track = analysis.info, analysis.track
+            frames = [(f.index, f.image) for f in iter_frames(vinfo, "yuv420p")
+                      if f.index % step == 0 and f.index < track.n_frames
+                      and track.present[f.index]]  # fmt: skip
+            canonical = np.asarray(analysis.fit.canonical)
+            for e in EXPRESSIVE:
+                k = EMOTION_CLASSES.index(e.value)
+                row: dict[str, Any] = {"clip": name, "emotion": e.value}
+                for ename, editor in editors.items():
+                    edit = plan_edit(analysis, EmotionTarget(e, 1.0), editor)
+                    faces = []
+                    for t, img in frames:
+                        moved = edited_landmarks(analysis, edit, t)
+                        faces.append((render_frame(img, t, analysis, edit),
+                                      track.landmarks[t] if moved is None else moved))  # fmt: skip
+                    row[f"{ename}_p"] = _read(clf, faces, vinfo.rotation, k)
+                    out = canonical + edit.offsets(slice(None))
+                    row[f"{ename}_speech"] = speech_check(
+                        canonical, out, analysis.fit.segment
+                    ).to_dict()
+                rows.append(row)
+                print(f"{name} {e.value}: prototype {row['prototype_p']:.3f} learned "
+                      f"{row['learned_p']:.3f}", flush=True)  # fmt: skip
+    write_json(RESULTS_DIR / "learned_talking.json", {"rows": rows, "step": step})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", type=Path, required=True, help="folder of without_<ACTOR>.pt")
+    ap.add_argument("--models", type=Path, help="folder of without_<ACTOR>.pt")
     ap.add_argument("--step", type=int, default=4, help="read every STEP-th frame")
     ap.add_argument("--wait", action="store_true", help="wait for models still being trained")
     ap.add_argument("--held-out-prototypes", action="store_true",
                     help="calibrate the prototype editor's data from the other actors too")
     ap.add_argument("--actors", nargs="*", help="held-out actors (all by default; the rows of "
                     "other actors already in the results are kept)")  # fmt: skip
+    ap.add_argument("--talking", nargs="*", help="instead: shared talking clips (file names)")
     args = ap.parse_args()
+    if args.talking:
+        talking(args.talking, args.step)
+        return
     start = time.perf_counter()
     info = machine_info()
     clips = find_mead_clips(data_dir() / "labeled" / "mead")
