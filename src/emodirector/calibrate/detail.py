@@ -3,16 +3,20 @@
 For every actor with a neutral clip: the neutral texture is the per-pixel median, over the
 neutral clip's frames, of the log luminance unwrapped into the canonical layout (the median
 keeps the resting face and drops speech and blinks). For every emotional clip of that actor, the
-expressive texture is the mean log luminance over the clip's expressive peak (the same frames
-the geometric prototype is taken from, ``calibrate.prototypes.peak_frames``). Their difference
-is the log ratio image. Both textures are lightly smoothed first (noise and the landmarks'
-registration error would otherwise show up as edges), and the ratio's broad variation, mostly
-the light falling differently on a differently held head, is removed: what is kept is the
-band of wrinkles, furrows and folds. The
-ratios are combined over actors by a per-pixel median (with three or more; a mean otherwise):
-what is common to them (the frown between the brows, the forehead lines, the folds) stays, one
-actor's own marks (a strand of hair, a mole) drop out. The combination is weaker than any one
-actor, so each region is scaled back to the actors' mean strength (``region_gains``).
+expressive texture is the mean log luminance over the clip's expressive peak
+(``calibrate.prototypes.peak_frames`` ranked by the whole face, as the prototypes were before
+they were ranked above the mouth: ranked above the mouth, the peaks of surprise and happiness
+are the frames with the brows highest, which pull the hairline into the forehead's layout).
+Their difference is the log ratio image; where any peak frame is much darker or lighter than
+the neutral (hair, a highlight), the actor's ratio is left out and the others' combined. Both
+textures are lightly smoothed first (noise and the landmarks' registration error would
+otherwise show up as edges), and the ratio's broad variation, mostly the light falling
+differently on a differently held head, is removed: what is kept is the band of wrinkles,
+furrows and folds. The ratios are combined over actors by a per-pixel median (with three or
+more; a mean otherwise): what is common to them (the frown between the brows, the forehead
+lines, the folds) stays, one actor's own marks (a strand of hair, a mole) drop out. The
+combination is weaker than any one actor, so each region is scaled back to the actors' mean
+strength (``region_gains``).
 """
 
 from __future__ import annotations
@@ -45,6 +49,13 @@ _MAX_REGION_GAIN = 2.5
 _ONLY_FOR = {"nose": (Emotion.DISGUSTED,)}
 #: At most this many neutral frames are unwrapped (evenly spread).
 _MAX_NEUTRAL_FRAMES = 60
+#: A layout pixel that any peak frame shows this much darker or lighter (log luminance) than
+#: the actor's neutral median is not a fold but hair (a fringe, the hairline pulled into the
+#: forehead's layout by raised brows) or a highlight: the actor's ratio is left out there, and
+#: the other actors' combined.
+_MAX_CHANGE = 0.5
+#: Margin (layout pixels) grown around such pixels.
+_CHANGE_MARGIN = 2
 
 
 def _log_textures(fit: LabeledFit, frames: np.ndarray, size: int) -> np.ndarray:
@@ -62,6 +73,17 @@ def _log_textures(fit: LabeledFit, frames: np.ndarray, size: int) -> np.ndarray:
         texture[~valid] = np.nan
         out[k] = texture
     return out
+
+
+def _not_skin(neutral: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """``(S, S) bool`` pixels that some of ``frames`` show much darker or lighter than the
+    ``neutral`` (``_MAX_CHANGE``), grown by ``_CHANGE_MARGIN``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        change = np.fmax(neutral - np.nanmin(frames, axis=0), np.nanmax(frames, axis=0) - neutral)
+    dark = (np.nan_to_num(change) > _MAX_CHANGE).astype(np.uint8)
+    size = 2 * _CHANGE_MARGIN + 1
+    return cv2.dilate(dark, np.ones((size, size), np.uint8)) > 0
 
 
 def _without_lighting(log_ratio: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -87,7 +109,7 @@ def calibrate_detail(
     Raises:
         InvalidOptionError: No actor has both a neutral and an emotional clip.
     """
-    peaks = peak_masks(fits)
+    peaks = peak_masks(fits, above_mouth=False)
     by_key = {(f.clip.actor, f.clip.emotion): f for f in fits}
     actors = tuple(sorted({a for a, _ in peaks}))
     emotions = tuple(e for e in Emotion if any(e is k[1] for k in peaks))
@@ -95,8 +117,8 @@ def calibrate_detail(
         raise InvalidOptionError("need, for at least one actor, a neutral and an emotional clip")
     size = TEXTURE_SIZE
     face = detail_mask(size) > 0
-    weight = face.astype(np.float32)
     ratios = np.zeros((len(actors), len(emotions), size, size), np.float32)
+    kept = np.zeros(ratios.shape, bool)  # each actor's skin: its ratio is combined there
     for i, actor in enumerate(actors):
         neutral_fit = by_key[actor, Emotion.NEUTRAL]
         present = np.flatnonzero(neutral_fit.fit.present)
@@ -107,17 +129,22 @@ def calibrate_detail(
             neutral = np.nanmedian(_log_textures(neutral_fit, pick, size), axis=0)
         for j, emotion in enumerate(emotions):
             f = by_key[actor, emotion]
+            frames = _log_textures(f, np.flatnonzero(peaks[actor, emotion]), size)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                expressive = np.nanmean(
-                    _log_textures(f, np.flatnonzero(peaks[actor, emotion]), size), axis=0
-                )
-            ratio = np.nan_to_num(expressive - neutral) * weight
-            ratios[i, j] = _without_lighting(ratio, weight) * weight
+                expressive = np.nanmean(frames, axis=0)
+            kept[i, j] = face & ~_not_skin(neutral, frames)
+            skin = kept[i, j].astype(np.float32)
+            ratio = np.nan_to_num(expressive - neutral) * skin
+            ratios[i, j] = _without_lighting(ratio, skin) * skin
             if progress is not None:
                 progress(f"detail {actor} {emotion.value}: |log ratio| "
                          f"{float(np.abs(ratios[i, j][face]).mean()):.3f}")  # fmt: skip
-    combined = np.median(ratios, axis=0) if len(actors) > 2 else ratios.mean(axis=0)
+    with warnings.catch_warnings():  # pixels no actor keeps stay NaN, then 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        own = np.where(kept, ratios, np.nan)
+        combined = np.nanmedian(own, axis=0) if len(actors) > 2 else np.nanmean(own, axis=0)
+    combined = np.nan_to_num(combined).astype(np.float32)
     # a per-pixel median switches between actors from pixel to pixel: smooth the seams
     combined = np.stack([cv2.GaussianBlur(c, (0, 0), _POST_SMOOTH) for c in combined])
     return ExpressionDetail(

@@ -160,7 +160,7 @@ def _upper_face() -> np.ndarray:
 
 
 def peak_frames(
-    canonical: np.ndarray, neutral: np.ndarray, mode: np.ndarray
+    canonical: np.ndarray, neutral: np.ndarray, mode: np.ndarray, above_mouth: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """The offsets of an emotional clip with the jaw's motion taken out, and its peak frames.
 
@@ -169,17 +169,19 @@ def peak_frames(
         neutral: ``(478, 3)`` the actor's neutral shape.
         mode: ``(478, 3)`` the jaw mode (``jaw_mode``): each frame loses its chin drop from the
             neutral face times it.
+        above_mouth: Rank the frames by the face above the mouth (``_upper_face``: the mouth at
+            the emotion's peak, rather than the frames where the speech opens it most); False
+            ranks them by the whole face.
 
     Returns:
         ``(offsets, peak)``: ``(T, 478, 3)`` offsets (NaN where the face is absent) and a
         ``(T,) bool`` mask of the frames ranked above ``_PEAK_QUANTILE`` by their projection on
-        the clip's median offset, over the face above the mouth (``_upper_face``: the mouth at
-        the emotion's peak, rather than the frames where the speech opens it most).
+        the clip's median offset.
     """
     ok = ~np.isnan(canonical).any(axis=(1, 2))
     d = (canonical[ok] - neutral).astype(np.float64)
     d -= d[:, CHIN, 1, None, None] * mode
-    upper = _upper_face()
+    upper = _upper_face() if above_mouth else np.ones(N_LANDMARKS, dtype=bool)
     median = np.median(d[:, upper], axis=0)
     score = (d[:, upper] * median).sum(axis=(1, 2)) / max(float((median**2).sum()), 1e-12)
     offsets = np.full(canonical.shape, np.nan)
@@ -286,7 +288,9 @@ class _Cast:
         return cls(shapes, actors, emotions, neutrals, mode)
 
 
-def peak_masks(fits: list[LabeledFit]) -> dict[tuple[str, Emotion], np.ndarray]:
+def peak_masks(
+    fits: list[LabeledFit], above_mouth: bool = True
+) -> dict[tuple[str, Emotion], np.ndarray]:
     """Per (actor, emotion): the ``(T,) bool`` peak frames of that clip (see ``peak_frames``).
 
     Raises:
@@ -297,7 +301,7 @@ def peak_masks(fits: list[LabeledFit]) -> dict[tuple[str, Emotion], np.ndarray]:
     for i, actor in enumerate(cast.actors):
         for emotion in cast.emotions:
             shapes = cast.shapes[actor][emotion]
-            out[actor, emotion] = peak_frames(shapes, cast.neutrals[i], cast.mode)[1]
+            out[actor, emotion] = peak_frames(shapes, cast.neutrals[i], cast.mode, above_mouth)[1]
     return out
 
 
