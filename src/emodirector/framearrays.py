@@ -9,6 +9,8 @@ Consumers see ordinary NumPy arrays.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import mmap
 import os
 import tempfile
@@ -52,6 +54,14 @@ def release(*arrays: np.ndarray) -> None:
         mm = getattr(a, "_mmap", None)
         if isinstance(a, np.memmap) and mm is not None:
             mm.madvise(mmap.MADV_DONTNEED)
+
+
+def return_free_heap() -> None:
+    """Hand the heap freed so far back to the system (glibc keeps it otherwise; a no-op
+    without glibc): called where a large native user (MediaPipe's graphs, the encoder) has been
+    closed and before the next one, so that their peaks do not add up."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def chunks(n: int, size: int = CHUNK) -> Iterator[slice]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from emodirector.errors import InvalidOptionError, OutputError
 from emodirector.files import temp_beside
+from emodirector.framearrays import return_free_heap
 from emodirector.video.reader import VideoInfo, yuv420_to_yuv444
 
 #: Containers we write; each can hold H.264 video and the audio codecs our inputs carry.
@@ -284,6 +285,8 @@ class VideoWriter:
                 self._out.mux(packet)
             self._mux_audio_until(None)
             self._close()
+            # the encoder's freed buffers go back before ``finalize`` (signing) reads the output
+            return_free_heap()
             if self.finalize is not None:
                 self.finalize(self.temp_path)
             os.replace(self.temp_path, self.output)
