@@ -41,8 +41,8 @@ REFERENCE = "references/angry__mead_M030_level3_256_frame041.png"
 #: A joined long video against the single-worker edit: encoder noise only.
 MIN_PSNR_DB = 45.0
 #: Length of the looped long video, and of the ranges it is rendered in (two ranges and one
-#: join: what the test is about; 30 s keeps the suite's time in CI's budget).
-LONG_SECONDS, RANGE_SECONDS = 30, 15
+#: join: what the test is about; 20 s keeps the suite's time in CI's budget).
+LONG_SECONDS, RANGE_SECONDS = 20, 10
 #: x264 quality of the long-video comparison. Each range is a fresh encode, and x264's rate
 #: control carries a history of the frames before, so a range differs from the same frames of
 #: one continuous encode by encoder noise only (bit-identical pictures go in): about 46-47 dB at

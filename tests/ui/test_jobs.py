@@ -164,9 +164,12 @@ def test_second_render_in_the_same_tab_is_refused(store: SessionStore, face3_cli
             with pytest.raises(RuntimeError, match="already running") as info:
                 session.render(_direction("sad"))
             inner.append(info.value)
+        session.cancel.set()  # the refusal is what is tested: the first render stops here
 
-    session.render(_direction("happy"), try_again)
+    with pytest.raises(JobCancelledError):
+        session.render(_direction("happy"), try_again)
     assert len(inner) == 1
+    assert _files(session.folder) == []
 
 
 def test_text_file_is_not_a_clip(store: SessionStore, tmp_path: Path) -> None:
