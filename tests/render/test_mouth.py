@@ -27,6 +27,7 @@ from emodirector.render.mouth import (
     composite_mouth,
     head_similarity,
     inner_lips,
+    own_candidate,
     plan_path,
 )
 from emodirector.render.renderer import ClipFaces, FaceFrame, RenderOptions, WarpRenderer
@@ -51,6 +52,11 @@ _TEETH_MIN_Y = 170
 _MARGIN_PX = 3
 #: Most candidate switches per frame drawn on a jittered target.
 _MAX_SWITCH_RATE = 0.1
+#: The cavity between parted teeth is at most this share of the luma of lips that fill an
+#: opening (a small or turned face's tracked opening that holds no dark pixel).
+_CAVITY_OF_LIP = 0.5
+#: Pixels the teeth may lag a raised upper lip by.
+_FOLLOW_TOL_PX = 1.5
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -298,6 +304,53 @@ def test_the_path_does_not_switch_every_frame() -> None:
     assert (weight > 0).all()
     switches = int((choice[1:] != choice[:-1]).sum())
     assert 0 < switches <= _MAX_SWITCH_RATE * n
+
+
+def test_the_cavity_of_an_opening_full_of_lip_is_dark() -> None:
+    lm = _landmarks(0.3)
+    img = _image(lm)
+    inner = np.concatenate(
+        [lm[list(LIPS_INNER_UPPER), :2], lm[list(LIPS_INNER_LOWER)[-2:0:-1], :2]]
+    )
+    cv2.fillPoly(img, [np.round(inner).astype(np.int32)], _LIP)
+    bank = MouthBank()
+    bank.observe(0, img, [lm])
+    (cand,) = bank.candidates
+    lip_y = cv2.cvtColor(np.uint8([[_LIP]]), cv2.COLOR_RGB2YUV)[0, 0, 0]
+    assert cand.dark[0] <= _CAVITY_OF_LIP * lip_y
+    # and less red than the lip: a brown band between the teeth is what it replaces
+    assert abs(cand.dark[2] - 128) < abs(
+        float(cv2.cvtColor(np.uint8([[_LIP]]), cv2.COLOR_RGB2YCrCb)[0, 0, 1]) - 128
+    )
+
+
+def _teeth_rows(y: np.ndarray, cols: slice) -> np.ndarray:
+    """Rows where the middle columns of a luma region show teeth."""
+    return np.flatnonzero(np.median(y[:, cols], axis=1) > _TEETH_MIN_Y)
+
+
+def test_a_frames_own_teeth_follow_its_raised_upper_lip() -> None:
+    src = _landmarks(0.3)
+    raise_px = 10.0
+    dst = src.copy()
+    for group in (LIPS_INNER_UPPER, LIPS_OUTER_UPPER):
+        idx = list(group)
+        dst[idx, 1] -= raise_px * np.sin(np.linspace(0, np.pi, len(idx))) ** 0.25
+    frame = _yuv420(_image(src))
+    cand = own_candidate(frame, src)
+    assert cand is not None
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    planes = warp_yuv420(frame, field)
+    out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
+    x0, y0 = field.roi[:2]
+    mid = int(round(float(src[LIPS_INNER_UPPER[5], 0]))) - x0
+    cols = slice(mid - 8, mid + 8)
+    teeth_src = _teeth_rows(frame[:_H][y0:, x0:], cols)
+    teeth_out = _teeth_rows(out[0], cols)
+    assert teeth_src.size and teeth_out.size
+    # the teeth band's lower edge (the crowns' tips) moves up with the lip, all the way
+    assert abs((teeth_src.max() - teeth_out.max()) - raise_px) <= _FOLLOW_TOL_PX
 
 
 def test_renderer_options_switch_the_mouth() -> None:

@@ -83,8 +83,6 @@ _MIN_SWITCH = 2e-4
 _STEADIER = 0.7
 #: A frame's own interior costs this fraction of its match cost (it follows the speech).
 OWN_FACTOR = 0.4
-#: Share of the upper lip's move the upper teeth of a frame's own interior follow.
-OWN_UPPER_FOLLOW = 0.6
 #: ``MouthPath.choice`` of a frame drawn with its own interior, and with the dark cavity.
 OWN = -2
 DARK = -1
@@ -96,7 +94,7 @@ _SAME_FACE = 0.05
 _GAP_WEIGHT = 2.0
 _WIDTH_WEIGHT = 1.0
 #: A candidate gap smaller than the target's costs this much more (its pieces must part).
-_SHORT_WEIGHT = 2.0
+_SHORT_WEIGHT = 6.0
 #: Ring of lip around the opening whose colour is matched (face-model units).
 _RING = 0.06
 #: Candidate's opening mask is inset by this many face-model units, and at least this many crop
@@ -104,10 +102,15 @@ _RING = 0.06
 _INSET = 0.03
 _INSET_PX = 1.5
 #: How far (face-model units) a candidate's interior is continued past its opening.
-_EXTEND = 0.12
+_EXTEND = 0.08
 #: The cavity between parted pieces takes the colour of this percentile of the interior's luma
-#: (the shadowed mouth, not its blackest corner).
-_DARK_PERCENTILE = 35
+#: (the shadowed mouth, not its blackest corner) ...
+_DARK_PERCENTILE = 20
+#: ... at most this share of the interior's median luma, its chroma pulled this far to grey: a
+#: crop whose tracked opening holds mostly lip (a small or turned face) has no dark pixel, and
+#: its lip colour spread between the parted teeth reads as a brown band.
+_CAVITY_LUMA = 0.45
+_CAVITY_CHROMA = 0.5
 #: Rows this close (face-model units) to the inner lips are not searched for the occlusal line,
 #: which is the midline unless enough columns show this much fall of luma (levels).
 _OCCLUSAL_MARGIN = 0.02
@@ -292,7 +295,35 @@ def _extended(cand: MouthCandidate) -> MouthCandidate:
     """The candidate with its interior continued past its opening by ``_EXTEND`` (a normalised
     blur of the interior over the lip edge), its mask falling from 1 to 0 over that band: an
     edited opening a little larger than the candidate's shows more of the interior, not the
-    candidate's lips."""
+    candidate's lips.
+
+    Worked out on the opening's bounding box and the reach of that band only (a frame's own
+    mouth is extended on every frame it is drawn); the rest of the crop is left as it is, with
+    an empty mask.
+    """
+    inside = cand.pieces[..., 0] > 127
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if not rows.size:
+        return cand
+    ppu = cand.px_per_unit
+    ext = max(2.0, _EXTEND * ppu)
+    pad = int(np.ceil(max(ext, _CROWN_REACH * ppu))) + 2 * (int(ext) | 1) + 2
+    h, w = inside.shape
+    r0, r1 = max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)
+    c0, c1 = max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)
+    shift = np.array([c0, r0]) / ppu
+    sub = _extended_box(dataclasses.replace(
+        cand, crop=cand.crop[r0:r1, c0:c1], pieces=cand.pieces[r0:r1, c0:c1],
+        upper=cand.upper - shift, lower=cand.lower - shift))  # fmt: skip
+    crop = cand.crop.copy()
+    crop[r0:r1, c0:c1] = sub.crop
+    pieces = np.zeros_like(cand.pieces)
+    pieces[r0:r1, c0:c1] = sub.pieces
+    return dataclasses.replace(cand, crop=crop, pieces=pieces)
+
+
+def _extended_box(cand: MouthCandidate) -> MouthCandidate:
+    """``_extended`` on a crop that holds the opening and the band around it."""
     inside = cand.pieces[..., 0] > 127
     ext = max(2.0, _EXTEND * cand.px_per_unit)
     outside = np.ascontiguousarray((~inside).astype(np.uint8))
@@ -387,8 +418,9 @@ def _rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
         np.array([[65.481, 128.553, 24.966], [-37.797, -74.203, 112.0], [112.0, -93.786, -18.214]])
         / 255.0
     )
-    yuv = rgb.astype(np.float32) @ m.T.astype(np.float32) + np.array([16, 128, 128], np.float32)
-    return np.clip(yuv + 0.5, 0, 255).astype(np.uint8)
+    # cv2.transform rounds and saturates; no matrix product (BLAS threads) over the image
+    affine = np.concatenate([m, [[16.0], [128.0], [128.0]]], axis=1).astype(np.float32)
+    return cv2.transform(np.ascontiguousarray(rgb, np.uint8), affine)
 
 
 def _fill(poly: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -564,9 +596,11 @@ def _candidate(
         sharpness = float(cv2.Laplacian(y, cv2.CV_32F)[inside].var())
     else:
         mean, std, sharpness = np.zeros(3), np.ones(3), 0.0
-    dark_y = np.percentile(y[inside], _DARK_PERCENTILE)
+    dark_y, mid_y = np.percentile(y[inside], (_DARK_PERCENTILE, 50))
     dark_sel = inside & (y <= dark_y + 2)
     dark = yuv[dark_sel].astype(np.float32).mean(axis=0)
+    dark[0] = min(float(dark[0]), _CAVITY_LUMA * float(mid_y))
+    dark[1:] = 128 + _CAVITY_CHROMA * (dark[1:] - 128)
     return MouthCandidate(
         index=index,
         crop=yuv,
@@ -818,9 +852,12 @@ def draw_interior(
     dst: np.ndarray,
     box: tuple[int, int, int, int],
     ring: tuple[np.ndarray, np.ndarray] | None,
-    own: bool = False,
-) -> np.ndarray:
-    """``(h, w, 3) float32`` Y, U, V of the mouth interior over ``box`` (frame pixels).
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(h, w, 3) float32`` Y, U, V of the mouth interior over ``box`` (frame pixels), and
+    ``(h, w) float32`` 0..1 where it holds something: the two pieces and the cavity between
+    them (everywhere for the dark cavity). Past that, the edited opening keeps the warp's own
+    stretched edge of the opening: a flat dark fill there reads as a black outline inside the
+    lips, a blur of the interior as a smear.
 
     Args:
         cand: The candidate; None: the dark cavity.
@@ -830,7 +867,6 @@ def draw_interior(
         box: ``(x0, y0, x1, y1)`` output box in the frame.
         ring: Mean and std of Y, U, V of the lip ring around the edited opening in the frame
             (the candidate's colour is matched to it); None: the candidate's colour as it is.
-        own: The candidate is this frame's own mouth: its upper piece stays with the head.
     """
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
@@ -842,13 +878,12 @@ def draw_interior(
             [max(16.0, _DARK_LUMA * mean_f[0]), *(128 + _DARK_CHROMA * (mean_f[1:] - 128))],
             np.float32,
         )
-        return np.broadcast_to(dark, (size[1], size[0], 3)).copy()
+        return np.broadcast_to(dark, (size[1], size[0], 3)).copy(), np.ones(size[::-1], np.float32)
     to_canon = head
     up_t, lo_t = inner_lips(dst, to_canon)
-    # the upper teeth are fixed to the skull, but the lip hides their roots: the frame's own
-    # follow a share of the upper lip's move (the rest shows their continued crowns); another
-    # frame's follow the lip (its head frame is only as exact as the fitted similarity)
-    shift_up = (up_t[_MID] - cand.upper[_MID]).mean(axis=0) * (OWN_UPPER_FOLLOW if own else 1.0)
+    # each piece follows its lip: the upper teeth sit under the upper lip as it rises (held
+    # with the head, a smile's raised lip uncovers a dark band over them, not more teeth)
+    shift_up = (up_t[_MID] - cand.upper[_MID]).mean(axis=0)
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
@@ -856,15 +891,19 @@ def draw_interior(
     dark += cand.dark.astype(np.float32)
     layer = cv2.blendLinear(lower, dark, m_l, 1.0 - m_l)
     layer = cv2.blendLinear(upper, layer, m_u, 1.0 - m_u)
+    # the cavity: below the upper piece and above the lower one, column by column
+    between = np.minimum(np.maximum.accumulate(m_u, axis=0),
+                         np.maximum.accumulate(m_l[::-1], axis=0)[::-1])  # fmt: skip
+    coverage = np.maximum(between, np.maximum(m_u, m_l))
     if ring is None:
-        return layer
+        return layer, coverage
     mean_f, std_f = ring
     # colour and light of the frame: per channel, matched mean and (clamped) spread of the ring
     lo_g = np.array([_GAIN_Y[0], _GAIN_UV[0], _GAIN_UV[0]])
     hi_g = np.array([_GAIN_Y[1], _GAIN_UV[1], _GAIN_UV[1]])
     gain = np.clip(std_f / cand.ring_std, lo_g, hi_g)
     matrix = np.concatenate([np.diag(gain), (mean_f - gain * cand.ring_mean)[:, None]], axis=1)
-    return cv2.transform(layer, matrix.astype(np.float32))
+    return cv2.transform(layer, matrix.astype(np.float32)), coverage
 
 
 def _frame_ring(
@@ -910,9 +949,8 @@ def composite_mouth(
         dst: ``(478, 2+)`` edited landmark pixels.
         cand: The interior to draw; None: the dark cavity.
         weight: 0..1 its share in the opening.
-        own: The candidate is the frame's own mouth (``own_candidate``): its colour is kept and
-            its upper teeth stay with the head; another frame's are matched to this frame's
-            colour and light and follow the upper lip.
+        own: The candidate is the frame's own mouth (``own_candidate``): its colour is kept;
+            another frame's is matched to this frame's colour and light.
         head: ``head_similarity(src)`` if known.
 
     Returns:
@@ -937,7 +975,8 @@ def composite_mouth(
     alpha = cv2.GaussianBlur(_inset(opening), (0, 0), _FEATHER_SIGMA) * float(weight)
     rbox = (x0 - rx0, y0 - ry0, x1 - rx0, y1 - ry0)
     ring = _frame_ring(planes, rbox, opening, ring_px) if not own or cand is None else None
-    interior = draw_interior(cand, head, dst, box, ring, own=own)
+    interior, coverage = draw_interior(cand, head, dst, box, ring)
+    alpha *= coverage
     out_y, out_u, out_v = (p.copy() for p in planes)
     bx0, by0, bx1, by1 = rbox
     y_reg = out_y[by0:by1, bx0:bx1]
