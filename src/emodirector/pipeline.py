@@ -285,8 +285,15 @@ def face_frame(analysis: VideoAnalysis, edit: ExpressionEdit, index: int) -> Fac
 
 
 def clip_faces(analysis: VideoAnalysis, edit: ExpressionEdit) -> ClipFaces:
-    """The analysed face through the whole clip, for ``Renderer.prepare``."""
-    return ClipFaces(analysis.info, analysis.track, lambda i: face_frame(analysis, edit, i))
+    """The analysed face through the whole clip, for ``Renderer.prepare`` (a renderer walking
+    every frame keeps no more than ``CHUNK`` frames of the disk-backed landmarks resident)."""
+
+    def face(index: int) -> FaceFrame | None:
+        if index % CHUNK == 0:
+            release(analysis.track.landmarks)
+        return face_frame(analysis, edit, index)
+
+    return ClipFaces(analysis.info, analysis.track, face)
 
 
 def render_frame(
@@ -390,6 +397,9 @@ def edit_video(
                                 for a in (analysis, *analysis.others)]))  # fmt: skip
         timer.lap("manipulate")
         renderer.prepare([clip_faces(a, e) for a, e in ((analysis, edit), *others)])
+        # what these read of the landmarks (every tenth frame: read-ahead maps all) is dropped
+        for a in (analysis, *analysis.others):
+            release(a.track.landmarks)
         timer.lap("prepare")
         for frame in prefetch(iter_frames(info, "yuv420p")):
             timer.lap("decode")
