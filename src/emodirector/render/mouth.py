@@ -37,7 +37,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import cv2
 import numpy as np
@@ -290,6 +290,12 @@ class MouthCandidate:
     def shape(self) -> LipShape:
         return LipShape.of(self.upper, self.lower)
 
+    @cached_property
+    def quads(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(h, w, 4) uint8`` Y, U, V and the mask of the upper and of the lower piece: what
+        one warp per piece moves."""
+        return tuple(cv2.merge([self.crop, self.pieces[..., k]]) for k in (0, 1))  # type: ignore[return-value]
+
 
 def _extended(cand: MouthCandidate) -> MouthCandidate:
     """The candidate with its interior continued past its opening by ``_EXTEND`` (a normalised
@@ -348,7 +354,9 @@ def _extended_box(cand: MouthCandidate) -> MouthCandidate:
         src = np.minimum(first + skip, np.maximum(first, (first + occ[cols].astype(int)) // 2))
         src = np.minimum(src, last)
         reach = _CROWN_REACH * cand.px_per_unit
-        rows = np.arange(h)[:, None]
+        # the rows the crowns can reach: from ``reach`` above the highest top to the lowest
+        band = slice(max(0, int(np.floor(first.min() - reach))), int(first.max()))
+        rows = np.arange(h)[band, None]
         up = (rows < first[None, :]) & (rows >= first[None, :] - reach)
         fill_rows = np.where(up, src[None, :], rows)
         crowns = yuv[:, cols][fill_rows, np.arange(cols.size)[None, :]].astype(np.float32)
@@ -357,9 +365,11 @@ def _extended_box(cand: MouthCandidate) -> MouthCandidate:
         crowns = cv2.GaussianBlur(crowns, (0, 0), sigmaX=sigma, sigmaY=0.1)
         shade = 1.0 - _CROWN_SHADE * np.clip((first[None, :] - rows) / reach, 0.0, 1.0)
         crowns[..., 0] *= np.where(up, shade, 1.0)
-        yuv[:, cols] = np.where(up[..., None], np.clip(crowns + 0.5, 0, 255), yuv[:, cols])
+        old = yuv[band, cols]
+        yuv[band, cols] = np.where(up[..., None], np.clip(crowns + 0.5, 0, 255), old)
         fade = np.clip((first[None, :] - rows) / reach, 0.0, 1.0)
-        mask[:, cols] = np.where(up, np.maximum(mask[:, cols], 1.0 - fade * fade), mask[:, cols])
+        old_mask = mask[band, cols]
+        mask[band, cols] = np.where(up, np.maximum(old_mask, 1.0 - fade * fade), old_mask)
     pieces = np.stack([mask * above, mask * (1.0 - above)], axis=2)
     return dataclasses.replace(cand, crop=yuv, pieces=(pieces * 255 + 0.5).astype(np.uint8))
 
@@ -384,26 +394,36 @@ def _occlusal(
     bottom = np.interp(cols, *_sorted_xy((lower - (x0, y0)) * ppu))
     k = max(2, int(round(2 * _OCCLUSAL_STEP * ppu)))
     margin = max(1.0, _OCCLUSAL_MARGIN * ppu)
-    rows = np.arange(h)[:, None] + 0.5
-    between = inside & (rows > top[None, :] + margin) & (rows < bottom[None, :] - margin)
-    vals = np.where(between, y.astype(np.float64), 0.0)
-    csum = np.concatenate([np.zeros((1, w)), np.cumsum(vals, axis=0)])
-    count = np.concatenate([np.zeros((1, w)), np.cumsum(between, axis=0)])
+    # only the rows between the lips can split (the rest holds no ``between`` pixel)
+    r0 = int(np.clip(np.floor(top.min() + margin), 0, h))
+    r1 = int(np.clip(np.ceil(bottom.max() - margin) + 1, r0, h))
+    if r1 - r0 < 2 * k:
+        return midline
+    rows = np.arange(r0, r1)[:, None] + 0.5
+    between = inside[r0:r1] & (rows > top[None, :] + margin) & (rows < bottom[None, :] - margin)
+    vals = np.where(between, y[r0:r1].astype(np.float32), np.float32(0))
+    csum = np.concatenate([np.zeros((1, w), np.float32), np.cumsum(vals, axis=0)])
+    count = np.concatenate([np.zeros((1, w), np.int32), np.cumsum(between, axis=0, dtype=np.int32)])
     # split before row r: above = rows < r, below = rows r .. r + k - 1
-    r = np.arange(h - k + 1)[:, None]
-    n_above, n_below = count[r[:, 0]], count[r[:, 0] + k] - count[r[:, 0]]
-    above = csum[r[:, 0]] / np.maximum(n_above, 1)
-    below = (csum[r[:, 0] + k] - csum[r[:, 0]]) / np.maximum(n_below, 1)
-    ok = (n_above >= k) & (n_below >= k) & between[r[:, 0]]
-    score = np.full((h, w), -np.inf)
-    score[: h - k + 1] = np.where(ok, above - below, -np.inf)
+    r = np.arange(r1 - r0 - k + 1)
+    n_above, n_below = count[r], count[r + k] - count[r]
+    above = csum[r] / np.maximum(n_above, 1)
+    below = (csum[r + k] - csum[r]) / np.maximum(n_below, 1)
+    ok = (n_above >= k) & (n_below >= k) & between[r]
+    score = np.where(ok, above - below, -np.inf)
     best = np.argmax(score, axis=0)
-    strength = score[best, np.arange(w)]
+    strength = score[best, np.arange(w)].astype(np.float64)
+    best = best + r0
     use = np.isfinite(strength) & (strength >= _OCCLUSAL_CONTRAST)
     if use.sum() < max(5, w // 20):
         return midline
-    coef = np.polyfit(cols[use] - w / 2, best[use] + 0.5, 2, w=np.sqrt(strength[use]))
-    line = np.polyval(coef, cols - w / 2)
+    # the parabola by weighted least squares (normal equations: three unknowns)
+    x = cols[use] - w / 2
+    basis = np.stack([x * x, x, np.ones_like(x)], axis=1)
+    weighted = basis.T * strength[use]
+    coef = np.linalg.solve(weighted @ basis, weighted @ (best[use] + 0.5))
+    xc = cols - w / 2
+    line = coef[0] * xc * xc + coef[1] * xc + coef[2]
     return np.clip(line, top, np.maximum(top, bottom))
 
 
@@ -643,7 +663,20 @@ def own_candidate(
     u = cv2.warpAffine(chroma[0], half, size, flags=flags, borderMode=border)
     v = cv2.warpAffine(chroma[1], half, size, flags=flags, borderMode=border)
     cand = _candidate(index, cv2.merge([y, u, v]), ppu, up, lo, stats=False)
-    return None if cand is None else _extended(cand)
+    return None if cand is None else _split(cand)
+
+
+def _split(cand: MouthCandidate) -> MouthCandidate:
+    """The candidate's opening split at its occlusal line, not continued past it (a frame's
+    own mouth, made on every frame it is drawn: past the opening, the edited frame keeps the
+    warp, which moves this same frame's lip edge there)."""
+    inside = cand.pieces[..., 0] > 127
+    h = inside.shape[0]
+    occ = _occlusal(cand.crop[..., 0], inside, cand.upper, cand.lower, cand.px_per_unit)
+    above = np.clip(occ[None, :] - np.arange(h, dtype=np.float64)[:, None], 0.0, 1.0)
+    mask = inside * np.float32(255)
+    pieces = np.stack([mask * above, mask * (1.0 - above)], axis=2)
+    return dataclasses.replace(cand, pieces=(pieces + 0.5).astype(np.uint8))
 
 
 @dataclass(frozen=True)
@@ -657,12 +690,15 @@ class MouthPath:
         mouth: ``(T, 2) float32`` the tracked upper-lip middle (pixels) per frame: tells which
             prepared face a rendered face is.
         candidates: The candidates of this face.
+        heads: ``(T, 2, 3)`` ``head_similarity`` of the tracked landmarks per frame (NaN where
+            not edited), worked out once while planning; None: worked out when drawn.
     """
 
     weight: np.ndarray
     choice: np.ndarray
     mouth: np.ndarray
     candidates: tuple[MouthCandidate, ...]
+    heads: np.ndarray | None = None
 
     @property
     def switches(self) -> int:
@@ -840,10 +876,10 @@ def _piece(cand: MouthCandidate, frame_to_canon: np.ndarray, shift: np.ndarray,
     box = np.array([[1, 0, origin[0]], [0, 1, origin[1]], [0, 0, 1]], np.float64)
     full = (to_crop @ m @ box)[:2]
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    yuv = cv2.warpAffine(cand.crop, full, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    mask = cv2.warpAffine(cand.pieces[..., which], full, size, flags=flags,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
-    return yuv.astype(np.float32), mask.astype(np.float32) * np.float32(1 / 255)
+    # past the crop the mask is 0 (and the colour, which is then not read)
+    quad = cv2.warpAffine(cand.quads[which], full, size, flags=flags,
+                          borderMode=cv2.BORDER_CONSTANT).astype(np.float32)  # fmt: skip
+    return quad[..., :3], quad[..., 3] * np.float32(1 / 255)
 
 
 def draw_interior(
@@ -887,8 +923,8 @@ def draw_interior(
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
-    dark = np.full_like(lower, 0.0)
-    dark += cand.dark.astype(np.float32)
+    dark = np.empty_like(lower)
+    dark[:] = cand.dark
     layer = cv2.blendLinear(lower, dark, m_l, 1.0 - m_l)
     layer = cv2.blendLinear(upper, layer, m_u, 1.0 - m_u)
     # the cavity: below the upper piece and above the lower one, column by column
@@ -997,10 +1033,13 @@ def _inset(mask: np.ndarray) -> np.ndarray:
 
 
 def _mix(base: np.ndarray, over: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``base`` (uint8) with ``over`` (float, rounded and saturated) laid over it by ``alpha``
+    (both cut to ``base``'s size): three OpenCV calls on a region of a few thousand pixels,
+    where NumPy's per-call cost would dominate."""
     h, w = base.shape
-    out = base.astype(np.float32)
-    out += alpha[:h, :w] * (over[:h, :w] - out)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    a = np.ascontiguousarray(alpha[:h, :w])
+    top = cv2.convertScaleAbs(np.ascontiguousarray(over[:h, :w]))
+    return cv2.blendLinear(top, np.ascontiguousarray(base), a, 1.0 - a)
 
 
 def choose_frames(track: FaceTrack, capacity: int = BANK_SIZE) -> np.ndarray:
@@ -1104,18 +1143,19 @@ class MouthPart(RenderPart):
         sources = np.full((n, 19), np.nan)
         targets = np.full((n, 19), np.nan)
         mouth = np.full((n, 2), np.nan, np.float32)
+        heads = np.full((n, 2, 3), np.nan)
         for i in range(n):
             face = clip.face(i)
             if face is None:
                 continue
-            to_canon = head_similarity(face.source)
+            to_canon = heads[i] = head_similarity(face.source)
             sources[i] = LipShape.of(*inner_lips(face.source, to_canon)).vector()
             targets[i] = LipShape.of(*inner_lips(face.target, to_canon)).vector()
             mouth[i] = face.source[UPPER_LIP_MID, :2]
         mine = tuple(c for c in self.bank.candidates if _belongs(c, clip.track))
         weight, choice = plan_path(sources, targets, mine)
         self.fallback_frames += int(((weight > 0) & (choice == DARK)).sum())
-        return MouthPath(weight=weight, choice=choice, mouth=mouth, candidates=mine)
+        return MouthPath(weight=weight, choice=choice, mouth=mouth, candidates=mine, heads=heads)
 
     def path_of(self, face: FaceFrame) -> MouthPath | None:
         """The prepared path of the face being rendered (None if it was not prepared)."""
@@ -1137,14 +1177,16 @@ class MouthPart(RenderPart):
             return planes
         k = int(path.choice[face.index])
         weight = float(path.weight[face.index])
-        if k == OWN:
+        head = path.heads[face.index] if path.heads is not None else None
+        if head is None or not np.isfinite(head).all():
             head = head_similarity(face.source)
+        if k == OWN:
             mine = own_candidate(frame, face.source, face.index, head)
             if mine is not None:
                 return composite_mouth(field, planes, face.source, face.target, mine, weight,
                                        own=True, head=head)  # fmt: skip
         cand = path.candidates[k] if k >= 0 else None
-        return composite_mouth(field, planes, face.source, face.target, cand, weight)
+        return composite_mouth(field, planes, face.source, face.target, cand, weight, head=head)
 
 
 def _belongs(cand: MouthCandidate, track: FaceTrack) -> bool:
