@@ -45,6 +45,13 @@ Usage::
 
 The last two split a run: the re-encodes and MEAD (which do not depend on the editor) first,
 then the edits with those rows reused.
+
+Strips only (no measuring), each emotion's edit written over the strip's 12 frames only
+(``edit_video``'s ``frame_range``: the whole clip is planned and the mouth prepared as in a full
+edit), with a row per emotion from another ``render/mouth.py`` (an earlier commit's) above it::
+
+    git show REV:src/emodirector/render/mouth.py > /tmp/mouth_before.py
+    .venv/bin/python benchmarks/mouth.py --strips-only --before-mouth /tmp/mouth_before.py
 """
 
 from __future__ import annotations
@@ -76,6 +83,7 @@ from emodirector import (  # noqa: E402
     EmotionTarget,
     VideoAnalysis,
     analyze_video,
+    edit_video,
 )
 from emodirector.evaluate.lips import CLOSED_LIP_GAP  # noqa: E402
 from emodirector.evaluate.measure import ClipMeasurements, measure_clip  # noqa: E402
@@ -558,6 +566,12 @@ def main() -> None:
         default=None,
         help="a mouth.json whose re-encode rows (and MEAD reference) are reused, not measured",
     )
+    ap.add_argument("--strips-only", action="store_true",
+                    help="only the mouth strips of the strip emotions, no measuring")  # fmt: skip
+    ap.add_argument("--before-mouth", type=Path, default=None,
+                    help="with --strips-only: a render/mouth.py whose edit each emotion's row "
+                    "is shown after")  # fmt: skip
+    ap.add_argument("--tile", type=int, default=None, help="with --strips-only: tile width")
     args = ap.parse_args()
     emotions = [e.strip() for e in args.emotions.split(",") if e.strip()]
     if unknown := [e for e in emotions if e not in EMOTIONS]:
@@ -572,6 +586,12 @@ def main() -> None:
     # the cheapest first, so that a run cut short has the most cases; --first before them
     clips.sort(key=lambda c: (not fnmatch.fnmatch(c.name, args.first), _pixels(c)))
     t0 = time.perf_counter()
+    if args.strips_only:
+        from stills import STRIP_TILE_W
+
+        strips_only(clips, args.out / "stills" / "mouth", args.before_mouth,
+                    args.tile or STRIP_TILE_W)  # fmt: skip
+        return
     if args.make_baseline:
         make_baseline(args.baseline, clips, emotions, args.out)
         return
@@ -667,6 +687,53 @@ def make_baseline(path: Path, clips: list[Path], emotions: list[str], out: Path)
     )
     write_json(path, base)
     print(f"wrote {path}")
+
+
+def strips_only(clips: list[Path], out_dir: Path, before: Path | None, tile_w: int) -> None:
+    """Write each clip's mouth strip: the input, then per strip emotion the edit (after the
+    edit of ``before``'s mouth module where given), its 12 frames only."""
+    from emodirector.render.renderer import WarpRenderer
+    from stills import crops, region_box, strip_window, write_strip
+
+    old = _module(before, "emodirector_mouth_before") if before is not None else None
+    for clip in clips:
+        t0 = time.perf_counter()
+        analysis = analyze_video(clip)
+        frames = strip_window(analysis)
+        box = region_box(analysis, frames, "mouth")
+        rot = analysis.info.rotation
+        rows = [("input", crops(clip, frames, box, rot))]
+        with tempfile.TemporaryDirectory(prefix="emodirector-strips-") as tmp:
+            for emotion in STRIP_EMOTIONS:
+                variants: list[tuple[str, WarpRenderer | None]] = [(emotion, None)]
+                if old is not None:
+                    parts = [old.MouthPart() if p.name == "mouth" else p
+                             for p in WarpRenderer.from_options().parts]  # fmt: skip
+                    variants = [(f"{emotion} before", WarpRenderer(parts)),
+                                (f"{emotion} after", None)]  # fmt: skip
+                for label, renderer in variants:
+                    out = Path(tmp) / f"{label.replace(' ', '_')}.mp4"
+                    edit_video(clip, out, EmotionTarget.from_label(emotion, INTENSITY),
+                               EditOptions(renderer=renderer), analysis=analysis,
+                               frame_range=(frames[0], frames[-1] + 1))  # fmt: skip
+                    rows.append((label, crops(out, list(range(len(frames))), box, rot)))
+        path = out_dir / f"{clip.stem}_mouth.png"
+        size = write_strip(rows, path, tile_w)
+        print(json.dumps({"clip": clip.name, "strip": str(path), "bytes": size, "frames": frames,
+                          "seconds": num(time.perf_counter() - t0, 1)}), flush=True)  # fmt: skip
+
+
+def _module(path: Path, name: str) -> Any:
+    """The Python module in the file at ``path``, imported as ``name``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def _pixels(clip: Path) -> float:
