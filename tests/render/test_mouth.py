@@ -353,6 +353,40 @@ def test_a_frames_own_teeth_follow_its_raised_upper_lip() -> None:
     assert abs((teeth_src.max() - teeth_out.max()) - raise_px) <= _FOLLOW_TOL_PX
 
 
+def test_past_the_retrieved_pieces_the_opening_keeps_the_warp() -> None:
+    bank = MouthBank()
+    narrow = _landmarks(0.3)
+    bank.observe(0, _image(narrow), [narrow])
+    (cand,) = bank.candidates
+    # the edit widens the mouth by half: its corners lie well past the candidate's opening
+    src = _landmarks(0.3)
+    dst = src.copy()
+    lips = list(LIPS_INNER_UPPER + LIPS_INNER_LOWER + LIPS_OUTER_UPPER + LIPS_OUTER_LOWER)
+    cx = float(src[list(LIPS_INNER_UPPER), 0].mean())
+    dst[lips, 0] = cx + 1.5 * (src[lips, 0] - cx)
+    frame = _yuv420(_image(src))
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    planes = warp_yuv420(frame, field)
+    out = composite_mouth(field, planes, src, dst, cand, 1.0)
+    x0, y0 = field.roi[:2]
+    inner = np.concatenate(
+        [dst[list(LIPS_INNER_UPPER), :2], dst[list(LIPS_INNER_LOWER)[-2:0:-1], :2]]
+    )
+    mask = np.zeros((_H, _W), np.uint8)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+    half = np.ptp(dst[list(LIPS_INNER_UPPER), 0]) / 2
+    xs = np.arange(_W)[None, :]
+    # beyond the candidate's corners (and its extension): the warp as it was
+    outer = (mask > 0) & (np.abs(xs - cx) > 0.85 * half)
+    middle = (mask > 0) & (np.abs(xs - cx) < 0.3 * half)
+    ys, xs_ = np.nonzero(outer)
+    assert ys.size > 20
+    assert np.array_equal(out[0][ys - y0, xs_ - x0], planes[0][ys - y0, xs_ - x0])
+    ys, xs_ = np.nonzero(middle)
+    assert (out[0][ys - y0, xs_ - x0] != planes[0][ys - y0, xs_ - x0]).any()
+
+
 def test_renderer_options_switch_the_mouth() -> None:
     names = [p.name for p in WarpRenderer.from_options(RenderOptions()).parts]
     assert names.index("mouth") > max(names.index("eyes"), names.index("detail"))

@@ -20,7 +20,8 @@ clip whose mouth matches the edited lips:
 3. *The composite* (``MouthPart.apply``): the candidate is split at its occlusal line (midway
    between its inner lips); the upper piece is moved rigidly with the edited upper lip, the lower
    piece with the edited lower lip (the jaw): each is a translation in the canonical frame, so the
-   teeth never stretch; where the pieces part, the mouth's dark cavity shows. Its colour is
+   teeth never stretch; where the pieces part, the mouth's dark cavity shows, and past the pieces
+   and that cavity the opening keeps the warp (the lip's own edge, moved). Its colour is
    matched to the frame's (mean and standard deviation of Y, U, V over a ring of lip around the
    opening, in the candidate and in the warped frame) and it is feathered into the edited
    opening, fading in and out over a few frames where the edit starts or stops opening the lips
