@@ -104,12 +104,14 @@ _INSET = 0.03
 _INSET_PX = 1.5
 #: How far (face-model units) a candidate's interior is continued past its opening.
 _EXTEND = 0.08
+#: Blur (face-model units) of the edge of a frame's own interior, which is not continued.
+_OWN_SOFT = 0.015
 #: The cavity between parted pieces takes the colour of this percentile of the interior's luma
 #: (the shadowed mouth, not its blackest corner) ...
 _DARK_PERCENTILE = 20
-#: ... at most this share of the interior's median luma, its chroma pulled this far to grey: a
-#: crop whose tracked opening holds mostly lip (a small or turned face) has no dark pixel, and
-#: its lip colour spread between the parted teeth reads as a brown band.
+#: ... at most this share of the lips' luma (around the opening), its chroma then pulled this far
+#: to grey: a crop whose tracked opening holds mostly lip (a small or turned face) has no dark
+#: pixel, and its lip colour spread between the parted teeth reads as a brown band.
 _CAVITY_LUMA = 0.45
 _CAVITY_CHROMA = 0.5
 #: Rows this close (face-model units) to the inner lips are not searched for the occlusal line,
@@ -617,11 +619,14 @@ def _candidate(
         sharpness = float(cv2.Laplacian(y, cv2.CV_32F)[inside].var())
     else:
         mean, std, sharpness = np.zeros(3), np.ones(3), 0.0
-    dark_y, mid_y = np.percentile(y[inside], (_DARK_PERCENTILE, 50))
+    dark_y = np.percentile(y[inside], _DARK_PERCENTILE)
     dark_sel = inside & (y <= dark_y + 2)
     dark = yuv[dark_sel].astype(np.float32).mean(axis=0)
-    dark[0] = min(float(dark[0]), _CAVITY_LUMA * float(mid_y))
-    dark[1:] = 128 + _CAVITY_CHROMA * (dark[1:] - 128)
+    lip_y = mean[0] if stats else cv2.mean(y, mask=_ring_mask(opening, _RING * ppu))[0]
+    if dark[0] > _CAVITY_LUMA * lip_y:
+        # no dark pixel in the opening (it holds lip): a shadowed, less saturated lip colour
+        dark[0] = _CAVITY_LUMA * lip_y
+        dark[1:] = 128 + _CAVITY_CHROMA * (dark[1:] - 128)
     return MouthCandidate(
         index=index,
         crop=yuv,
@@ -675,7 +680,10 @@ def _split(cand: MouthCandidate) -> MouthCandidate:
     h = inside.shape[0]
     occ = _occlusal(cand.crop[..., 0], inside, cand.upper, cand.lower, cand.px_per_unit)
     above = np.clip(occ[None, :] - np.arange(h, dtype=np.float64)[:, None], 0.0, 1.0)
-    mask = inside * np.float32(255)
+    # soft sides: a hard edge where the pieces and the cavity between them end shows against
+    # the warp past them
+    sigma = max(1.0, _OWN_SOFT * cand.px_per_unit)
+    mask = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), sigma) * np.float32(255)
     pieces = np.stack([mask * above, mask * (1.0 - above)], axis=2)
     return dataclasses.replace(cand, pieces=(pieces + 0.5).astype(np.uint8))
 
