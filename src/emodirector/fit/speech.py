@@ -14,7 +14,10 @@ the inner-lip pairs, ``lip_aperture``, canonical units of the editor's tracker):
   ``AMPLITUDE_BAND`` (0.8..1.35: surprise opens more between words, anger and sadness less),
   smoothly, and never across a closure (the scaling fades out as the lips close).
 - **Free**: everything else of the mouth: its width, the corners' height and pull, the upper lip
-  raised over the teeth, the lower lip depressed, the lips pressed or thinned, the chin raised.
+  raised over the teeth, the lower lip depressed, the lips pressed together, the chin raised.
+  Not the lips' thinning: an outer lip edge moved towards the inner one is read (by dlib's
+  68-point model, and by eye on a small mouth) as the inner edge following it, a narrower
+  opening: sadness's thinner lower lip closed 24-82% of the open frames of three talkers.
 
 How an edit is made to keep it (``keep_speech`` for a dense offset field, ``plan_speech`` and
 ``SpeechPlan.apply`` for an editor that stores its edit compactly, as the prototype editor
@@ -25,7 +28,10 @@ applied through a per-frame, per-pair *closure gate*: 0 where the input's lips a
 rising smoothly (``closure_gate``) with the input's own aperture to 1 on a clearly open mouth,
 and lowered wherever pressing would leave less than ``KEEP_GAP`` of the pair's own gap (a
 lip's thickening, which MediaPipe's contours show on lips parted over the teeth, passes the same
-gate, its thinning is free); the
+gate; its thinning is not applied, see Free above). The fields that part a pair or thicken a
+lip carry the skin between the nose and the chin with the lip (``_CARRY_SIGMA``), so that a
+parting or thickening held back on closed lips holds back the skin raised with it too: the
+skin is not stretched over a closed lip, which dlib reads as parted lips. The
 amplitude factor adds ``(scale - 1) * gate * own aperture`` of a jaw-opening field (the lower lip
 and the chin moving down). So closures stay closed, openings stay open, and the aperture track
 stays a smooth increasing function of the input's: its correlation stays high.
@@ -83,12 +89,21 @@ KEEP_GAP = AMPLITUDE_BAND[0]
 #: ``_SKIN_SIGMA`` from the lips' outer edge.
 _SEPARATION_SIGMA_X = 0.1
 _SKIN_SIGMA = 0.06
+#: Reach (canonical units) of the skin carried with a parted lip, tapered to nothing at the nose
+#: (``_NOSE_BOTTOM``) and the chin. A parting held back by the closure gate takes this skin with
+#: it: a raise of the skin around the mouth (anger's, disgust's) that stopped at the lips' outer
+#: edge stretched the skin over a closed upper lip, which dlib's 68 points read as parted lips.
+_CARRY_SIGMA = 0.35
+#: The nose's lowest point (subnasale), where the carried skin ends above the mouth.
+_NOSE_BOTTOM = 2
 #: Distance from the inner lip contour over which the fields that thicken a lip take hold.
 _THICKEN_SIGMA = 0.05
 #: Horizontal and vertical reach of the jaw-opening field below the mouth.
 _JAW_SIGMA_X, _JAW_SIGMA_Y = 0.25, 1.0
-#: Small ridge of the linear solves (the pair fields overlap).
+#: Small ridge of the linear solves (the pair fields overlap), and the refinement steps that
+#: take its error back.
 _RIDGE = 1e-6
+_REFINE = 3
 
 _CORNERS = (LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1], LIPS_OUTER_UPPER[0], LIPS_OUTER_UPPER[-1])
 
@@ -153,8 +168,8 @@ def _side(template: np.ndarray) -> np.ndarray:
     return side
 
 
-def _lipness(template: np.ndarray) -> np.ndarray:
-    """``(478,)`` 1 on and inside the lips' outer contour, fading with the distance outside."""
+def _lipness(template: np.ndarray, sigma: float = _SKIN_SIGMA) -> np.ndarray:
+    """``(478,)`` 1 on and inside the lips' outer contour, fading over ``sigma`` outside."""
     outline = list(LIPS_OUTER_UPPER) + list(LIPS_OUTER_LOWER[-2:0:-1])
     polygon = template[outline, :2]
     x, y = template[:, _X], template[:, _Y]
@@ -170,7 +185,22 @@ def _lipness(template: np.ndarray) -> np.ndarray:
     )
     nearest = a[None] + t[..., None] * ab[None]
     distance = np.linalg.norm(template[:, None, :2] - nearest, axis=-1).min(axis=1)
-    return np.where(inside, 1.0, np.exp(-(distance**2) / (2 * _SKIN_SIGMA**2)))
+    return np.where(inside, 1.0, np.exp(-(distance**2) / (2 * sigma**2)))
+
+
+def _carried(template: np.ndarray) -> np.ndarray:
+    """``(478,)`` how much of a lip's parting the skin around it takes: 1 on the lips, fading
+    with the vertical distance outside over ``_CARRY_SIGMA`` (and with the horizontal one over
+    ``_SKIN_SIGMA``: beyond the corners the skin above and below the mouth line would be
+    carried apart), and to 0 at the nose's bottom and the chin (``smoothstep`` between them
+    and the lips)."""
+    y = template[:, _Y]
+    near = _lipness(template * np.array([1.0, _SKIN_SIGMA / _CARRY_SIGMA, 1.0]), _SKIN_SIGMA)
+    lips = template[list(LIPS_OUTER_UPPER) + list(LIPS_OUTER_LOWER), _Y]
+    top, bottom = float(lips.min()), float(lips.max())
+    nose, chin = float(template[_NOSE_BOTTOM, _Y]), float(template[CHIN, _Y])
+    taper = smoothstep((y - nose) / (top - nose)) * smoothstep((chin - y) / (chin - bottom))
+    return near * taper
 
 
 def _outerness(template: np.ndarray) -> np.ndarray:
@@ -190,7 +220,10 @@ def _pair_fields(kernel: np.ndarray, rows: np.ndarray, target: np.ndarray) -> np
     kr = kernel @ rows.T  # (478, P)
     gram = rows @ kr
     gram += _RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
-    return (kr @ np.linalg.solve(gram, target)).T
+    fields = kr @ np.linalg.solve(gram, target)
+    for _ in range(_REFINE):  # the ridge's error taken back: the rows read ``target`` exactly
+        fields += kr @ np.linalg.solve(gram, target - rows @ fields)
+    return fields.T
 
 
 @dataclass(frozen=True)
@@ -206,13 +239,17 @@ class MouthSplit:
         opening_gaps: ``(P,)`` what ``opening`` does to each inner gap.
         thickening: ``(2P, 478, 3)`` field ``k`` thickens one lip of one column by 1
             (``lip_thickness``: the outer edge moves away from the inner one, which stays) and
-            changes no other thickness or inner gap.
+            changes no other thickness or inner gap; it carries the skin around the lips as
+            the separation does (a thickening held back on closed lips takes that skin along).
+        thinning: ``(2P, 478, 3)`` the same, reaching only ``_SKIN_SIGMA`` beyond the lips:
+            what takes an edit's thinning back leaves the skin around the lips as it is.
     """
 
     separation: np.ndarray
     opening: np.ndarray
     opening_gaps: np.ndarray
     thickening: np.ndarray
+    thinning: np.ndarray
 
     @classmethod
     def build(cls, template: np.ndarray | None = None) -> MouthSplit:
@@ -226,7 +263,8 @@ class MouthSplit:
         dy2 = (xy[:, None, 1] - xy[None, :, 1]) ** 2
         same = (side[:, None] == side[None, :]) & (side[:, None] != 0)
         lip = _lipness(t)
-        kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * lip[:, None] * lip[None, :]
+        carried = _carried(t)
+        kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * carried[:, None] * carried[None, :]
         kernel *= same
         n_pairs = len(INNER_PAIRS)
         rows = np.zeros((n_pairs, N_LANDMARKS))
@@ -250,9 +288,12 @@ class MouthSplit:
         opening = np.zeros((N_LANDMARKS, 3))
         opening[:, _Y] = _pair_fields(jaw, lo_rows, profile[:, None])[0]
         # thickening: the outer edge of a lip moves, its inner edge (and so every gap) stays
-        outer = _outerness(t) * lip
+        outer = _outerness(t) * carried
         thick_kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * outer[:, None] * outer[None]
         thick_kernel *= same
+        near = _outerness(t) * lip
+        thin_kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * near[:, None] * near[None]
+        thin_kernel *= same
         thick_rows = np.zeros((2 * n_pairs, N_LANDMARKS))
         for k, ((in_up, in_lo), (out_up, out_lo)) in enumerate(
             zip(INNER_PAIRS, OUTER_PAIRS, strict=True)
@@ -261,6 +302,8 @@ class MouthSplit:
             thick_rows[n_pairs + k, out_lo], thick_rows[n_pairs + k, in_lo] = 1.0, -1.0
         thickening = np.zeros((2 * n_pairs, N_LANDMARKS, 3))
         thickening[..., _Y] = _pair_fields(thick_kernel, thick_rows, np.eye(2 * n_pairs))
+        thinning = np.zeros((2 * n_pairs, N_LANDMARKS, 3))
+        thinning[..., _Y] = _pair_fields(thin_kernel, thick_rows, np.eye(2 * n_pairs))
         # the outer contour is wider than the inner one: what parting a pair does to the lips'
         # thickness at the outer columns is taken back, so a parting keeps every thickness
         separation -= np.einsum("pj,jnk->pnk", lip_thickness(separation), thickening)
@@ -269,6 +312,7 @@ class MouthSplit:
             opening=opening.astype(np.float32),
             opening_gaps=lip_gaps(opening).astype(np.float32),
             thickening=thickening.astype(np.float32),
+            thinning=thinning.astype(np.float32),
         )
 
     def separation_part(self, offsets: np.ndarray) -> np.ndarray:
@@ -302,8 +346,8 @@ class SpeechPlan:
         thickness: ``(T, 2P) float32`` the change of each lip's thickness per column
             (``lip_thickness``) the edit makes, in place of its offsets' own; None keeps theirs.
             An emotion's lips parted over the teeth look thicker in MediaPipe's contours than
-            they are; on closed lips that thickening is gated like the parting (thinning, a
-            press, is free).
+            they are; on closed lips that thickening is gated like the parting. Thinning is not
+            applied (a thinner lip reads as a narrower opening).
     """
 
     gate: np.ndarray
@@ -339,8 +383,12 @@ class SpeechPlan:
         change = self.separation[frames] - lip_gaps(offsets)
         out = offsets + np.einsum("np,pjk->njk", change, split.separation)
         if self.thickness is not None:
-            thicker = self.thickness[frames] - lip_thickness(offsets)
-            out += np.einsum("np,pjk->njk", thicker, split.thickening)
+            # the edit's own thinning is taken back near the lips only, its thickening is held
+            # back (by the gate) with the skin around the lips
+            own = lip_thickness(offsets)
+            out -= np.einsum("np,pjk->njk", np.clip(own, None, 0.0), split.thinning)
+            held = self.thickness[frames] - np.clip(own, 0.0, None)
+            out += np.einsum("np,pjk->njk", held, split.thickening)
         out += self.opening[frames, None, None] * split.opening
         return out.astype(offsets.dtype, copy=False)
 
@@ -362,7 +410,8 @@ def plan_speech(
         scale: ``(T,)`` or one amplitude factor, clipped to ``AMPLITUDE_BAND``; it should change
             slowly (over a segment, not with the words).
         edit_thickness: ``(T, 2P)`` what the edit would do to each lip's thickness; its
-            thickening passes the closure gate (None: the offsets' own thickness is kept).
+            thickening passes the closure gate, its thinning is left out (None: the offsets'
+            own thickness is kept).
 
     Returns:
         The plan: the edit's separation through the closure gate (lowered per pair where a
@@ -384,7 +433,7 @@ def plan_speech(
     thickness = None
     if edit_thickness is not None:
         thick = np.nan_to_num(np.asarray(edit_thickness, np.float64))
-        thickness = np.where(thick > 0, gate[:, None] * thick, thick).astype(np.float32)
+        thickness = (gate[:, None] * np.clip(thick, 0.0, None)).astype(np.float32)
     return SpeechPlan(
         gate=pair_gate.astype(np.float32),
         separation=(pair_gate * np.nan_to_num(edit)).astype(np.float32),
