@@ -57,6 +57,8 @@ _MAX_SWITCH_RATE = 0.1
 _CAVITY_OF_LIP = 0.5
 #: Pixels the teeth may lag a raised upper lip by.
 _FOLLOW_TOL_PX = 1.5
+#: Levels of luma by which the warp counts as kept (the soft edge of the drawn interior).
+_KEPT_LEVELS = 2
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -353,12 +355,23 @@ def test_a_frames_own_teeth_follow_its_raised_upper_lip() -> None:
     assert abs((teeth_src.max() - teeth_out.max()) - raise_px) <= _FOLLOW_TOL_PX
 
 
-def test_past_the_retrieved_pieces_the_opening_keeps_the_warp() -> None:
+def _inner_mask(lm: np.ndarray, erode: int = 0) -> np.ndarray:
+    inner = np.concatenate(
+        [lm[list(LIPS_INNER_UPPER), :2], lm[list(LIPS_INNER_LOWER)[-2:0:-1], :2]]
+    )
+    mask = np.zeros((_H, _W), np.uint8)
+    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
+    if erode:
+        mask = cv2.erode(mask, np.ones((2 * erode + 1, 2 * erode + 1), np.uint8))
+    return mask > 0
+
+
+def test_the_cavity_runs_to_the_corners_of_a_widened_opening() -> None:
     bank = MouthBank()
-    narrow = _landmarks(0.3)
-    bank.observe(0, _image(narrow), [narrow])
+    lm = _landmarks(0.3)
+    bank.observe(0, _image(lm), [lm])
     (cand,) = bank.candidates
-    # the edit widens the mouth by half: its corners lie well past the candidate's opening
+    # the edit widens the mouth by half: its corners lie well past the candidate's teeth
     src = _landmarks(0.3)
     dst = src.copy()
     lips = list(LIPS_INNER_UPPER + LIPS_INNER_LOWER + LIPS_OUTER_UPPER + LIPS_OUTER_LOWER)
@@ -367,24 +380,39 @@ def test_past_the_retrieved_pieces_the_opening_keeps_the_warp() -> None:
     frame = _yuv420(_image(src))
     field = warp_field(src, dst, (_W, _H))
     assert field is not None
-    planes = warp_yuv420(frame, field)
-    out = composite_mouth(field, planes, src, dst, cand, 1.0)
+    out = composite_mouth(field, warp_yuv420(frame, field), src, dst, cand, 1.0)
     x0, y0 = field.roi[:2]
-    inner = np.concatenate(
-        [dst[list(LIPS_INNER_UPPER), :2], dst[list(LIPS_INNER_LOWER)[-2:0:-1], :2]]
-    )
-    mask = np.zeros((_H, _W), np.uint8)
-    cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
     half = np.ptp(dst[list(LIPS_INNER_UPPER), 0]) / 2
-    xs = np.arange(_W)[None, :]
-    # beyond the candidate's corners (and its extension): the warp as it was
-    outer = (mask > 0) & (np.abs(xs - cx) > 0.85 * half)
-    middle = (mask > 0) & (np.abs(xs - cx) < 0.3 * half)
-    ys, xs_ = np.nonzero(outer)
+    outer = _inner_mask(dst, 2) & (np.abs(np.arange(_W)[None, :] - cx) > 0.85 * half)
+    ys, xs = np.nonzero(outer)
     assert ys.size > 20
-    assert np.array_equal(out[0][ys - y0, xs_ - x0], planes[0][ys - y0, xs_ - x0])
-    ys, xs_ = np.nonzero(middle)
-    assert (out[0][ys - y0, xs_ - x0] != planes[0][ys - y0, xs_ - x0]).any()
+    # the mouth's shadow, not a box ending with the teeth and the stretched lip past it
+    assert np.median(out[0][ys - y0, xs - x0]) < _DARK_MAX_Y
+
+
+def test_over_a_frames_own_teeth_a_raised_lip_keeps_the_warp() -> None:
+    src = _landmarks(0.3)
+    dst = src.copy()
+    # the middle of the upper lip rises much more than its mean: above the teeth, which follow
+    # that mean, the warp moves the lip's own edge (no flat fill)
+    for group in (LIPS_INNER_UPPER, LIPS_OUTER_UPPER):
+        idx = list(group)
+        dst[idx, 1] -= 14.0 * np.sin(np.linspace(0, np.pi, len(idx))) ** 6
+    frame = _yuv420(_image(src))
+    cand = own_candidate(frame, src)
+    assert cand is not None
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    planes = warp_yuv420(frame, field)
+    out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
+    x0, y0 = field.roi[:2]
+    mid = int(round(float(dst[LIPS_INNER_UPPER[5], 0])))
+    top = int(np.ceil(dst[LIPS_INNER_UPPER[5], 1]))
+    teeth = int(np.floor(src[LIPS_INNER_UPPER[5], 1]))  # the teeth's top moved up less than 5 px
+    ys, xs = np.mgrid[top + 2 : teeth - 5, mid - 3 : mid + 4]
+    assert ys.size > 0
+    kept = out[0][ys - y0, xs - x0].astype(int) - planes[0][ys - y0, xs - x0]
+    assert np.abs(kept).max() <= _KEPT_LEVELS
 
 
 def test_renderer_options_switch_the_mouth() -> None:

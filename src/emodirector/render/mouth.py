@@ -936,9 +936,17 @@ def draw_interior(
     dark[:] = cand.dark
     layer = cv2.blendLinear(lower, dark, m_l, 1.0 - m_l)
     layer = cv2.blendLinear(upper, layer, m_u, 1.0 - m_u)
-    # the cavity: below the upper piece and above the lower one, column by column
-    between = np.minimum(np.maximum.accumulate(m_u, axis=0),
-                         np.maximum.accumulate(m_l[::-1], axis=0)[::-1])  # fmt: skip
+    # the cavity, column by column
+    # (below the upper teeth down to the lower lip, where the opening's mask cuts it: a column
+    # whose lower teeth do not show has no lower piece, and the warp's stretched teeth showed
+    # through there as streaks)
+    between = np.maximum.accumulate(m_u, axis=0)
+    # ... and on to the corners of the opening, as the mouth's shadow runs past the teeth (the
+    # rows of its outermost columns repeated; the opening's mask cuts it): a cavity ending with
+    # the pieces' columns draws a dark box
+    cols = np.flatnonzero(between.max(axis=0) > 0.5)
+    if cols.size:
+        between = between[:, np.clip(np.arange(between.shape[1]), cols[0], cols[-1])]
     coverage = np.maximum(between, np.maximum(m_u, m_l))
     if ring is None:
         return layer, coverage
