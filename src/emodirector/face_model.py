@@ -37,6 +37,8 @@ LEFT_BROW = (276, 283, 282, 295, 285, 300, 293, 334, 296, 336)
 RIGHT_IRIS = (468, 469, 470, 471, 472)  # centre first
 LEFT_IRIS = (473, 474, 475, 476, 477)
 CHIN = 152
+#: The nose's lowest point, above the upper lip (subnasale).
+SUBNASALE = 2
 UPPER_LIP_MID = 13
 LOWER_LIP_MID = 14
 

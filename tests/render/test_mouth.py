@@ -331,13 +331,16 @@ def _teeth_rows(y: np.ndarray, cols: slice) -> np.ndarray:
     return np.flatnonzero(np.median(y[:, cols], axis=1) > _TEETH_MIN_Y)
 
 
-def test_a_frames_own_teeth_follow_its_raised_upper_lip() -> None:
+def _own_mouth_under_raised_lip(
+    raise_px: float, power: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...], np.ndarray, int, int]:
+    """A frame's own mouth composited under its upper lip raised by ``raise_px`` in the middle
+    (``sin ** power`` along the lip): ``src, dst, frame, warped planes, out luma, x0, y0``."""
     src = _landmarks(0.3)
-    raise_px = 10.0
     dst = src.copy()
     for group in (LIPS_INNER_UPPER, LIPS_OUTER_UPPER):
         idx = list(group)
-        dst[idx, 1] -= raise_px * np.sin(np.linspace(0, np.pi, len(idx))) ** 0.25
+        dst[idx, 1] -= raise_px * np.sin(np.linspace(0, np.pi, len(idx))) ** power
     frame = _yuv420(_image(src))
     cand = own_candidate(frame, src)
     assert cand is not None
@@ -346,10 +349,16 @@ def test_a_frames_own_teeth_follow_its_raised_upper_lip() -> None:
     planes = warp_yuv420(frame, field)
     out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
     x0, y0 = field.roi[:2]
+    return src, dst, frame, planes, out[0], x0, y0
+
+
+def test_a_frames_own_teeth_follow_its_raised_upper_lip() -> None:
+    raise_px = 10.0
+    src, _, frame, _, out_y, x0, y0 = _own_mouth_under_raised_lip(raise_px, 0.25)
     mid = int(round(float(src[LIPS_INNER_UPPER[5], 0]))) - x0
     cols = slice(mid - 8, mid + 8)
     teeth_src = _teeth_rows(frame[:_H][y0:, x0:], cols)
-    teeth_out = _teeth_rows(out[0], cols)
+    teeth_out = _teeth_rows(out_y, cols)
     assert teeth_src.size and teeth_out.size
     # the teeth band's lower edge (the crowns' tips) moves up with the lip, all the way
     assert abs((teeth_src.max() - teeth_out.max()) - raise_px) <= _FOLLOW_TOL_PX
@@ -391,27 +400,15 @@ def test_the_cavity_runs_to_the_corners_of_a_widened_opening() -> None:
 
 
 def test_over_a_frames_own_teeth_a_raised_lip_keeps_the_warp() -> None:
-    src = _landmarks(0.3)
-    dst = src.copy()
     # the middle of the upper lip rises much more than its mean: above the teeth, which follow
     # that mean, the warp moves the lip's own edge (no flat fill)
-    for group in (LIPS_INNER_UPPER, LIPS_OUTER_UPPER):
-        idx = list(group)
-        dst[idx, 1] -= 14.0 * np.sin(np.linspace(0, np.pi, len(idx))) ** 6
-    frame = _yuv420(_image(src))
-    cand = own_candidate(frame, src)
-    assert cand is not None
-    field = warp_field(src, dst, (_W, _H))
-    assert field is not None
-    planes = warp_yuv420(frame, field)
-    out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
-    x0, y0 = field.roi[:2]
+    src, dst, _, planes, out_y, x0, y0 = _own_mouth_under_raised_lip(14.0, 6)
     mid = int(round(float(dst[LIPS_INNER_UPPER[5], 0])))
     top = int(np.ceil(dst[LIPS_INNER_UPPER[5], 1]))
     teeth = int(np.floor(src[LIPS_INNER_UPPER[5], 1]))  # the teeth's top moved up less than 5 px
     ys, xs = np.mgrid[top + 2 : teeth - 5, mid - 3 : mid + 4]
     assert ys.size > 0
-    kept = out[0][ys - y0, xs - x0].astype(int) - planes[0][ys - y0, xs - x0]
+    kept = out_y[ys - y0, xs - x0].astype(int) - planes[0][ys - y0, xs - x0]
     assert np.abs(kept).max() <= _KEPT_LEVELS
 
 

@@ -26,14 +26,14 @@ from emodirector.evaluate.emotion import (
     face_crop,
     video_luma,
 )
-from emodirector.face_model import FACE_OVAL, STABLE
+from emodirector.face_model import FACE_OVAL, STABLE, SUBNASALE
 from emodirector.track.tracker import FaceTrack, FaceTracker, TrackerOptions
 from emodirector.video.reader import iter_frames, probe
 from emodirector.video.rotation import to_upright, upright
 
 #: Landmarks between the eyes and under the nose: the lower face starts a little above the
 #: subnasale, this fraction of the way up towards the bridge of the nose.
-_BRIDGE, _SUBNASALE = 168, 2
+_BRIDGE = 168
 LOWER_FACE_START = 0.15
 #: Width of the soft edge of the pasted lower face, as a fraction of the face width.
 FEATHER = 0.04
@@ -62,12 +62,12 @@ def lower_face_mask(shape: tuple[int, int], *landmarks: np.ndarray) -> np.ndarra
         hull = cv2.convexHull(np.round(p[_OVAL]).astype(np.int32))
         inside = np.zeros(shape, np.uint8)
         cv2.fillConvexPoly(inside, hull, (1,))
-        down = p[_SUBNASALE] - p[_BRIDGE]
+        down = p[SUBNASALE] - p[_BRIDGE]
         length = float(np.hypot(*down))
         if length < 1e-6:
             continue
         down /= length
-        start = p[_SUBNASALE] - LOWER_FACE_START * length * down
+        start = p[SUBNASALE] - LOWER_FACE_START * length * down
         below = (xx - start[0]) * down[0] + (yy - start[1]) * down[1] > 0
         mask = np.maximum(mask, (inside.astype(bool) & below).astype(np.float32))
         width = max(width, float(np.ptp(p[_OVAL, 0])))

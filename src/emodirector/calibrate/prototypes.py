@@ -47,6 +47,7 @@ from emodirector.face_model import (
     N_MESH,
     RIGHT_EYE_CORNERS,
     RIGHT_IRIS,
+    SUBNASALE,
     load_face_model,
     mesh_smoother,
 )
@@ -66,10 +67,6 @@ _MAX_GAIN = 2.0
 _MAX_REGION_GAIN = 1.5
 #: Percentiles of the aperture whose spread compares an emotional take with a neutral one.
 _SPREAD_PERCENTILES = (10, 90)
-#: Landmark below the nose (subnasale): the jaw mode moves only what lies below it (the nose
-#: stays the emotion's: with the nose in the mode, disgust's raised nostrils, which come with a
-#: raised jaw, were taken out with the jaw), and a clip's peak frames are ranked above it.
-_SUBNASALE = 2
 #: Passes of neighbour averaging over the mesh applied to each prototype.
 _SMOOTH_PASSES = 2
 
@@ -154,9 +151,14 @@ def aperture_factor(emotional: np.ndarray, neutral: np.ndarray) -> float:
 
 
 def _upper_face() -> np.ndarray:
-    """``(478,) bool`` the face above the subnasale (brows, eyes, cheeks, nose)."""
+    """``(478,) bool`` the face above the subnasale (brows, eyes, cheeks, nose).
+
+    The jaw mode moves only what lies below it (the nose stays the emotion's: with the nose in
+    the mode, disgust's raised nostrils, which come with a raised jaw, were taken out with the
+    jaw), and a clip's peak frames are ranked above it.
+    """
     y = load_face_model().template[:, 1]
-    return y < y[_SUBNASALE]
+    return y < y[SUBNASALE]
 
 
 def peak_frames(

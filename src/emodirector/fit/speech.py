@@ -55,6 +55,7 @@ from emodirector.face_model import (
     LIPS_OUTER_UPPER,
     N_LANDMARKS,
     N_MESH,
+    SUBNASALE,
     load_face_model,
 )
 from emodirector.ramps import smoothstep
@@ -90,12 +91,10 @@ KEEP_GAP = AMPLITUDE_BAND[0]
 _SEPARATION_SIGMA_X = 0.1
 _SKIN_SIGMA = 0.06
 #: Reach (canonical units) of the skin carried with a parted lip, tapered to nothing at the nose
-#: (``_NOSE_BOTTOM``) and the chin. A parting held back by the closure gate takes this skin with
+#: (``SUBNASALE``) and the chin. A parting held back by the closure gate takes this skin with
 #: it: a raise of the skin around the mouth (anger's, disgust's) that stopped at the lips' outer
 #: edge stretched the skin over a closed upper lip, which dlib's 68 points read as parted lips.
 _CARRY_SIGMA = 0.35
-#: The nose's lowest point (subnasale), where the carried skin ends above the mouth.
-_NOSE_BOTTOM = 2
 #: Distance from the inner lip contour over which the fields that thicken a lip take hold.
 _THICKEN_SIGMA = 0.05
 #: Horizontal and vertical reach of the jaw-opening field below the mouth.
@@ -198,7 +197,7 @@ def _carried(template: np.ndarray) -> np.ndarray:
     near = _lipness(template * np.array([1.0, _SKIN_SIGMA / _CARRY_SIGMA, 1.0]), _SKIN_SIGMA)
     lips = template[list(LIPS_OUTER_UPPER) + list(LIPS_OUTER_LOWER), _Y]
     top, bottom = float(lips.min()), float(lips.max())
-    nose, chin = float(template[_NOSE_BOTTOM, _Y]), float(template[CHIN, _Y])
+    nose, chin = float(template[SUBNASALE, _Y]), float(template[CHIN, _Y])
     taper = smoothstep((y - nose) / (top - nose)) * smoothstep((chin - y) / (chin - bottom))
     return near * taper
 
@@ -262,10 +261,14 @@ class MouthSplit:
         dx2 = (xy[:, None, 0] - xy[None, :, 0]) ** 2
         dy2 = (xy[:, None, 1] - xy[None, :, 1]) ** 2
         same = (side[:, None] == side[None, :]) & (side[:, None] != 0)
-        lip = _lipness(t)
+        across = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * same
+
+        def kernel_of(weight: np.ndarray) -> np.ndarray:
+            """Points on one side of the mouth line, close across it, move together."""
+            return across * weight[:, None] * weight[None, :]
+
         carried = _carried(t)
-        kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * carried[:, None] * carried[None, :]
-        kernel *= same
+        kernel = kernel_of(carried)
         n_pairs = len(INNER_PAIRS)
         rows = np.zeros((n_pairs, N_LANDMARKS))
         for k, (up, lo) in enumerate(INNER_PAIRS):
@@ -288,12 +291,9 @@ class MouthSplit:
         opening = np.zeros((N_LANDMARKS, 3))
         opening[:, _Y] = _pair_fields(jaw, lo_rows, profile[:, None])[0]
         # thickening: the outer edge of a lip moves, its inner edge (and so every gap) stays
-        outer = _outerness(t) * carried
-        thick_kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * outer[:, None] * outer[None]
-        thick_kernel *= same
-        near = _outerness(t) * lip
-        thin_kernel = np.exp(-dx2 / (2 * _SEPARATION_SIGMA_X**2)) * near[:, None] * near[None]
-        thin_kernel *= same
+        outerness = _outerness(t)
+        thick_kernel = kernel_of(outerness * carried)
+        thin_kernel = kernel_of(outerness * _lipness(t))
         thick_rows = np.zeros((2 * n_pairs, N_LANDMARKS))
         for k, ((in_up, in_lo), (out_up, out_lo)) in enumerate(
             zip(INNER_PAIRS, OUTER_PAIRS, strict=True)

@@ -700,14 +700,14 @@ class MouthPath:
             prepared face a rendered face is.
         candidates: The candidates of this face.
         heads: ``(T, 2, 3)`` ``head_similarity`` of the tracked landmarks per frame (NaN where
-            not edited), worked out once while planning; None: worked out when drawn.
+            not edited), worked out once while planning.
     """
 
     weight: np.ndarray
     choice: np.ndarray
     mouth: np.ndarray
     candidates: tuple[MouthCandidate, ...]
-    heads: np.ndarray | None = None
+    heads: np.ndarray
 
     @property
     def switches(self) -> int:
@@ -1194,8 +1194,8 @@ class MouthPart(RenderPart):
             return planes
         k = int(path.choice[face.index])
         weight = float(path.weight[face.index])
-        head = path.heads[face.index] if path.heads is not None else None
-        if head is None or not np.isfinite(head).all():
+        head = path.heads[face.index]
+        if not np.isfinite(head).all():
             head = head_similarity(face.source)
         if k == OWN:
             mine = own_candidate(frame, face.source, face.index, head)
