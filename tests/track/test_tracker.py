@@ -263,3 +263,37 @@ def test_small_face_in_large_frame_is_tracked_in_a_crop(
     dist = np.linalg.norm(np.asarray(track.landmarks[:, :, :2]) - offset - ref, axis=2)
     assert dist.mean() < _CROP_MEAN_TOL_PX
     assert dist.mean(axis=1).max() < _CROP_FRAME_TOL_PX
+
+
+#: Frames of the canvas clip on which the face is hidden under grey, then shown again.
+_HIDDEN_FRAMES = range(12, 17)
+
+
+def test_face_hidden_then_shown_is_found_again_in_a_crop(
+    grid_clip: Path, grid_analysis: VideoAnalysis, tmp_path: Path
+) -> None:
+    """A face that leaves is searched on the whole frame and, once found, followed in a crop
+    again, with the same landmarks as on the GRID clip's own frames (one MediaPipe graph does
+    both: the search and the following)."""
+    offset = np.array([200.0, 120.0])
+
+    def hide(i: int, rgb: np.ndarray) -> np.ndarray:
+        if i in _HIDDEN_FRAMES:
+            rgb = rgb.copy()
+            rgb[...] = 128
+        return rgb
+
+    big = transcode(grid_clip, tmp_path / "big.mp4", canvas=(640, 480), offset=(200, 120),
+                    max_frames=30, edit=hide)  # fmt: skip
+    shown: list[tuple[int, ...]] = []
+    with FaceTracker(TrackerOptions()) as tracker:
+        (track,) = tracker.track_all(probe(big), observer=lambda i, rgb, f: shown.append(rgb.shape))
+    hidden = np.isin(np.arange(track.n_frames), list(_HIDDEN_FRAMES))
+    np.testing.assert_array_equal(track.present, ~hidden)
+    after = max(_HIDDEN_FRAMES) + 1
+    assert shown[after] == (480, 640, 3)  # found again on the whole frame ...
+    assert all(s[0] < 300 and s[1] < 300 for s in shown[after + 1 :])  # ... then in a crop
+    ref = np.asarray(grid_analysis.track.landmarks[: track.n_frames, :, :2])
+    dist = np.linalg.norm(np.asarray(track.landmarks[:, :, :2]) - offset - ref, axis=2)
+    assert np.nanmean(dist[after:]) < _CROP_MEAN_TOL_PX
+    assert np.nanmax(dist[after:].mean(axis=1)) < _CROP_FRAME_TOL_PX

@@ -178,18 +178,12 @@ class FaceTracker(Closing):
 
     def __post_init__(self) -> None:
         self._mesh: object | None = None
-        self._finder: object | None = None
 
     def close(self) -> None:
-        closed = False
-        for name in ("_mesh", "_finder"):
-            mesh = getattr(self, name)
-            if mesh is not None:
-                mesh.close()
-                setattr(self, name, None)
-                closed = True
-        if closed:
-            # at 2160p the closed graphs leave ~180 MB of free heap the encoding pass would carry
+        if self._mesh is not None:
+            self._mesh.close()  # type: ignore[attr-defined]
+            self._mesh = None
+            # at 2160p the closed graph leaves ~180 MB of free heap the encoding pass would carry
             return_free_heap()
 
     def _new_mesh(self, static: bool) -> object:
@@ -286,10 +280,10 @@ class FaceTracker(Closing):
                 if not seen and not view.whole:
                     view.crop = None  # lost: search the whole frame, MediaPipe restarts
             if view.crop is None:
-                if self._finder is None:
-                    self._finder = self._new_mesh(static=True)
+                # the one video graph searches the whole frame too: it detects on every frame
+                # until it finds a face (a second, still-image graph cost ~0.8 s to build)
                 rgb = view.image(frame.image)
-                seen = self._faces(self._finder, rgb)
+                seen = self._faces(mesh, rgb)
             found = [view.to_coded(f) for f in seen]
             faces = [f for f in found if np.ptp(f[:, 1]) >= o.min_face_size]
             if observer is not None:
@@ -300,7 +294,11 @@ class FaceTracker(Closing):
             if n_slots == 1:
                 chosen, continued = self._choose(faces, slots[0].last_box, o.face)
                 slots[0].add(chosen, continued, change)
-                if view.follow(chosen):
+                searched = view.crop is None
+                if view.follow(chosen) or (searched and view.crop is not None and seen):
+                    # MediaPipe follows a face from where it was on the previous image: a crop
+                    # placed anew (or the first crop after a whole-frame search that found a
+                    # face) starts it again
                     mesh.process(_blank(view.shape))  # type: ignore[attr-defined]
             else:
                 _assign(slots, faces, change)
