@@ -9,6 +9,7 @@ import shutil
 import stat
 from pathlib import Path
 
+import av
 import c2pa
 import pytest
 
@@ -26,8 +27,15 @@ from emodirector.provenance.signing import (
     load_credentials,
     resolve_credentials,
 )
+from tests._media import frame_count
 
 _MP4 = "videos/videoretalking_face3_woman_flagbg_590x590_speech.mp4"
+#: Bytes added to the video data of the clip signed in the memory test (about 10 minutes of
+#: 1080p output would be 104 MiB).
+_PADDING = 64 << 20
+#: Most the peak resident set may grow while signing that clip: a small fraction of the file
+#: (a copy of the video data in memory grows it by 64 MiB; streamed it grows about 0.3 MiB).
+_SIGNING_GROWTH_MIB = 8.0
 
 
 def _record(src: Path) -> EditRecord:
@@ -179,3 +187,52 @@ def test_unwritable_config_folder_is_a_one_line_output_error(tmp_path: Path) -> 
     blocker.write_text("not a folder")
     with pytest.raises(OutputError, match="--no-manifest"):
         resolve_credentials(SigningOptions(config_dir=blocker / "emodirector"))
+
+
+def _peak_rss_mib() -> float:
+    status = Path("/proc/self/status").read_text()
+    return int(next(ln for ln in status.splitlines() if ln.startswith("VmHWM")).split()[1]) / 1024
+
+
+def _padded(mp4: Path, extra: int) -> None:
+    """Grow ``mp4``'s one ``mdat`` box by ``extra`` zero bytes after its samples (the sample
+    offsets, all before them, stay valid; the boxes after it move)."""
+    data = mp4.read_bytes()
+    at = data.index(b"mdat") - 4
+    size = int.from_bytes(data[at : at + 4], "big")
+    with open(mp4, "wb") as f:
+        f.write(data[:at] + (size + extra).to_bytes(4, "big") + data[at + 4 : at + size])
+        f.write(bytes(extra))
+        f.write(data[at + size :])
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux peak RSS reset")
+def test_signing_streams_the_video(mp4: Path, tmp_path: Path) -> None:
+    credentials = resolve_credentials(SigningOptions(config_dir=tmp_path))
+    big = tmp_path / "long.mp4"
+    shutil.copy(mp4, big)
+    _padded(big, _PADDING)
+    embed_manifest(mp4, _record(mp4), credentials)  # the library loaded and warmed up
+    Path("/proc/self/clear_refs").write_text("5")  # the peak restarts from the current RSS
+    before = _peak_rss_mib()
+    embed_manifest(big, _record(mp4), credentials)
+    assert _peak_rss_mib() - before < _SIGNING_GROWTH_MIB
+    assert read_manifest(big).status is ManifestStatus.UNTRUSTED
+    assert frame_count(big) == frame_count(mp4)
+
+
+def test_fragmented_mp4_is_signed_as_one_piece(mp4: Path, tmp_path: Path) -> None:
+    fragmented = tmp_path / "fragmented.mp4"
+    with (
+        av.open(mp4) as src,
+        av.open(fragmented, "w", options={"movflags": "frag_keyframe+empty_moov"}) as out,
+    ):
+        streams = {s.index: out.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is not None:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    embed_manifest(
+        fragmented, _record(mp4), resolve_credentials(SigningOptions(config_dir=tmp_path))
+    )
+    assert read_manifest(fragmented).status is ManifestStatus.UNTRUSTED
