@@ -352,6 +352,19 @@ def _thumbnail(yuv: np.ndarray, height: int) -> np.ndarray:
     return (small.astype(np.float32) - 16.0) / 219.0
 
 
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled down to ``size`` (width, height): by the largest whole factor with
+    area averaging (OpenCV's fast path), the rest bilinearly. A single area-averaging resize by
+    a fraction such as 2/3 costs ~8 ms per 920-pixel crop, seven times the bilinear one."""
+    h, w = image.shape[:2]
+    k = min(w // size[0], h // size[1])
+    if k >= 2:
+        image = cv2.resize(image, (w // k, h // k), interpolation=cv2.INTER_AREA)
+    if image.shape[1::-1] == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+
+
 def _blank(shape: tuple[int, ...]) -> np.ndarray:
     """A black image: shown to MediaPipe's video graph, it drops the face it followed."""
     return np.zeros(shape, np.uint8)
@@ -404,7 +417,7 @@ class _View:
         x0, y0, x1, y1 = box
         size = (max(2, round((x1 - x0) * self.scale)), max(2, round((y1 - y0) * self.scale)))
         if size != (x1 - x0, y1 - y0):
-            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            rgb = shrink(rgb, size)
         self._size = size
         self._origin = np.array([x0, y0, 0.0], np.float32)
         sx, sy = (x1 - x0) / size[0], (y1 - y0) / size[1]
