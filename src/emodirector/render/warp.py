@@ -102,22 +102,41 @@ def rasterize(
     """
     rows, cols = shape
     tris = tris[order]
-    lo = np.clip(np.ceil(tris.min(axis=1) - 1e-9), 0, [cols, rows]).astype(np.int64)
-    hi = np.clip(np.floor(tris.max(axis=1) + 1e-9), -1, [cols - 1, rows - 1]).astype(np.int64)
-    nx = np.maximum(hi[:, 0] - lo[:, 0] + 1, 0)
-    ny = np.maximum(hi[:, 1] - lo[:, 1] + 1, 0)
-    counts = nx * ny
+    xs, ys = tris[..., 0], tris[..., 1]
+    # each triangle's nodes: the grid nodes of its bounding box
+    lo_x = np.clip(np.ceil(xs.min(axis=1) - 1e-9), 0, cols)
+    lo_y = np.clip(np.ceil(ys.min(axis=1) - 1e-9), 0, rows)
+    nx = np.maximum(np.clip(np.floor(xs.max(axis=1) + 1e-9), -1, cols - 1) - lo_x + 1, 0)
+    ny = np.maximum(np.clip(np.floor(ys.max(axis=1) + 1e-9), -1, rows - 1) - lo_y + 1, 0)
+    counts = (nx * ny).astype(np.int64)
+    # barycentric coordinates as affine functions of the node, one per triangle
+    # (u, v of the corners b and c; a's is 1 - u - v)
+    ax, ay = xs[:, 0], ys[:, 0]
+    v0x, v0y = xs[:, 1] - ax, ys[:, 1] - ay
+    v1x, v1y = xs[:, 2] - ax, ys[:, 2] - ay
+    den = v0x * v1y - v1x * v0y
+    den = np.where(np.abs(den) < 1e-12, 1e-12, den)
+    per_tri = np.stack(
+        [lo_x, lo_y, nx, np.cumsum(counts) - counts, ax, ay, v0x / den, v0y / den,
+         v1x / den, v1y / den],
+        axis=1,
+    )  # fmt: skip
     tri_id = np.repeat(np.arange(len(tris)), counts)
-    local = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    gx = lo[tri_id, 0] + local % nx[tri_id]
-    gy = lo[tri_id, 1] + local // nx[tri_id]
-    bary = _barycentric(np.stack([gx, gy], axis=1).astype(np.float64), tris[tri_id])
-    ok = (bary >= -1e-6).all(axis=1)
-    node = gy[ok] * cols + gx[ok]
+    p = per_tri[tri_id]
+    local = np.arange(len(tri_id)) - p[:, 3]
+    row = np.floor(local / np.maximum(p[:, 2], 1))
+    gx = p[:, 0] + (local - row * p[:, 2])
+    gy = p[:, 1] + row
+    dx, dy = gx - p[:, 4], gy - p[:, 5]
+    u = dx * p[:, 9] - dy * p[:, 8]
+    v = dy * p[:, 6] - dx * p[:, 7]
+    w = 1.0 - u - v
+    ok = np.flatnonzero((u >= -1e-6) & (v >= -1e-6) & (w >= -1e-6))
+    node = (gy[ok] * cols + gx[ok]).astype(np.int64)
     # keep the last (nearest) triangle per node
     _, last = np.unique(node[::-1], return_index=True)
-    keep = np.flatnonzero(ok)[::-1][last]
-    return node[::-1][last], order[tri_id[keep]], bary[keep]
+    keep = ok[::-1][last]
+    return node[::-1][last], order[tri_id[keep]], np.stack([w[keep], u[keep], v[keep]], axis=1)
 
 
 def warp_field(
@@ -169,60 +188,57 @@ def warp_field(
     )
     corners = (dst_all[tris] - (x0, y0)) / step
     node, tri_idx, bary = rasterize(corners, order, (rows, cols))
-    verts = tris[tri_idx]
-    disp = np.zeros((rows * cols, 2))
-    weight = np.zeros(rows * cols)
-    disp[node] = np.einsum("nk,nkc->nc", bary, (src_all - dst_all)[verts])
-    weight_v = np.concatenate([np.ones(len(dst)), np.zeros(len(ring))])
-    weight[node] = (bary * weight_v[verts]).sum(axis=1)
-    # corner-aligned upsampling: grid node i sits at pixel i * step
-    big = ((cols - 1) * step + 1, (rows - 1) * step + 1)
-    disp_img = cv2.resize(
-        disp.reshape(rows, cols, 2).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
-    )
-    weight_img = cv2.resize(
-        weight.reshape(rows, cols).astype(np.float32), big, interpolation=cv2.INTER_LINEAR
-    )
-    texture = None
+    # the displacement, the mask and the texture position of each covered node, in one product
+    n_tex = 0 if texture_vertices is None else 2
+    values = np.zeros((len(src_all), 3 + n_tex))
+    values[:, :2] = src_all - dst_all
+    values[: len(dst), 2] = 1.0
     if texture_vertices is not None:
-        uv = np.full((rows * cols, 2), -1.0)
-        uv[node] = np.einsum("nk,nkc->nc", bary, np.asarray(texture_vertices)[verts])
-        uv_img = cv2.resize(uv.reshape(rows, cols, 2).astype(np.float32), big)
-        texture = np.ascontiguousarray(uv_img[: y1 - y0, : x1 - x0])
+        values[:, 3:] = texture_vertices
+    grid = np.zeros((rows * cols, 3 + n_tex), np.float32)
+    grid[:, 3:] = -1.0
+    grid[node] = np.einsum("nk,nkc->nc", bary, values[tris[tri_idx]])
+    grid = grid.reshape(rows, cols, -1)
+    # corner-aligned upsampling: grid node i sits at pixel i * step; each is cropped to the roi
+    # (a view: OpenCV and NumPy take the rows' stride)
+    big = ((cols - 1) * step + 1, (rows - 1) * step + 1)
+    crop = (slice(0, y1 - y0), slice(0, x1 - x0))
+
+    def upsample(channels: slice | int) -> np.ndarray:
+        coarse = np.ascontiguousarray(grid[..., channels])
+        return cv2.resize(coarse, big, interpolation=cv2.INTER_LINEAR)[crop]
+
     return WarpField(
         roi=(x0, y0, x1, y1),
-        displacement=np.ascontiguousarray(disp_img[: y1 - y0, : x1 - x0]),
-        weight=np.ascontiguousarray(weight_img[: y1 - y0, : x1 - x0]),
-        texture=texture,
+        displacement=upsample(slice(0, 2)),
+        weight=upsample(2),
+        texture=upsample(slice(3, 5)) if n_tex else None,
     )
 
 
-def _barycentric(p: np.ndarray, tri: np.ndarray) -> np.ndarray:
-    """``(n, 3)`` barycentric coordinates of points ``(n, 2)`` in triangles ``(n, 3, 2)``."""
-    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
-    v0, v1, v2 = b - a, c - a, p - a
-    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
-    den = np.where(np.abs(den) < 1e-12, 1e-12, den)
-    u = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
-    v = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
-    return np.stack([1.0 - u - v, u, v], axis=1)
-
-
-def _maps(roi: tuple[int, int, int, int], disp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``cv2.remap``'s absolute maps of a displacement over ``roi``."""
+def _map(roi: tuple[int, int, int, int], disp: np.ndarray) -> np.ndarray:
+    """``(h, w, 2) float32``: ``cv2.remap``'s absolute map (x, y) of a displacement over
+    ``roi``."""
     x0, y0, x1, y1 = roi
-    map_x = disp[..., 0] + np.arange(x0, x1, dtype=np.float32)[None, :]
-    map_y = disp[..., 1] + np.arange(y0, y1, dtype=np.float32)[:, None]
-    return map_x, map_y
+    h, w = y1 - y0, x1 - x0
+    # x, y interleaved in each row: the columns' x added along the whole row, then each row's y
+    # to every second value (both long inner loops; each adds to one coordinate only, as exact
+    # as adding them apart)
+    across = np.zeros((w, 2), np.float32)
+    across[:, 0] = np.arange(x0, x1)
+    out = np.add(disp.reshape(h, 2 * w), across.reshape(1, 2 * w), dtype=np.float32)
+    out = out.reshape(h, w, 2)
+    out[..., 1] += np.arange(y0, y1, dtype=np.float32)[:, None]
+    return out
 
 
-def _remap(plane: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    return cv2.remap(plane, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+def _remap(plane: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    return cv2.remap(plane, xy, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp_plane(plane: np.ndarray, field: WarpField) -> np.ndarray:
     """The region ``field.roi`` of a full-resolution image plane, resampled through ``field``."""
-    return _remap(plane, _maps(field.roi, field.displacement))
+    return _remap(plane, _map(field.roi, field.displacement))
 
 
 def warp_yuv420(frame: np.ndarray, field: WarpField) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -237,13 +253,12 @@ def warp_yuv420(frame: np.ndarray, field: WarpField) -> tuple[np.ndarray, np.nda
     """
     h = frame.shape[0] * 2 // 3
     w = frame.shape[1]
-    y_plane = frame[:h]
     chroma = frame[h:].reshape(2, h // 2, w // 2)
     x0, y0, x1, y1 = field.roi
-    warped_y = warp_plane(y_plane, field)
-    half_roi = (x0 // 2, y0 // 2, x1 // 2, y1 // 2)
-    # one pair of chroma maps for U and V
-    half_maps = _maps(half_roi, field.displacement[::2, ::2] * 0.5)
-    warped_u = _remap(chroma[0], half_maps)
-    warped_v = _remap(chroma[1], half_maps)
-    return warped_y, warped_u, warped_v
+    xy = _map(field.roi, field.displacement)
+    warped_y = _remap(frame[:h], xy)
+    # one chroma map for U and V: the luma map at even pixels, halved (nearest-neighbour
+    # resizing by exactly one half takes pixel 2 j; halving is exact in floating point)
+    half = cv2.resize(xy, ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_NEAREST)
+    half *= np.float32(0.5)
+    return warped_y, _remap(chroma[0], half), _remap(chroma[1], half)
