@@ -223,53 +223,7 @@ def _geometry(
     if strength <= 0.0:
         return None
     radius = float(np.linalg.norm(src[iris_i[1:], :2] - centre, axis=1).mean())
-    margin_up = max(_MIN_MARGIN_PX, MARGIN_UPPER_FRACTION * gap)
-    margin_low = max(_MIN_MARGIN_PX, MARGIN_LOWER_FRACTION * gap)
-    if y_plane is not None:
-        rough = _geometry(src, dst, groups, roi, frame_size)
-        if rough is None:
-            return None
-        sx0, sy0, sx1, sy1 = rough.source_box
-        crop = y_plane[sy0:sy1, sx0:sx1]
-        sclera_px = crop[_sclera_mask(crop, rough)]
-        xs = np.arange(sx0, sx1) - centre[0]
-        ys = np.arange(sy0, sy1)[:, None] - centre[1]
-        iris_px = crop[np.hypot(xs, ys) < 0.5 * radius]
-        if not sclera_px.size or not iris_px.size:
-            return None
-        sclera = float(np.median(sclera_px))
-        # no sclera to speak of (a dark or shadowed eye): keep the warp
-        strength *= _ramp(sclera - float(np.median(iris_px)), MIN_EYE_CONTRAST, FULL_EYE_CONTRAST)
-        if strength <= 0.0:
-            return None
-        margin_up, margin_low = (
-            _measure_margin(y_plane, lid, sign * normal, centre, radius, axis, sclera, gap, m)
-            for lid, sign, m in ((su, 1.0, margin_up), (sl, -1.0, margin_low))
-        )
-    # next to a lid that opened, the original's margin band moves with the lid, not the eyeball
-    # (fully once the lid opens by _OPENING_PX: the band then lies inside the revealed strip)
-    open_up = (
-        _VALID_INSET
-        * margin_up
-        * np.clip(((du - shift - su) @ -normal)[1:-1] / _OPENING_PX, 0.0, 1.0)
-    )
-    open_low = (
-        _VALID_INSET
-        * margin_low
-        * np.clip(((dl - shift - sl) @ normal)[1:-1] / _OPENING_PX, 0.0, 1.0)
-    )
-    vu, vl = su.copy(), sl.copy()
-    vu[1:-1] += open_up[:, None] * normal
-    vl[1:-1] -= open_low[:, None] * normal
-    eu, el = su.copy(), sl.copy()
-    eu[1:-1] += margin_up * normal
-    el[1:-1] -= margin_low * normal
-    au, al = du.copy(), dl.copy()
-    au[1:-1] += EDGE_INSET_PX * normal
-    al[1:-1] -= EDGE_INSET_PX * normal
-    first, last = (0, -1) if (du[-1] - du[0]) @ axis > 0 else (-1, 0)
-    au[first] += EDGE_INSET_PX * axis
-    au[last] -= EDGE_INSET_PX * axis
+    # the boxes do not depend on the margins
     circles = np.concatenate([centre + (-radius, radius), centre + shift + (-radius, radius)])
     pts = np.concatenate([su, sl, du, dl, circles.reshape(-1, 2)])
     box = _even_box(pts.min(axis=0) - _PAD_PX, pts.max(axis=0) + _PAD_PX)
@@ -280,23 +234,67 @@ def _geometry(
     w, h = frame_size
     if not _inside(box, roi) or not _inside(source_box, (0, 0, w, h)):
         return None
-    return _EyeGeometry(
-        box=box,
-        source_box=source_box,
-        shift=shift,
-        centre=centre,
-        radius=radius,
-        axis=axis,
-        normal=normal,
-        middle=(su[0] + su[-1]) / 2,
-        half_width=width / 2,
-        valid=_polygon(vu, vl),
-        eyeball=_polygon(eu, el),
-        aperture=_polygon(au, al),
-        upper=_lid(du, su, axis, normal, margin_up),
-        lower=_lid(dl, sl, axis, normal, margin_low),
-        strength=strength,
+    au, al = du.copy(), dl.copy()
+    au[1:-1] += EDGE_INSET_PX * normal
+    al[1:-1] -= EDGE_INSET_PX * normal
+    first, last = (0, -1) if (du[-1] - du[0]) @ axis > 0 else (-1, 0)
+    au[first] += EDGE_INSET_PX * axis
+    au[last] -= EDGE_INSET_PX * axis
+    aperture = _polygon(au, al)
+    # next to a lid that opened, the original's margin band moves with the lid, not the eyeball
+    # (fully once the lid opens by _OPENING_PX: the band then lies inside the revealed strip)
+    open_up = np.clip(((du - shift - su) @ -normal)[1:-1] / _OPENING_PX, 0.0, 1.0)
+    open_low = np.clip(((dl - shift - sl) @ normal)[1:-1] / _OPENING_PX, 0.0, 1.0)
+
+    def shaped(margin_up: float, margin_low: float, strength: float) -> _EyeGeometry:
+        """The eye with these lid margin bands."""
+        vu, vl = su.copy(), sl.copy()
+        vu[1:-1] += (_VALID_INSET * margin_up * open_up)[:, None] * normal
+        vl[1:-1] -= (_VALID_INSET * margin_low * open_low)[:, None] * normal
+        eu, el = su.copy(), sl.copy()
+        eu[1:-1] += margin_up * normal
+        el[1:-1] -= margin_low * normal
+        return _EyeGeometry(
+            box=box,
+            source_box=source_box,
+            shift=shift,
+            centre=centre,
+            radius=radius,
+            axis=axis,
+            normal=normal,
+            middle=(su[0] + su[-1]) / 2,
+            half_width=width / 2,
+            valid=_polygon(vu, vl),
+            eyeball=_polygon(eu, el),
+            aperture=aperture,
+            upper=_lid(du, su, axis, normal, margin_up),
+            lower=_lid(dl, sl, axis, normal, margin_low),
+            strength=strength,
+        )
+
+    margin_up = max(_MIN_MARGIN_PX, MARGIN_UPPER_FRACTION * gap)
+    margin_low = max(_MIN_MARGIN_PX, MARGIN_LOWER_FRACTION * gap)
+    rough = shaped(margin_up, margin_low, strength)
+    if y_plane is None:
+        return rough
+    sx0, sy0, sx1, sy1 = source_box
+    crop = y_plane[sy0:sy1, sx0:sx1]
+    sclera_px = crop[_sclera_mask(crop, rough)]
+    xs = np.arange(sx0, sx1) - centre[0]
+    ys = np.arange(sy0, sy1)[:, None] - centre[1]
+    iris_px = crop[np.hypot(xs, ys) < 0.5 * radius]
+    if not sclera_px.size or not iris_px.size:
+        return None
+    sclera = float(np.median(sclera_px))
+    # no sclera to speak of (a dark or shadowed eye): keep the warp
+    strength *= _ramp(sclera - float(np.median(iris_px)), MIN_EYE_CONTRAST, FULL_EYE_CONTRAST)
+    if strength <= 0.0:
+        return None
+    margin_up, margin_low = (
+        _measure_margin(y_plane, lid, sign * normal, centre, radius, axis, sclera, gap, m)
+        for lid, sign, m in ((su, 1.0, margin_up), (sl, -1.0, margin_low))
     )
+    return shaped(margin_up, margin_low, strength)
 
 
 def _ramp(value: float, lo: float, hi: float) -> float:
