@@ -314,3 +314,24 @@ def test_shrink_is_close_to_area_averaging(grid_first_frame: np.ndarray, factor:
     area = cv2.resize(big, size, interpolation=cv2.INTER_AREA)
     assert out.shape == area.shape
     assert float(np.abs(out.astype(np.int16) - area).mean()) < _SHRINK_MEAN_TOL
+
+
+def test_mediapipe_is_imported_without_its_plotting_library() -> None:
+    """MediaPipe's package imports pyplot for drawing helpers never called here (about half
+    its import time): the tracker keeps it out, and a later import of it gets the real one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from emodirector.track.tracker import import_face_mesh\n"
+        "mesh = import_face_mesh().FaceMesh(static_image_mode=True, refine_landmarks=True)\n"
+        "mesh.close()\n"
+        "assert not [m for m in sys.modules if m.startswith('matplotlib')], 'imported'\n"
+        "import matplotlib.pyplot as plt\n"
+        "assert callable(plt.figure)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("ok")

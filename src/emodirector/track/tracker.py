@@ -13,6 +13,9 @@ whole frame is converted and searched only to find a face (at the start, after i
 
 from __future__ import annotations
 
+import sys
+import threading
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -187,8 +190,7 @@ class FaceTracker(Closing):
             return_free_heap()
 
     def _new_mesh(self, static: bool) -> object:
-        from mediapipe.python.solutions import face_mesh  # heavy import, only when used
-
+        face_mesh = import_face_mesh()  # heavy import, only when used
         o = self.options
         return face_mesh.FaceMesh(
             static_image_mode=static,
@@ -350,6 +352,51 @@ def _thumbnail(yuv: np.ndarray, height: int) -> np.ndarray:
     side = (_THUMB_SIDE, _THUMB_SIDE)
     small = cv2.resize(luma[::step, ::step], side, interpolation=cv2.INTER_AREA)
     return (small.astype(np.float32) - 16.0) / 219.0
+
+
+#: What MediaPipe's package imports only for drawing helpers (``solutions.drawing_utils``
+#: imports pyplot at module level): about half of MediaPipe's import time.
+_PLOTTING = ("matplotlib", "matplotlib.pyplot")
+_IMPORT_LOCK = threading.Lock()
+
+
+class _NotImported(types.ModuleType):
+    """Stands in for the plotting library while MediaPipe is imported without it."""
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ImportError(
+            f"{self.__name__} was not imported with MediaPipe (emodirector does not draw with "
+            "it); import matplotlib before the first face is tracked to use MediaPipe's drawing"
+        )
+
+
+def import_face_mesh() -> types.ModuleType:
+    """MediaPipe's face mesh solution module.
+
+    MediaPipe's package imports matplotlib's pyplot for drawing helpers this project never
+    calls; that alone is about 1.1 s of the ~2.3 s import (``python -X importtime``). Unless
+    the process has imported matplotlib already, it is kept out: stand-ins fill its
+    ``sys.modules`` entries for the duration of the import, and are removed after it (a later
+    ``import matplotlib`` imports the real one).
+    """
+    if "mediapipe.python.solutions.face_mesh" in sys.modules:
+        return sys.modules["mediapipe.python.solutions.face_mesh"]
+    with _IMPORT_LOCK:
+        stand_ins = {n: _NotImported(n) for n in _PLOTTING if n not in sys.modules}
+        if len(stand_ins) == len(_PLOTTING):
+            stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]  # type: ignore[attr-defined]
+        else:
+            stand_ins = {}
+        sys.modules.update(stand_ins)
+        try:
+            from mediapipe.python.solutions import face_mesh
+        finally:
+            for name, module in stand_ins.items():
+                if sys.modules.get(name) is module:
+                    del sys.modules[name]
+    return face_mesh
 
 
 def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
