@@ -15,11 +15,12 @@ import numpy as np
 from emodirector.render.warp import WarpField
 
 
-def _mix(original: np.ndarray, rendered: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def _mix(
+    original: np.ndarray, rendered: np.ndarray, mask: np.ndarray, inverse: np.ndarray
+) -> np.ndarray:
     """``original + mask * (rendered - original)`` rounded (in one pass of OpenCV's
-    ``blendLinear``), exact where ``mask`` is 0 or 1."""
-    mask = np.ascontiguousarray(mask, np.float32)
-    return cv2.blendLinear(original, rendered, 1.0 - mask, mask)
+    ``blendLinear``, ``inverse`` being ``1 - mask``), exact where ``mask`` is 0 or 1."""
+    return cv2.blendLinear(original, rendered, inverse, mask)
 
 
 def composite_yuv420(
@@ -31,7 +32,7 @@ def composite_yuv420(
 
     Args:
         frame: ``(H * 3 // 2, W) uint8`` planar yuv420p input frame (not modified).
-        field: The warp whose ``roi`` and ``weight`` place and mask the rendered region.
+        field: The warp whose ``roi`` and ``mask`` place and mask the rendered region.
         rendered: Y region at full and U, V regions at half resolution.
 
     Returns:
@@ -41,11 +42,16 @@ def composite_yuv420(
     h = frame.shape[0] * 2 // 3
     w = frame.shape[1]
     x0, y0, x1, y1 = field.roi
-    mask = np.clip(field.weight, 0.0, 1.0)
-    out[y0:y1, x0:x1] = _mix(frame[y0:y1, x0:x1], rendered[0], mask)
+    mask = np.ascontiguousarray(field.mask, np.float32)
+    out[y0:y1, x0:x1] = _mix(frame[y0:y1, x0:x1], rendered[0], mask, 1.0 - mask)
     chroma = out[h:].reshape(2, h // 2, w // 2)
-    half = mask[::2, ::2]
+    # the mask at even pixels (nearest-neighbour resizing by one half takes pixel 2 j), one
+    # for U and V
+    ch, cw = rendered[1].shape
+    half = cv2.resize(mask, ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_NEAREST)
+    half = np.ascontiguousarray(half[:ch, :cw])
+    inverse = 1.0 - half
     sl = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
     for plane, region in zip(chroma, rendered[1:], strict=True):
-        plane[sl] = _mix(plane[sl], region, half[: region.shape[0], : region.shape[1]])
+        plane[sl] = _mix(plane[sl], region, half, inverse)
     return out

@@ -15,7 +15,7 @@ between the lips, whose gap the edit preserves.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 
 import cv2
 import numpy as np
@@ -55,6 +55,12 @@ class WarpField:
         shape = (y1 - y0, x1 - x0)
         if self.displacement.shape != (*shape, 2) or self.weight.shape != shape:
             raise ValueError("displacement and weight must cover the roi")
+
+    @cached_property
+    def mask(self) -> np.ndarray:
+        """``(y1 - y0, x1 - x0) float32`` ``weight`` clipped to 0..1 (worked out once: the
+        detail and the compositing both apply it)."""
+        return np.minimum(np.maximum(self.weight, np.float32(0.0)), np.float32(1.0))
 
 
 def anchor_ring(points: np.ndarray) -> np.ndarray:
