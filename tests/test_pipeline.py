@@ -23,6 +23,7 @@ from emodirector import (
     plan_edit,
     render_frame,
 )
+from emodirector.pipeline import FaceFrames, face_frame
 from emodirector.provenance.options import ProvenanceOptions
 from emodirector.render import anchor_ring
 from emodirector.track import FaceTracker
@@ -182,6 +183,32 @@ def test_render_frame_passes_through_when_nothing_to_do(
     frame = next(frames)
     frames.close()
     assert render_frame(frame.image, 0, grid_analysis, edit) is frame.image
+
+
+#: FaceFrames computes a block of frames in one call: float32 rounding only (pixels).
+_FACE_FRAMES_TOL_PX = 1e-3
+
+
+def test_face_frames_equal_face_frame_in_any_order(grid_analysis: VideoAnalysis) -> None:
+    """The block-wise faces are the per-frame ones, asked in order, backwards or past the end
+    of the clip; an edit of intensity 0 has no face to draw on any frame."""
+    edit = plan_edit(grid_analysis, EmotionTarget.from_label("angry", 1.0))
+    n = grid_analysis.track.n_frames
+    faces = FaceFrames(grid_analysis, edit, block=16)
+    order = [*range(n), *range(n - 1, -1, -7), n, n + 5]
+    compared = 0
+    for index in order:
+        want, got = face_frame(grid_analysis, edit, index), faces(index)
+        assert (want is None) == (got is None), index
+        if want is None or got is None:
+            continue
+        np.testing.assert_array_equal(got.source, want.source)
+        np.testing.assert_allclose(got.target, want.target, atol=_FACE_FRAMES_TOL_PX)
+        np.testing.assert_allclose(got.weights, want.weights, rtol=1e-6)
+        compared += 1
+    assert compared >= n  # every frame of the clip has a face to edit
+    nothing = plan_edit(grid_analysis, EmotionTarget.from_label("angry", 0.0))
+    assert all(FaceFrames(grid_analysis, nothing)(i) is None for i in range(n))
 
 
 def test_render_frame_edits_face_only(grid_clip: Path, grid_analysis: VideoAnalysis) -> None:

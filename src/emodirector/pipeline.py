@@ -284,14 +284,59 @@ def face_frame(analysis: VideoAnalysis, edit: ExpressionEdit, index: int) -> Fac
     return FaceFrame(index, src, dst, edit.basis.names, weights)
 
 
+class FaceFrames:
+    """``face_frame`` of every frame, computed ``block`` frames at a time (one vectorised call
+    per block instead of one per frame: a tenth of the cost), for frames asked in increasing
+    order; any order works, a jump back recomputes a block. Equal to ``face_frame`` to float32
+    rounding."""
+
+    def __init__(self, analysis: VideoAnalysis, edit: ExpressionEdit, block: int = 64) -> None:
+        self.analysis, self.edit, self.block = analysis, edit, block
+        self._start = self._stop = 0
+        self._dst: dict[int, np.ndarray] = {}
+        self._pitch = np.zeros(0)
+
+    def _load(self, index: int) -> None:
+        a, edit = self.analysis, self.edit
+        start = index - index % self.block
+        stop = min(start + self.block, a.track.n_frames)
+        sel = np.arange(start, stop)
+        sel = sel[a.track.present[start:stop] & (edit.gain[start:stop] > 0)]
+        self._dst = {}
+        self._pitch = np.zeros(stop - start)
+        if sel.size:
+            pitch = pitch_weight(a.fit.rotation[sel])
+            offsets = a.fit.to_image(edit.offsets(sel), sel) * pitch[:, None, None]
+            dst = a.track.landmarks[sel] + offsets
+            self._dst = {int(t): dst[k] for k, t in enumerate(sel)}
+            self._pitch[sel - start] = pitch
+        self._start, self._stop = start, stop
+
+    def __call__(self, index: int) -> FaceFrame | None:
+        if index >= self.analysis.track.n_frames:
+            return None
+        if not self._start <= index < self._stop:
+            self._load(index)
+        dst = self._dst.get(index)
+        if dst is None:
+            return None
+        src = self.analysis.track.landmarks[index]
+        if float(np.abs(dst[:, :2] - src[:, :2]).max()) < _MIN_VISIBLE_PX:
+            return None
+        pitch = self._pitch[index - self._start]
+        weights = self.edit.weights[index] * self.edit.gain[index] * pitch
+        return FaceFrame(index, src, dst, self.edit.basis.names, weights)
+
+
 def clip_faces(analysis: VideoAnalysis, edit: ExpressionEdit) -> ClipFaces:
     """The analysed face through the whole clip, for ``Renderer.prepare`` (a renderer walking
     every frame keeps no more than ``CHUNK`` frames of the disk-backed landmarks resident)."""
+    faces = FaceFrames(analysis, edit)
 
     def face(index: int) -> FaceFrame | None:
         if index % CHUNK == 0:
             release(analysis.track.landmarks)
-        return face_frame(analysis, edit, index)
+        return faces(index)
 
     return ClipFaces(analysis.info, analysis.track, face)
 
@@ -305,6 +350,7 @@ def render_frame(
     render: RenderOptions | None = None,
     detail: ExpressionDetail | None = None,
     renderer: Renderer | None = None,
+    faces: FaceFrames | None = None,
 ) -> np.ndarray:
     """Apply the edit to one decoded yuv420p frame (returned unchanged if nothing to do).
 
@@ -317,8 +363,9 @@ def render_frame(
         render: What the warp renderer adds to the warp (all of it by default).
         detail: Expression detail for the warp renderer (the packaged one by default).
         renderer: The renderer (by default the warp renderer of ``render`` and ``detail``).
+        faces: The ``FaceFrames`` of ``analysis`` and ``edit`` (faster for consecutive frames).
     """
-    face = face_frame(analysis, edit, index)
+    face = faces(index) if faces is not None else face_frame(analysis, edit, index)
     if face is None:
         return frame
     renderer = renderer or WarpRenderer.from_options(render, detail)
@@ -392,6 +439,7 @@ def edit_video(
             (a, plan_edit(a, target, options.editor, prototypes, action_units))
             for a in analysis.others
         ]
+        faces = [FaceFrames(a, e) for a, e in ((analysis, edit), *others)]
         # the mark is lowered over the face (where a lip reader should see little of it)
         stamp.calm(face_region([(a.track.landmarks, a.track.present)
                                 for a in (analysis, *analysis.others)]))  # fmt: skip
@@ -410,10 +458,10 @@ def edit_video(
                 continue
             if stop is not None and frame.index >= stop:
                 break
-            image = render_frame(frame.image, frame.index, analysis, edit, timer, renderer=renderer)
-            for other, other_edit in others:
+            image = frame.image
+            for (a, e), face_frames in zip(((analysis, edit), *others), faces, strict=True):
                 image = render_frame(
-                    image, frame.index, other, other_edit, timer, renderer=renderer
+                    image, frame.index, a, e, timer, renderer=renderer, faces=face_frames
                 )
             timer.lap("blend")
             image = stamp.mark(image)
@@ -447,6 +495,7 @@ def edit_video(
 __all__ = [
     "EditOptions",
     "EditResult",
+    "FaceFrames",
     "RenderOptions",
     "VideoAnalysis",
     "analyze_video",
