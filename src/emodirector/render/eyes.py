@@ -463,58 +463,70 @@ def _raster(eye: _EyeGeometry, scale: float, crop_shape: tuple[int, ...]) -> _Ra
 
 
 def _render_plane(
-    plane: np.ndarray,
-    region: np.ndarray,
+    planes: tuple[np.ndarray, ...],
+    regions: tuple[np.ndarray, ...],
     roi: tuple[int, int, int, int],
     eye: _EyeGeometry,
     scale: float,
     sclera_mask: np.ndarray,
     shade: bool,
-    raster: _Raster | None = None,
-) -> _Raster:
-    """Redraw one eye in ``region`` (the rendered roi of ``plane``, modified in place).
-
-    Returns:
-        The eye's raster on this plane, to pass back for another plane of the same scale.
+) -> None:
+    """Redraw one eye in ``regions`` (the rendered roi of each of ``planes``, modified in
+    place): the Y plane alone, or U and V together (one raster, their pixels as the two
+    channels of one image: the same values as drawing each apart, in half the calls).
     """
     k = int(round(1 / scale))
     sx0, sy0, sx1, sy1 = (v // k for v in eye.source_box)
-    crop = plane[sy0:sy1, sx0:sx1]
-    if raster is None:
-        raster = _raster(eye, scale, crop.shape)
-    r = raster
+    crops = [p[sy0:sy1, sx0:sx1] for p in planes]
+    multi = len(crops) > 1
+    crop = cv2.merge(crops) if multi else crops[0]
+    r = _raster(eye, scale, crops[0].shape)
+
+    def per_pixel(a: np.ndarray) -> np.ndarray:
+        """A raster's per-pixel array, broadcast over the channels."""
+        return a[..., None] if multi else a
+
     bx0, by0, bx1, by1 = r.box
     replicate = cv2.BORDER_REPLICATE
     layer = _sample(crop, r.qx, r.qy, replicate)
     mirror = _sample(crop, r.mx, r.my, replicate)
-    rings = _ring_medians(crop[r.in_iris].astype(np.float32), r.crho, r.n_bins)
+    iris_px = crop[r.in_iris].astype(np.float32)
     sclera_px = crop[sclera_mask]
-    sclera = float(np.median(sclera_px)) if sclera_px.size else float(np.median(crop))
+    if multi:
+        rings_c = [_ring_medians(iris_px[:, c], r.crho, r.n_bins) for c in range(len(crops))]
+        rings = None if rings_c[0] is None else np.stack(rings_c, axis=1)  # type: ignore[arg-type]
+        whole = crop.reshape(-1, len(crops))
+        sclera = np.median(sclera_px if len(sclera_px) else whole, axis=0)
+    else:
+        rings = _ring_medians(iris_px, r.crho, r.n_bins)
+        sclera = float(np.median(sclera_px)) if sclera_px.size else float(np.median(crop))
     if rings is None:
-        rings = np.full(r.n_bins, sclera, np.float32)
+        rings = np.full((r.n_bins, *np.shape(sclera)), sclera, np.float32)
     ring_val = rings[np.minimum(r.rho.astype(np.int64), r.n_bins - 1)]
     if shade:  # a catchlight must not be mirrored into a second one
         mirror = np.minimum(mirror, ring_val + np.float32(_HIGHLIGHT_CLAMP))
-    iris = ring_val + r.mirror_ok * (mirror - ring_val)
-    white = np.full(r.rho.shape, sclera, np.float32)
+    iris = ring_val + per_pixel(r.mirror_ok) * (mirror - ring_val)
+    white = np.full(layer.shape, sclera, np.float32)
     if shade:
         along, down = r.along, r.down
         u = (along - np.float32((eye.middle + eye.shift) @ eye.axis)) / np.float32(eye.half_width)
         lid_at = np.interp(along, eye.upper.along, eye.upper.across).astype(np.float32)
         below = down - lid_at - np.float32(eye.upper.margin)
         lash = np.exp(-np.maximum(below, 0) / (LASH_WIDTH_FRACTION * 2 * eye.half_width))
-        white *= 1 - CORNER_SHADE * np.clip(u, -1, 1) ** 2 - LASH_SHADE * lash
-    content = white + r.alpha * (iris - white)
-    content += r.valid * (layer - content)
+        white *= per_pixel(1 - CORNER_SHADE * np.clip(u, -1, 1) ** 2 - LASH_SHADE * lash)
+    content = white + per_pixel(r.alpha) * (iris - white)
+    content += per_pixel(r.valid) * (layer - content)
     for band, bx, by in r.bands:
-        content += band * (_sample(crop, bx, by, replicate) - content)
-    mask = r.mask
+        content += per_pixel(band) * (_sample(crop, bx, by, replicate) - content)
+    mask = per_pixel(r.mask)
     rx0, ry0 = roi[0] // k, roi[1] // k
-    out = region[by0 - ry0 : by1 - ry0, bx0 - rx0 : bx1 - rx0]
+    outs = [region[by0 - ry0 : by1 - ry0, bx0 - rx0 : bx1 - rx0] for region in regions]
+    out = cv2.merge(outs) if multi else outs[0]
     mixed = out.astype(np.float32)
     mixed += mask * (content - mixed)
-    out[...] = np.where(mask > 0, np.clip(mixed + 0.5, 0, 255).astype(np.uint8), out)
-    return raster
+    drawn = np.where(mask > 0, np.clip(mixed + 0.5, 0, 255).astype(np.uint8), out)
+    for c, o in enumerate(outs):
+        o[...] = drawn[..., c] if multi else drawn
 
 
 def _sclera_mask(y_crop: np.ndarray, eye: _EyeGeometry) -> np.ndarray:
@@ -566,10 +578,8 @@ def composite_eyes(
     for eye in todo:
         sx0, sy0, sx1, sy1 = eye.source_box
         mask = _sclera_mask(y_plane[sy0:sy1, sx0:sx1], eye)
-        _render_plane(y_plane, out_y, field.roi, eye, 1.0, mask, shade=True)
-        half = mask[::2, ::2]
-        raster = _render_plane(chroma[0], out_u, field.roi, eye, 0.5, half, shade=False)
-        _render_plane(chroma[1], out_v, field.roi, eye, 0.5, half, shade=False, raster=raster)
+        _render_plane((y_plane,), (out_y,), field.roi, eye, 1.0, mask, shade=True)
+        _render_plane(tuple(chroma), (out_u, out_v), field.roi, eye, 0.5, mask[::2, ::2], False)
         if eye.strength < 1.0:
             _fade(eye, field.roi, rendered, (out_y, out_u, out_v))
     return out_y, out_u, out_v
