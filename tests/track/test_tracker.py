@@ -335,3 +335,37 @@ def test_mediapipe_is_imported_without_its_plotting_library() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().endswith("ok")
+
+
+#: The GRID face upscaled 2x on a 1920x1080 canvas (tracked scaled by 2/3 for max_side, so
+#: MediaPipe sees it at 4/3 of its own size): mean landmark distance to the GRID clip's own
+#: tracking, in GRID pixels (0.21 measured).
+_SCALED_MEAN_TOL_PX = 0.5
+
+
+def test_face_in_a_frame_scaled_for_max_side_lands_where_it_is(
+    grid_clip: Path, grid_analysis: VideoAnalysis, tmp_path: Path
+) -> None:
+    """A crop of a frame larger than ``max_side`` is scaled plane by plane before conversion;
+    its landmarks map back to the coded frame's pixels."""
+    import cv2
+
+    at = (600, 250)
+
+    def paste(i: int, rgb: np.ndarray) -> np.ndarray:
+        face = cv2.resize(rgb[:288, :360], (720, 576), interpolation=cv2.INTER_CUBIC)
+        out = np.full_like(rgb, 128)
+        out[at[1] : at[1] + 576, at[0] : at[0] + 720] = face
+        return out
+
+    big = transcode(grid_clip, tmp_path / "big.mp4", canvas=(1920, 1080), max_frames=20,
+                    edit=paste)  # fmt: skip
+    shown: list[tuple[int, ...]] = []
+    with FaceTracker(TrackerOptions(max_side=1280)) as tracker:
+        (track,) = tracker.track_all(probe(big), observer=lambda i, rgb, f: shown.append(rgb.shape))
+    assert shown[0] == (720, 1280, 3)  # the whole frame, scaled by 2/3
+    assert all(s[0] % 2 == 0 and s[1] % 2 == 0 and s[0] < 720 for s in shown[1:])  # crops
+    assert track.present.all()
+    ref = np.asarray(grid_analysis.track.landmarks[: track.n_frames, :, :2])
+    got = (np.asarray(track.landmarks[:, :, :2]) - np.array(at)) / 2
+    assert np.linalg.norm(got - ref, axis=2).mean() < _SCALED_MEAN_TOL_PX

@@ -401,8 +401,8 @@ def import_face_mesh() -> types.ModuleType:
 
 def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """``image`` scaled down to ``size`` (width, height): by the largest whole factor with
-    area averaging (OpenCV's fast path), the rest bilinearly. A single area-averaging resize by
-    a fraction such as 2/3 costs ~8 ms per 920-pixel crop, seven times the bilinear one."""
+    area averaging, the rest bilinearly. A single area-averaging resize by a fraction such as
+    2/3 costs ~8 ms per 920-pixel crop, seven times the bilinear one."""
     h, w = image.shape[:2]
     k = min(w // size[0], h // size[1])
     if k >= 2:
@@ -417,19 +417,25 @@ def _blank(shape: tuple[int, ...]) -> np.ndarray:
     return np.zeros(shape, np.uint8)
 
 
-def _yuv_to_rgb(yuv: np.ndarray, height: int, box: tuple[int, int, int, int]) -> np.ndarray:
-    """``(h, w, 3) uint8`` RGB of the even-aligned region ``box`` of a yuv420p frame."""
+def _yuv_to_rgb(
+    yuv: np.ndarray,
+    height: int,
+    box: tuple[int, int, int, int],
+    size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """``(h, w, 3) uint8`` RGB of the even-aligned region ``box`` of a yuv420p frame, scaled
+    down to ``size`` (even width and height) if given: each plane is scaled before the
+    conversion, which then converts only the smaller image."""
     x0, y0, x1, y1 = box
     width = yuv.shape[1]
     chroma = yuv[height:].reshape(2, height // 2, width // 2)
     hy, hx = slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2)
-    i420 = np.concatenate(
-        [
-            yuv[y0:y1, x0:x1].reshape(-1),
-            chroma[0, hy, hx].reshape(-1),
-            chroma[1, hy, hx].reshape(-1),
-        ]
-    ).reshape((y1 - y0) * 3 // 2, x1 - x0)
+    planes = [yuv[y0:y1, x0:x1], chroma[0, hy, hx], chroma[1, hy, hx]]
+    w, h = x1 - x0, y1 - y0
+    if size is not None and size != (w, h):
+        w, h = size
+        planes = [shrink(planes[0], size)] + [shrink(c, (w // 2, h // 2)) for c in planes[1:]]
+    i420 = np.concatenate([p.reshape(-1) for p in planes]).reshape(h * 3 // 2, w)
     return cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
 
 
@@ -459,12 +465,16 @@ class _View:
         if box == self.frame_box and info.width % 2 + info.height % 2:
             rgb = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420)[: info.height, : info.width]
             box = (0, 0, info.width, info.height)
+            x0, y0, x1, y1 = box
+            size = (max(2, round((x1 - x0) * self.scale)), max(2, round((y1 - y0) * self.scale)))
+            if size != (x1 - x0, y1 - y0):
+                rgb = shrink(rgb, size)
         else:
-            rgb = _yuv_to_rgb(yuv, yuv.shape[0] * 2 // 3, box)
-        x0, y0, x1, y1 = box
-        size = (max(2, round((x1 - x0) * self.scale)), max(2, round((y1 - y0) * self.scale)))
-        if size != (x1 - x0, y1 - y0):
-            rgb = shrink(rgb, size)
+            x0, y0, x1, y1 = box
+            # even, for the chroma planes' half size
+            size = (2 * max(1, round((x1 - x0) * self.scale / 2)),
+                    2 * max(1, round((y1 - y0) * self.scale / 2)))  # fmt: skip
+            rgb = _yuv_to_rgb(yuv, yuv.shape[0] * 2 // 3, box, size)
         self._size = size
         self._origin = np.array([x0, y0, 0.0], np.float32)
         sx, sy = (x1 - x0) / size[0], (y1 - y0) / size[1]
