@@ -139,10 +139,12 @@ def rasterize(
     w = 1.0 - u - v
     ok = np.flatnonzero((u >= -1e-6) & (v >= -1e-6) & (w >= -1e-6))
     node = (gy[ok] * cols + gx[ok]).astype(np.int64)
-    # keep the last (nearest) triangle per node
-    _, last = np.unique(node[::-1], return_index=True)
-    keep = ok[::-1][last]
-    return node[::-1][last], order[tri_id[keep]], np.stack([w[keep], u[keep], v[keep]], axis=1)
+    # keep the last (nearest) triangle per node: the candidates come in drawing order
+    last = np.full(rows * cols, -1, np.int64)
+    np.maximum.at(last, node, np.arange(len(node)))
+    covered = np.flatnonzero(last >= 0)
+    keep = ok[last[covered]]
+    return covered, order[tri_id[keep]], np.stack([w[keep], u[keep], v[keep]], axis=1)
 
 
 def warp_field(
@@ -168,7 +170,7 @@ def warp_field(
     """
     mesh = default_warp_mesh()
     if step is None:
-        step = int(np.clip(round(np.ptp(src[:, 1]) * GRID_STEP_FRACTION), 2, 16))
+        step = min(max(int(round(np.ptp(src[:, 1]) * GRID_STEP_FRACTION)), 2), 16)
     w, h = frame_size
     ring = anchor_ring(src)
     dst_all = np.concatenate([dst[:, :2], ring]).astype(np.float64)
