@@ -243,8 +243,8 @@ def _geometry(
     aperture = _polygon(au, al)
     # next to a lid that opened, the original's margin band moves with the lid, not the eyeball
     # (fully once the lid opens by _OPENING_PX: the band then lies inside the revealed strip)
-    open_up = np.clip(((du - shift - su) @ -normal)[1:-1] / _OPENING_PX, 0.0, 1.0)
-    open_low = np.clip(((dl - shift - sl) @ normal)[1:-1] / _OPENING_PX, 0.0, 1.0)
+    open_up = _clip(((du - shift - su) @ -normal)[1:-1] / _OPENING_PX, 0.0, 1.0)
+    open_low = _clip(((dl - shift - sl) @ normal)[1:-1] / _OPENING_PX, 0.0, 1.0)
 
     def shaped(margin_up: float, margin_low: float, strength: float) -> _EyeGeometry:
         """The eye with these lid margin bands."""
@@ -297,6 +297,12 @@ def _geometry(
     return shaped(margin_up, margin_low, strength)
 
 
+def _clip(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``np.clip`` (same values, no NaN here) without its overhead, large on these small
+    arrays."""
+    return np.minimum(np.maximum(a, lo), hi)
+
+
 def _ramp(value: float, lo: float, hi: float) -> float:
     """0 below ``lo``, 1 above ``hi``, smoothstep between."""
     return float(smoothstep((value - lo) / (hi - lo)))
@@ -339,7 +345,7 @@ def _measure_margin(
     if not found.any():
         return default
     depth = steps[np.argmax(hit[found], axis=1)]
-    return float(np.clip(np.median(depth), _MIN_MARGIN_PX, _MAX_MARGIN_FRACTION * gap))
+    return float(min(max(np.median(depth), _MIN_MARGIN_PX), _MAX_MARGIN_FRACTION * gap))
 
 
 def _fill(poly: np.ndarray, origin: np.ndarray, scale: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -406,7 +412,9 @@ def _raster(eye: _EyeGeometry, scale: float, crop_shape: tuple[int, ...]) -> _Ra
     radius = eye.radius * scale
     constant = cv2.BORDER_CONSTANT
     # output pixels (crop coordinates), and where the rigid layer samples them from
-    ys, xs = np.mgrid[by0 - sy0 : by1 - sy0, bx0 - sx0 : bx1 - sx0].astype(np.float32)
+    shape = (by1 - by0, bx1 - bx0)
+    xs = np.broadcast_to(np.arange(bx0 - sx0, bx1 - sx0, dtype=np.float32), shape)
+    ys = np.broadcast_to(np.arange(by0 - sy0, by1 - sy0, dtype=np.float32)[:, None], shape)
     qx = xs - np.float32(eye.shift[0] * scale)
     qy = ys - np.float32(eye.shift[1] * scale)
     valid = _sample(valid_src, qx, qy, constant)
@@ -427,13 +435,13 @@ def _raster(eye: _EyeGeometry, scale: float, crop_shape: tuple[int, ...]) -> _Ra
     py = (ys + np.float32(sy0)) / np.float32(scale)
     along = px * np.float32(eye.axis[0]) + py * np.float32(eye.axis[1])
     down = px * np.float32(eye.normal[0]) + py * np.float32(eye.normal[1])
-    alpha = np.clip(radius - rho + 0.5, 0.0, 1.0)
+    alpha = _clip(radius - rho + 0.5, 0.0, 1.0)
     # the lid margin bands move with their lids
     # (the lower one only beside the iris: over it, its band is the iris's own lower edge)
     bands = []
     for lid, sign, keep in ((eye.lower, -1.0, 1 - alpha), (eye.upper, 1.0, 1.0)):
         depth = sign * (down - np.interp(along, lid.along, lid.across).astype(np.float32))
-        band = np.clip(lid.margin - depth + 0.5, 0.0, 1.0) * (depth > -1.0) * keep
+        band = _clip(lid.margin - depth + 0.5, 0.0, 1.0) * (depth > -1.0) * keep
         if not band.any():
             continue
         bx = xs - np.interp(along, lid.along, lid.move[:, 0]).astype(np.float32) * scale
@@ -513,7 +521,7 @@ def _render_plane(
         lid_at = np.interp(along, eye.upper.along, eye.upper.across).astype(np.float32)
         below = down - lid_at - np.float32(eye.upper.margin)
         lash = np.exp(-np.maximum(below, 0) / (LASH_WIDTH_FRACTION * 2 * eye.half_width))
-        white *= per_pixel(1 - CORNER_SHADE * np.clip(u, -1, 1) ** 2 - LASH_SHADE * lash)
+        white *= per_pixel(1 - CORNER_SHADE * _clip(u, -1, 1) ** 2 - LASH_SHADE * lash)
     content = white + per_pixel(r.alpha) * (iris - white)
     content += per_pixel(r.valid) * (layer - content)
     for band, bx, by in r.bands:
@@ -524,7 +532,7 @@ def _render_plane(
     out = cv2.merge(outs) if multi else outs[0]
     mixed = out.astype(np.float32)
     mixed += mask * (content - mixed)
-    drawn = np.where(mask > 0, np.clip(mixed + 0.5, 0, 255).astype(np.uint8), out)
+    drawn = np.where(mask > 0, _clip(mixed + 0.5, 0, 255).astype(np.uint8), out)
     for c, o in enumerate(outs):
         o[...] = drawn[..., c] if multi else drawn
 
@@ -598,7 +606,7 @@ def _fade(
         d = 1 if k == 0 else 2
         sl = (slice(y0 // d, y1 // d), slice(x0 // d, x1 // d))
         mixed = a[sl] + eye.strength * (b[sl].astype(np.float32) - a[sl])
-        b[sl] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+        b[sl] = _clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
 __all__ = ["composite_eyes"]
