@@ -285,9 +285,9 @@ def _geometry(
     iris_px = crop[np.hypot(xs, ys) < 0.5 * radius]
     if not sclera_px.size or not iris_px.size:
         return None
-    sclera = float(np.median(sclera_px))
+    sclera = _median(sclera_px)
     # no sclera to speak of (a dark or shadowed eye): keep the warp
-    strength *= _ramp(sclera - float(np.median(iris_px)), MIN_EYE_CONTRAST, FULL_EYE_CONTRAST)
+    strength *= _ramp(sclera - _median(iris_px), MIN_EYE_CONTRAST, FULL_EYE_CONTRAST)
     if strength <= 0.0:
         return None
     margin_up, margin_low = (
@@ -295,6 +295,17 @@ def _geometry(
         for lid, sign, m in ((su, 1.0, margin_up), (sl, -1.0, margin_low))
     )
     return shaped(margin_up, margin_low, strength)
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of a 1-D ``uint8`` or ``float64`` array (the same value: the middle one,
+    or the mean of the middle two in float64), without its overhead."""
+    n = values.size
+    half = n // 2
+    if n % 2:
+        return float(np.partition(values, half)[half])
+    low, high = np.partition(values, (half - 1, half))[half - 1 : half + 1]
+    return (float(low) + float(high)) / 2
 
 
 def _clip(a: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -345,7 +356,7 @@ def _measure_margin(
     if not found.any():
         return default
     depth = steps[np.argmax(hit[found], axis=1)]
-    return float(min(max(np.median(depth), _MIN_MARGIN_PX), _MAX_MARGIN_FRACTION * gap))
+    return float(min(max(_median(depth), _MIN_MARGIN_PX), _MAX_MARGIN_FRACTION * gap))
 
 
 def _fill(poly: np.ndarray, origin: np.ndarray, scale: float, shape: tuple[int, ...]) -> np.ndarray:
@@ -504,10 +515,11 @@ def _render_plane(
         rings_c = [_ring_medians(iris_px[:, c], r.crho, r.n_bins) for c in range(len(crops))]
         rings = None if rings_c[0] is None else np.stack(rings_c, axis=1)  # type: ignore[arg-type]
         whole = crop.reshape(-1, len(crops))
-        sclera = np.median(sclera_px if len(sclera_px) else whole, axis=0)
+        sample = sclera_px if len(sclera_px) else whole
+        sclera = np.array([_median(sample[:, c]) for c in range(len(crops))])
     else:
         rings = _ring_medians(iris_px, r.crho, r.n_bins)
-        sclera = float(np.median(sclera_px)) if sclera_px.size else float(np.median(crop))
+        sclera = _median(sclera_px if sclera_px.size else crop.ravel())
     if rings is None:
         rings = np.full((r.n_bins, *np.shape(sclera)), sclera, np.float32)
     ring_val = rings[np.minimum(r.rho.astype(np.int64), r.n_bins - 1)]
@@ -551,7 +563,7 @@ def _sclera_mask(y_crop: np.ndarray, eye: _EyeGeometry) -> np.ndarray:
         cand = central
     if not cand.any():
         return cand
-    return cand & (y_crop >= np.median(y_crop[cand]))
+    return cand & (y_crop >= _median(y_crop[cand]))
 
 
 def composite_eyes(
