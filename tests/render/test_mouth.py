@@ -20,7 +20,9 @@ from emodirector.face_model import (
 from emodirector.pipeline import EditOptions, VideoAnalysis, edit_video
 from emodirector.render import warp_field, warp_yuv420
 from emodirector.render.mouth import (
+    CROWN_REACH,
     DARK,
+    SWITCH_FADE,
     LipShape,
     MouthBank,
     MouthPart,
@@ -40,6 +42,7 @@ _SKIN = (200, 150, 130)
 _LIP = (170, 80, 80)
 _CAVITY = (40, 15, 15)
 _TEETH = (235, 235, 225)
+_TONGUE = (150, 70, 70)
 #: Openings (largest inner gap over the inner mouth width) of the synthetic clip's frames.
 _OPENINGS = (0.0, 0.14, 0.22, 0.30, 0.38, 0.46)
 #: Largest RMS difference (face-model units) of a retrieved candidate's lips from the target's.
@@ -59,6 +62,23 @@ _CAVITY_OF_LIP = 0.5
 _FOLLOW_TOL_PX = 1.5
 #: Levels of luma by which the warp counts as kept (the soft edge of the drawn interior).
 _KEPT_LEVELS = 2
+#: Rows under a raised lip left to its edge and shadow (the feather and the crowns' shade).
+_CROWN_LIP_PX = 3
+#: Rows of crowns above a frame's own teeth looked at, and their least luma (shaded teeth; the
+#: lips are at 108).
+_CROWN_ROWS = 3
+_CROWN_MIN_Y = 130
+#: Rows of a lowered lip's edge and of the lip under it, and the least share of the lip's luma
+#: along that edge (a dark crescent drew it at 0.64).
+_EDGE_ROWS = 3
+_CRESCENT_OF_LIP = 0.85
+#: Levels by which the cavity's lowest third is brighter than its top third.
+_CAVITY_SHADE = 5
+#: Levels of luma between the two candidates' teeth (they must differ to be seen to switch), the
+#: largest share of that change on one frame, and the levels of change that count as a step.
+_SWITCH_JUMP = 40
+_SWITCH_STEP = 0.5
+_SWITCH_TOL = 6
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -86,8 +106,12 @@ def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.nd
     return pts.astype(np.float32)
 
 
-def _image(landmarks: np.ndarray) -> np.ndarray:
-    """``(H, W, 3) uint8`` RGB: skin, lips, and between them a cavity with upper teeth."""
+def _image(
+    landmarks: np.ndarray, teeth_rgb: tuple[int, int, int] = _TEETH, lower_teeth: bool = False
+) -> np.ndarray:
+    """``(H, W, 3) uint8`` RGB: skin, lips, and between them a cavity with upper teeth (of
+    ``teeth_rgb``), and with ``lower_teeth`` a band of them over the lower lip too, the tongue
+    between the two."""
     img = np.zeros((_H, _W, 3), np.uint8)
     img[:] = _SKIN
     outer = np.concatenate(
@@ -105,7 +129,13 @@ def _image(landmarks: np.ndarray) -> np.ndarray:
     cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
     teeth = np.zeros_like(mask)
     teeth[int(top) : int(top + 12), int(x0) : int(x1)] = 1
-    img[(mask & teeth) > 0] = _TEETH
+    tongue = np.zeros_like(mask)
+    if lower_teeth:
+        bottom = landmarks[list(LIPS_INNER_LOWER), 1].max()
+        teeth[int(bottom - 10) : int(bottom) + 1, int(x0) : int(x1)] = 1
+        tongue[int(top + 12) : int(bottom - 10), int(x0) : int(x1)] = 1
+    img[(mask & teeth) > 0] = teeth_rgb
+    img[(mask & tongue) > 0] = _TONGUE
     return img
 
 
@@ -141,13 +171,18 @@ def _track(landmarks: list[np.ndarray]) -> FaceTrack:
     )
 
 
-def _prepared(sources: list[np.ndarray], targets: list[np.ndarray]) -> MouthPart:
-    """A mouth part whose bank saw the source frames, prepared for the targets."""
+def _prepared(
+    sources: list[np.ndarray],
+    targets: list[np.ndarray],
+    images: list[np.ndarray] | None = None,
+) -> MouthPart:
+    """A mouth part whose bank saw the source frames (``_image`` of each, or ``images``),
+    prepared for the targets."""
     info = _info()
     part = MouthPart()
     observe = part.frame_observer(info)
     for i, lm in enumerate(sources):
-        observe(i, _image(lm), [lm])
+        observe(i, _image(lm) if images is None else images[i], [lm])
     track = _track(sources)
 
     def face(i: int) -> FaceFrame:
@@ -352,16 +387,23 @@ def _own_mouth_under_raised_lip(
     return src, dst, frame, planes, out[0], x0, y0
 
 
-def test_a_frames_own_teeth_follow_its_raised_upper_lip() -> None:
+def test_a_frames_own_upper_teeth_stay_with_the_head_under_a_raised_lip() -> None:
     raise_px = 10.0
-    src, _, frame, _, out_y, x0, y0 = _own_mouth_under_raised_lip(raise_px, 0.25)
+    src, dst, frame, _, out_y, x0, y0 = _own_mouth_under_raised_lip(raise_px, 0.25)
     mid = int(round(float(src[LIPS_INNER_UPPER[5], 0]))) - x0
     cols = slice(mid - 8, mid + 8)
     teeth_src = _teeth_rows(frame[:_H][y0:, x0:], cols)
     teeth_out = _teeth_rows(out_y, cols)
     assert teeth_src.size and teeth_out.size
-    # the teeth band's lower edge (the crowns' tips) moves up with the lip, all the way
-    assert abs((teeth_src.max() - teeth_out.max()) - raise_px) <= _FOLLOW_TOL_PX
+    # the crowns' tips stay where the head holds them (they moved up with the lip before) ...
+    assert abs(int(teeth_src.max()) - int(teeth_out.max())) <= _FOLLOW_TOL_PX
+    # ... and the lip uncovers more of them: teeth up past the tracked lip's teeth top, and no
+    # dark band of cavity between them and the raised lip (the thin band a smile showed)
+    crowns = out_y[teeth_src.min() - _CROWN_ROWS : teeth_src.min(), cols]
+    assert np.median(crowns) > _CROWN_MIN_Y
+    lip = int(np.ceil(dst[LIPS_INNER_UPPER[5], 1])) - y0
+    column = np.median(out_y[lip + _CROWN_LIP_PX : teeth_src.min(), cols], axis=1)
+    assert column.size and column.min() > _DARK_MAX_Y
 
 
 def _inner_mask(lm: np.ndarray, erode: int = 0) -> np.ndarray:
@@ -399,17 +441,94 @@ def test_the_cavity_runs_to_the_corners_of_a_widened_opening() -> None:
     assert np.median(out[0][ys - y0, xs - x0]) < _DARK_MAX_Y
 
 
-def test_over_a_frames_own_teeth_a_raised_lip_keeps_the_warp() -> None:
-    # the middle of the upper lip rises much more than its mean: above the teeth, which follow
-    # that mean, the warp moves the lip's own edge (no flat fill)
-    src, dst, _, planes, out_y, x0, y0 = _own_mouth_under_raised_lip(14.0, 6)
+def test_past_the_crowns_a_raised_lip_keeps_the_warp() -> None:
+    # the middle of the upper lip rises far more than its mean: past the reach of the teeth's
+    # crowns (which stay with the head), the warp moves the lip's own edge (no flat fill)
+    src, dst, _, planes, out_y, x0, y0 = _own_mouth_under_raised_lip(34.0, 6)
     mid = int(round(float(dst[LIPS_INNER_UPPER[5], 0])))
     top = int(np.ceil(dst[LIPS_INNER_UPPER[5], 1]))
-    teeth = int(np.floor(src[LIPS_INNER_UPPER[5], 1]))  # the teeth's top moved up less than 5 px
-    ys, xs = np.mgrid[top + 2 : teeth - 5, mid - 3 : mid + 4]
+    teeth = int(np.floor(src[LIPS_INNER_UPPER[5], 1]))
+    reach = int(np.ceil(CROWN_REACH * _SCALE))
+    ys, xs = np.mgrid[top + 2 : teeth - reach, mid - 3 : mid + 4]
     assert ys.size > 0
     kept = out_y[ys - y0, xs - x0].astype(int) - planes[0][ys - y0, xs - x0]
     assert np.abs(kept).max() <= _KEPT_LEVELS
+
+
+def _own_mouth_with_dropped_jaw(drop_px: float) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """A frame's own mouth with lower teeth composited under its lower lip (and chin) lowered
+    by ``drop_px``: ``dst, out luma, x0, y0``."""
+    src = _landmarks(0.3)
+    dst = src.copy()
+    for group in (LIPS_INNER_LOWER, LIPS_OUTER_LOWER):
+        idx = list(group)
+        dst[idx, 1] += drop_px * np.sin(np.linspace(0, np.pi, len(idx))) ** 0.25
+    dst[CHIN, 1] += drop_px
+    frame = _yuv420(_image(src, lower_teeth=True))
+    cand = own_candidate(frame, src)
+    assert cand is not None
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    out = composite_mouth(field, warp_yuv420(frame, field), src, dst, cand, 1.0, own=True)
+    x0, y0 = field.roi[:2]
+    return dst, out[0], x0, y0
+
+
+def test_no_dark_crescent_along_a_lowered_lip() -> None:
+    # the lower teeth go down with the lip; between their piece's edge and the lip the warp moves
+    # the lip's own edge (the cavity ran on down to the lip: a dark crescent along it)
+    dst, out_y, x0, y0 = _own_mouth_with_dropped_jaw(8.0)
+    mid = int(round(float(dst[LIPS_INNER_LOWER[5], 0]))) - x0
+    lip = int(round(float(dst[LIPS_INNER_LOWER[5], 1]))) - y0
+    column = np.median(out_y[:, mid - 8 : mid + 8], axis=1)
+    lip_y = column[lip + _EDGE_ROWS : lip + 2 * _EDGE_ROWS].mean()
+    assert column[lip - 2 : lip + 3].min() >= _CRESCENT_OF_LIP * lip_y
+
+
+def test_the_cavity_is_shaded_towards_the_lower_piece() -> None:
+    # a jaw dropped far: the cavity between the teeth runs from the dark under the upper teeth
+    # towards the tongue over the lower ones (a flat colour reads as a hole), and stays dark
+    dst, out_y, x0, y0 = _own_mouth_with_dropped_jaw(40.0)
+    mid = int(round(float(dst[LIPS_INNER_LOWER[5], 0]))) - x0
+    column = np.median(out_y[:, mid - 4 : mid + 4], axis=1)
+    lip = int(np.ceil(dst[LIPS_INNER_UPPER[5], 1])) - y0
+    teeth = lip + int(np.argmax(column[lip:] > _TEETH_MIN_Y))
+    start = teeth + int(np.argmax(column[teeth:] < _DARK_MAX_Y)) + 1
+    end = start + int(np.argmax(column[start:] >= _DARK_MAX_Y))
+    cavity = column[start:end]
+    assert cavity.size > 2 * _EDGE_ROWS
+    third = cavity.size // 3
+    assert np.mean(cavity[-third:]) - np.mean(cavity[:third]) >= _CAVITY_SHADE
+
+
+def test_a_switch_of_candidate_fades_over_frames() -> None:
+    # the bank's two open mouths: one with white teeth, one with grey ones; the edit opens a
+    # closed mouth like the first for ten frames, then like the second
+    first, second = _landmarks(0.30), _landmarks(0.46)
+    grey = (150, 150, 145)
+    n = 10
+    sources = [first, second] + [_landmarks(0.0)] * (2 * n)
+    targets = [first, second] + [first] * n + [second] * n
+    images = [_image(first), _image(second, grey)] + [_image(s) for s in sources[2:]]
+    part = _prepared(sources, targets, images)
+    renderer = WarpRenderer([part])
+    teeth = []
+    for i in range(2, len(sources)):
+        face = FaceFrame(i, sources[i], targets[i], (), np.zeros(0, np.float32))
+        drawn = renderer.render(_yuv420(images[i]), face)
+        assert drawn is not None
+        x0, y0 = drawn.field.roi[:2]
+        mid = int(round(float(targets[i][LIPS_INNER_UPPER[5], 0]))) - x0
+        lip = int(np.ceil(targets[i][LIPS_INNER_UPPER[5], 1])) - y0
+        teeth.append(float(np.median(drawn.planes[0][lip + 4 : lip + 9, mid - 8 : mid + 8])))
+    path = part.paths[0]
+    assert int((np.diff(path.choice[2:]) != 0).sum()) == 1
+    jump = abs(teeth[-1] - teeth[n - 1])
+    assert jump > _SWITCH_JUMP
+    # the change is spread over the frames after the switch (the lips change shape there too)
+    steps = np.abs(np.diff(teeth[n - 1 :]))
+    assert steps.max() <= _SWITCH_STEP * jump
+    assert np.count_nonzero(steps > _SWITCH_TOL) >= SWITCH_FADE
 
 
 def test_renderer_options_switch_the_mouth() -> None:

@@ -18,14 +18,17 @@ clip whose mouth matches the edited lips:
    shape (profile of each lip over the corners' line, the gap, the width) matches the edited
    lips best, along a Viterbi path with a switch cost, so teeth do not pop from frame to frame.
 3. *The composite* (``MouthPart.apply``): the candidate is split at its occlusal line (midway
-   between its inner lips); the upper piece is moved rigidly with the edited upper lip, the lower
-   piece with the edited lower lip (the jaw): each is a translation in the canonical frame, so the
-   teeth never stretch; where the pieces part, the mouth's dark cavity shows, and past the pieces
-   and that cavity the opening keeps the warp (the lip's own edge, moved). Its colour is
-   matched to the frame's (mean and standard deviation of Y, U, V over a ring of lip around the
-   opening, in the candidate and in the warped frame) and it is feathered into the edited
-   opening, fading in and out over a few frames where the edit starts or stops opening the lips
-   more than the actor did.
+   between its inner lips); the upper piece stays with the head (the canonical frame), a raised
+   upper lip uncovering more of its teeth's crowns (continued up, ``CROWN_REACH``; only a rise
+   past that takes the teeth along), and the lower piece moves with the edited lower lip (the
+   jaw): each is a translation in the canonical frame, so the teeth never stretch; where the
+   pieces part, the mouth's cavity shows (dark under the upper teeth, turning towards the colour
+   over the lower ones), and past the pieces and that cavity the opening keeps the warp (the
+   lip's own edge, moved). Its colour is matched to the frame's (mean and standard deviation of
+   Y, U, V over a ring of lip around the opening, in the candidate and in the warped frame; the
+   mean moved a few levels at most) and it is feathered into the edited opening, fading in and
+   out over a few frames where the edit starts or stops opening the lips more than the actor
+   did, and from one interior to the next over ``SWITCH_FADE`` frames where the path switches.
 
 A clip whose mouth never opens has no interior to copy: the opening is then filled with a dark
 cavity shaded from the lips' own colour, and ``MouthPart.notes`` says so (the command line prints
@@ -76,6 +79,8 @@ DRAW_OPEN = (0.05, 0.09)
 #: Frames over which the retrieved interior fades in or out, and the least time it stays on.
 FADE_FRAMES = 3
 HOLD_FRAMES = 6
+#: Frames over which the interior drawn before a switch of candidate fades out over the new one.
+SWITCH_FADE = 2
 #: Switching candidate costs this multiple of the median best match cost of the clip (at least
 #: ``_MIN_SWITCH`` in squared face-model units).
 SWITCH_FACTOR = 10.0
@@ -121,15 +126,26 @@ _OCCLUSAL_CONTRAST = 20.0
 #: Half the span (face-model units) over which that fall of luma is measured.
 _OCCLUSAL_STEP = 0.015
 #: The upper teeth are continued up to this far (face-model units) above the opening, from
-#: the row this far below its top (past the lip's shadow), darkening by this share at the end.
-_CROWN_REACH = 0.12
+#: the row this far below its top (past the lip's shadow), darkening by this share at the end;
+#: they stay with the head while the upper lip rises up to that far over the candidate's.
+CROWN_REACH = 0.12
 _CROWN_SKIP = 0.02
-_CROWN_SHADE = 0.35
+_CROWN_SHADE = 0.25
 #: Horizontal blur (face-model units) of the continued crowns.
 _CROWN_BLUR = 0.03
+#: The cavity turns, down to the lower piece, from the dark interior to that piece's colour,
+#: at most this share of the lips' luma; where there is no lower piece, to that luma with the
+#: lips' chroma this far from grey.
+_TONGUE_LUMA = 0.6
+#: Pixels between the pieces up to which the cavity is drawn flat (a line between the teeth).
+_FLAT_GAP_PX = 3
+_TONGUE_CHROMA = 0.8
 #: Range of the colour transfer's standard-deviation ratio (Y; U and V tighter).
-_GAIN_Y = (0.85, 1.2)
+_GAIN_Y = (0.9, 1.1)
 _GAIN_UV = (0.9, 1.1)
+#: Largest move of the mean Y (and U, V) by the colour transfer (levels).
+_SHIFT_Y = 8.0
+_SHIFT_UV = 3.0
 #: Luma of the fallback cavity relative to the lips' mean, and its chroma's pull to grey.
 _DARK_LUMA = 0.3
 _DARK_CHROMA = 0.5
@@ -316,7 +332,7 @@ def _extended(cand: MouthCandidate) -> MouthCandidate:
         return cand
     ppu = cand.px_per_unit
     ext = max(2.0, _EXTEND * ppu)
-    pad = int(np.ceil(max(ext, _CROWN_REACH * ppu))) + 2 * (int(ext) | 1) + 2
+    pad = int(np.ceil(max(ext, CROWN_REACH * ppu))) + 2 * (int(ext) | 1) + 2
     h, w = inside.shape
     r0, r1 = max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)
     c0, c1 = max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)
@@ -356,7 +372,7 @@ def _extended_box(cand: MouthCandidate) -> MouthCandidate:
         skip = max(1, int(round(_CROWN_SKIP * cand.px_per_unit)))
         src = np.minimum(first + skip, np.maximum(first, (first + occ[cols].astype(int)) // 2))
         src = np.minimum(src, last)
-        reach = _CROWN_REACH * cand.px_per_unit
+        reach = CROWN_REACH * cand.px_per_unit
         # the rows the crowns can reach: from ``reach`` above the highest top to the lowest
         band = slice(max(0, int(np.floor(first.min() - reach))), int(first.max()))
         rows = np.arange(h)[band, None]
@@ -372,7 +388,7 @@ def _extended_box(cand: MouthCandidate) -> MouthCandidate:
         yuv[band, cols] = np.where(up[..., None], np.clip(crowns + 0.5, 0, 255), old)
         fade = np.clip((first[None, :] - rows) / reach, 0.0, 1.0)
         old_mask = mask[band, cols]
-        mask[band, cols] = np.where(up, np.maximum(old_mask, 1.0 - fade * fade), old_mask)
+        mask[band, cols] = np.where(up, np.maximum(old_mask, 1.0 - fade**4), old_mask)
     pieces = np.stack([mask * above, mask * (1.0 - above)], axis=2)
     return dataclasses.replace(cand, crop=yuv, pieces=(pieces * 255 + 0.5).astype(np.uint8))
 
@@ -622,7 +638,10 @@ def _candidate(
     dark_y = np.percentile(y[inside], _DARK_PERCENTILE)
     dark_sel = inside & (y <= dark_y + 2)
     dark = yuv[dark_sel].astype(np.float32).mean(axis=0)
-    lip_y = mean[0] if stats else cv2.mean(y, mask=_ring_mask(opening, _RING * ppu))[0]
+    if not stats:
+        # the lips' colour still shades the cavity (a frame's own mouth: no colour transfer)
+        mean = np.array(cv2.mean(yuv, mask=_ring_mask(opening, _RING * ppu))[:3])
+    lip_y = mean[0]
     if dark[0] > _CAVITY_LUMA * lip_y:
         # no dark pixel in the opening (it holds lip): a shadowed, less saturated lip colour
         dark[0] = _CAVITY_LUMA * lip_y
@@ -897,6 +916,7 @@ def draw_interior(
     dst: np.ndarray,
     box: tuple[int, int, int, int],
     ring: tuple[np.ndarray, np.ndarray] | None,
+    crowns: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(h, w, 3) float32`` Y, U, V of the mouth interior over ``box`` (frame pixels), and
     ``(h, w) float32`` 0..1 where it holds something: the two pieces and the cavity between
@@ -912,6 +932,8 @@ def draw_interior(
         box: ``(x0, y0, x1, y1)`` output box in the frame.
         ring: Mean and std of Y, U, V of the lip ring around the edited opening in the frame
             (the candidate's colour is matched to it); None: the candidate's colour as it is.
+        crowns: Continue the upper teeth up past the candidate's opening here (a frame's own
+            mouth, which the bank did not extend).
     """
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
@@ -926,27 +948,24 @@ def draw_interior(
         return np.broadcast_to(dark, (size[1], size[0], 3)).copy(), np.ones(size[::-1], np.float32)
     to_canon = head
     up_t, lo_t = inner_lips(dst, to_canon)
-    # each piece follows its lip: the upper teeth sit under the upper lip as it rises (held
-    # with the head, a smile's raised lip uncovers a dark band over them, not more teeth)
-    shift_up = (up_t[_MID] - cand.upper[_MID]).mean(axis=0)
+    # the upper teeth stay with the head (the canonical frame): a lip that rises uncovers more
+    # of their crowns (continued up, ``CROWN_REACH``), and only a rise past that takes them
+    # along; a lip that comes down covers them. The lower piece follows the lower lip (the jaw).
+    rise = float((up_t[_MID, 1] - cand.upper[_MID, 1]).mean())
+    shift_up = np.array([0.0, min(0.0, rise + CROWN_REACH)])
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
-    dark = np.empty_like(lower)
-    dark[:] = cand.dark
+    if crowns:
+        scale = float(np.sqrt(abs(np.linalg.det(to_canon[:, :2]))))
+        upper, m_u = _crowns(upper, m_u, 1.0 / max(scale, 1e-9))
+    # the cavity, column by column: between the pieces (not past the lower one: a dark crescent
+    # along the lower lip where the piece's inset edge lay, the warp moves the lip's own edge
+    # there), or down to the lower lip where the opening's mask cuts it in a column without
+    # lower piece (the warp's stretched teeth showed there as streaks)
+    dark, between = _cavity(cand, lower, m_u, m_l)
     layer = cv2.blendLinear(lower, dark, m_l, 1.0 - m_l)
     layer = cv2.blendLinear(upper, layer, m_u, 1.0 - m_u)
-    # the cavity, column by column
-    # (below the upper teeth down to the lower lip, where the opening's mask cuts it: a column
-    # whose lower teeth do not show has no lower piece, and the warp's stretched teeth showed
-    # through there as streaks)
-    between = np.maximum.accumulate(m_u, axis=0)
-    # ... and on to the corners of the opening, as the mouth's shadow runs past the teeth (the
-    # rows of its outermost columns repeated; the opening's mask cuts it): a cavity ending with
-    # the pieces' columns draws a dark box
-    cols = np.flatnonzero(between.max(axis=0) > 0.5)
-    if cols.size:
-        between = between[:, np.clip(np.arange(between.shape[1]), cols[0], cols[-1])]
     coverage = np.maximum(between, np.maximum(m_u, m_l))
     if ring is None:
         return layer, coverage
@@ -955,8 +974,107 @@ def draw_interior(
     lo_g = np.array([_GAIN_Y[0], _GAIN_UV[0], _GAIN_UV[0]])
     hi_g = np.array([_GAIN_Y[1], _GAIN_UV[1], _GAIN_UV[1]])
     gain = np.clip(std_f / cand.ring_std, lo_g, hi_g)
+    # the ring's mean moved only so far (levels): the same clip's light changes little, and the
+    # edited lips' ring holds the warp's stretched shadows and the detail's folds (a full match
+    # turned the glasses clip's teeth grey, Y 200 -> 172)
+    shift = np.array([_SHIFT_Y, _SHIFT_UV, _SHIFT_UV])
+    mean_f = cand.ring_mean + np.clip(mean_f - cand.ring_mean, -shift, shift)
     matrix = np.concatenate([np.diag(gain), (mean_f - gain * cand.ring_mean)[:, None]], axis=1)
     return cv2.transform(layer, matrix.astype(np.float32)), coverage
+
+
+def _cavity(
+    cand: MouthCandidate, lower: np.ndarray, m_u: np.ndarray, m_l: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cavity between the pieces on the output box (``lower``: the lower piece's colour,
+    ``m_u``, ``m_l``: the pieces' masks): ``(h, w, 3) float32`` its Y, U, V, and ``(h, w)
+    float32`` 1 where it shows.
+
+    Its colour is the candidate's dark interior under the upper teeth, turning down each column
+    towards the colour at the top of the lower piece (the tongue over the lower teeth; at most a
+    shadowed lip's luma): a flat dark colour there reads as a hole cut into the face, and ends in
+    a seam against the lower piece. It shows from the upper piece down to the lower one (down to
+    the box's bottom in a column without lower piece), and on to the corners of the opening, as
+    the mouth's shadow runs past the teeth (the rows of its outermost columns repeated; the
+    opening's mask cuts it): a cavity ending with the pieces' columns draws a dark box.
+    """
+    dark = np.asarray(cand.dark, np.float32)
+    lip = np.asarray(cand.ring_mean, np.float32)
+    tongue = np.array([max(float(dark[0]), _TONGUE_LUMA * float(lip[0])),
+                       *(128 + _TONGUE_CHROMA * (lip[1:] - 128))], np.float32)  # fmt: skip
+    h, w = m_u.shape
+    # per column, the rows of the gap: from the upper piece's last solid row to the lower's first
+    su, sl = m_u > 0.5, m_l > 0.5
+    has_u, has_l = su.any(axis=0), sl.any(axis=0)
+    bottom = np.where(has_l, np.argmax(sl, axis=0), h)
+    top = np.where(has_u, h - 1 - np.argmax(su[::-1], axis=0), h + 1)
+    cols = np.arange(w)
+    t = np.arange(h, dtype=np.float32)[:, None] - top.astype(np.float32)
+    t *= (1.0 / np.maximum(bottom - top, 1)).astype(np.float32)
+    shows = ((t > 0) & (t <= 1)).view(np.uint8)
+    with_u = np.flatnonzero(has_u)
+    if with_u.size:
+        shows = np.take(shows, np.clip(cols, with_u[0], with_u[-1]), axis=1)
+    if (has_l[with_u].all() and with_u.size
+            and int((bottom - top)[with_u].max()) <= _FLAT_GAP_PX):  # fmt: skip
+        # pieces that (nearly) touch: a line of shadow between the teeth, no room to shade
+        return np.broadcast_to(dark, (h, w, 3)).copy(), shows.astype(np.float32)
+    floor = np.where(has_l[:, None], lower[np.minimum(bottom + 1, h - 1), cols],
+                     tongue[None, :])  # fmt: skip
+    floor[:, 0] = np.minimum(floor[:, 0], tongue[0])
+    floor = cv2.GaussianBlur(floor[None].astype(np.float32), (0, 0), sigmaX=2.0, sigmaY=0.1)[0]
+    np.clip(t, 0.0, 1.0, out=t)
+    # channel by channel (a product broadcast over the three channels cost 1 ms a box)
+    out = cv2.merge([t * (floor[:, k] - dark[k]) + dark[k] for k in range(3)])
+    return out, shows.astype(np.float32)
+
+
+def _crowns(
+    upper: np.ndarray, mask: np.ndarray, px_per_unit: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The upper piece (``(h, w, 3)`` Y, U, V and its ``(h, w)`` 0..1 mask on the output box)
+    with its teeth continued up by ``CROWN_REACH`` as the bank's candidates are: each column's
+    first rows below the lip's shadow repeated upwards, soft across, darkening towards the top,
+    the mask fading out over that reach. The crowns start where the piece is solid: its soft
+    top edge over the warp drew a dark seam across the teeth."""
+    inside = (mask > 0.98).view(np.uint8)
+    cols = np.flatnonzero(inside.any(axis=0))
+    if not cols.size:
+        return upper, mask
+    h = mask.shape[0]
+    span = slice(int(cols[0]), int(cols[-1]) + 1)
+    inside = inside[:, span]
+    has = inside.any(axis=0)
+    # a column without the piece gets no crown: its first row lies past the bottom
+    first = np.where(has, np.argmax(inside, axis=0), h + 10**6)
+    last = h - 1 - np.argmax(inside[::-1].copy(), axis=0)
+    skip = max(1, int(round(_CROWN_SKIP * px_per_unit)))
+    src = np.clip(np.minimum(first + skip, np.maximum(first, (first + last) // 2)), 0, h - 1)
+    reach = max(1.0, CROWN_REACH * px_per_unit)
+    r0 = max(0, int(np.floor(first[has].min() - reach)))
+    r1 = int(first[has].max())
+    if r1 <= r0:
+        return upper, mask
+    rows = np.arange(r0, r1, dtype=np.float32)[:, None]
+    # every crown row of a column repeats one colour (of its row ``src``), soft across
+    colour = upper[src, np.arange(span.start, span.stop)]
+    sigma = max(1.0, _CROWN_BLUR * px_per_unit)
+    colour = cv2.GaussianBlur(colour[None], (0, 0), sigmaX=sigma, sigmaY=0.1)[0]
+    fade = (first[None, :] - rows) * np.float32(1.0 / reach)
+    up = (fade > 0) & (fade <= 1.0)
+    if not up.any():
+        return upper, mask
+    np.clip(fade, 0.0, 1.0, out=fade)
+    crowns = np.empty((r1 - r0, colour.shape[0], 3), np.float32)
+    crowns[..., 0] = colour[:, 0] * (1.0 - _CROWN_SHADE * fade)
+    crowns[..., 1:] = colour[None, :, 1:]
+    upper = upper.copy()
+    mask = mask.copy()
+    region = upper[r0:r1, span]
+    region[up] = crowns[up]
+    m = mask[r0:r1, span]
+    m[up] = np.maximum(m[up], 1.0 - fade[up] ** 4)
+    return upper, mask
 
 
 def _frame_ring(
@@ -1028,7 +1146,7 @@ def composite_mouth(
     alpha = cv2.GaussianBlur(_inset(opening), (0, 0), _FEATHER_SIGMA) * float(weight)
     rbox = (x0 - rx0, y0 - ry0, x1 - rx0, y1 - ry0)
     ring = _frame_ring(planes, rbox, opening, ring_px) if not own or cand is None else None
-    interior, coverage = draw_interior(cand, head, dst, box, ring)
+    interior, coverage = draw_interior(cand, head, dst, box, ring, crowns=own)
     alpha *= coverage
     out_y, out_u, out_v = (p.copy() for p in planes)
     bx0, by0, bx1, by1 = rbox
@@ -1122,6 +1240,11 @@ class MouthPart(RenderPart):
         self.prepare_seconds = 0.0
         self._bank_of: object = None
         self._paths: list[MouthPath] = []
+        # per path: the interior last drawn (frame, choice, candidate, own) and the one a switch
+        # left (``_Drawn``), faded out over ``SWITCH_FADE`` frames
+        self._last: dict[int, _Drawn] = {}
+        self._left: dict[int, _Drawn] = {}
+        self._found: tuple[FaceFrame, MouthPath | None] | None = None
 
     def frame_observer(self, info: VideoInfo) -> FrameObserver:
         self.bank = MouthBank(self.capacity)
@@ -1131,6 +1254,8 @@ class MouthPart(RenderPart):
     def prepare(self, clips: Sequence[ClipFaces]) -> None:
         start = time.perf_counter()
         self._paths = []
+        self._last, self._left = {}, {}
+        self._found = None
         self.fallback_frames = 0
         if clips and (self._bank_of != clips[0].info.path or self.bank.frames_seen == 0):
             self.bank = MouthBank(self.capacity)
@@ -1176,13 +1301,18 @@ class MouthPart(RenderPart):
 
     def path_of(self, face: FaceFrame) -> MouthPath | None:
         """The prepared path of the face being rendered (None if it was not prepared)."""
+        if self._found is not None and self._found[0] is face:
+            return self._found[1]  # ``active`` asked first, then ``apply``
         ax, ay = (float(v) for v in face.source[UPPER_LIP_MID, :2])
+        found = None
         for path in self._paths:
             if face.index < len(path.mouth):
-                px, py = path.mouth[face.index]
+                px, py = (float(v) for v in path.mouth[face.index])
                 if abs(px - ax) <= 0.5 and abs(py - ay) <= 0.5:
-                    return path
-        return None
+                    found = path
+                    break
+        self._found = (face, found)
+        return found
 
     def active(self, face: FaceFrame) -> bool:
         path = self.path_of(face)
@@ -1197,13 +1327,42 @@ class MouthPart(RenderPart):
         head = path.heads[face.index]
         if not np.isfinite(head).all():
             head = head_similarity(face.source)
+        drawn = _Drawn(face.index, k, None, False)
         if k == OWN:
             mine = own_candidate(frame, face.source, face.index, head)
-            if mine is not None:
-                return composite_mouth(field, planes, face.source, face.target, mine, weight,
-                                       own=True, head=head)  # fmt: skip
-        cand = path.candidates[k] if k >= 0 else None
-        return composite_mouth(field, planes, face.source, face.target, cand, weight, head=head)
+            drawn = _Drawn(face.index, k, mine, mine is not None)
+        if not drawn.own:
+            drawn = _Drawn(face.index, k, path.candidates[k] if k >= 0 else None, False)
+        out = composite_mouth(field, planes, face.source, face.target, drawn.cand, weight,
+                              own=drawn.own, head=head)  # fmt: skip
+        # a switch of interior is faded: the one drawn before it laid over the new one,
+        # less on every frame after (a cut from one frame's mouth to another's pops)
+        key = id(path)
+        last = self._last.get(key)
+        if last is not None and last.index == face.index - 1 and last.choice != k:
+            self._left[key] = dataclasses.replace(last, index=face.index)
+        left = self._left.get(key)
+        if left is not None:
+            step = face.index - left.index
+            share = 1.0 - (step + 1) / (SWITCH_FADE + 1)
+            if 0 <= step < SWITCH_FADE and left.choice != k:
+                out = composite_mouth(field, out, face.source, face.target, left.cand,
+                                      weight * share, own=left.own, head=head)  # fmt: skip
+            else:
+                del self._left[key]
+        self._last[key] = drawn
+        return out
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    """The interior drawn on a frame: its ``MouthPath.choice``, the candidate (None: the dark
+    cavity) and whether it is the frame's own (drawn in its own colour)."""
+
+    index: int
+    choice: int
+    cand: MouthCandidate | None
+    own: bool
 
 
 def _belongs(cand: MouthCandidate, track: FaceTrack) -> bool:
@@ -1220,6 +1379,8 @@ def _belongs(cand: MouthCandidate, track: FaceTrack) -> bool:
 
 __all__ = [
     "BANK_SIZE",
+    "CROWN_REACH",
+    "SWITCH_FADE",
     "LipShape",
     "MouthBank",
     "MouthCandidate",
