@@ -64,6 +64,10 @@ _FOLLOW_TOL_PX = 1.5
 _KEPT_LEVELS = 2
 #: Rows under a raised lip left to its edge and shadow (the feather and the crowns' shade).
 _CROWN_LIP_PX = 3
+#: Lips of the edited frame this much darker than the candidate's, and the most levels the
+#: drawn teeth may lose for it (matching the ring's mean and spread took 29).
+_DARKER_LIPS = 0.6
+_TEETH_DIMMED = 18
 #: Rows of crowns above a frame's own teeth looked at, and their least luma (shaded teeth; the
 #: lips are at 108).
 _CROWN_ROWS = 3
@@ -303,6 +307,27 @@ def test_nothing_changes_where_the_lips_open_no_more() -> None:
     b = WarpRenderer([part]).render(frame, face)
     assert a is not None and b is not None
     assert all(np.array_equal(p, q) for p, q in zip(a.planes, b.planes, strict=True))
+
+
+def test_retrieved_teeth_keep_their_light_under_darker_lips() -> None:
+    # the edited frame's lip ring reads darker than the candidate's (the warp's stretched
+    # shadows, the detail's folds): the teeth are moved a few levels, not matched to it
+    lm = _landmarks(0.38)
+    bank = MouthBank()
+    bank.observe(0, _image(lm), [lm])
+    (cand,) = bank.candidates
+    src, dst = _landmarks(0.14), _landmarks(0.38)
+    img = _image(src)
+    lips = np.all(img == _LIP, axis=2)
+    img[lips] = (np.asarray(_LIP) * _DARKER_LIPS).astype(np.uint8)
+    frame = _yuv420(img)
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    out = composite_mouth(field, warp_yuv420(frame, field), src, dst, cand, 1.0)
+    x0, y0 = field.roi[:2]
+    ys, xs = np.nonzero(_teeth_mask(dst))
+    teeth_y = cv2.cvtColor(np.uint8([[_TEETH]]), cv2.COLOR_RGB2YUV)[0, 0, 0]
+    assert np.median(out[0][ys - y0, xs - x0]) >= teeth_y - _TEETH_DIMMED
 
 
 def test_only_the_mouth_changes() -> None:
