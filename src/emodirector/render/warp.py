@@ -43,6 +43,9 @@ class WarpField:
         texture: ``(y1 - y0, x1 - x0, 2) float32`` where each output pixel lies in the texture
             layout the warp was asked for (``warp_field(texture_vertices=...)``), -1 off the
             mesh; None if none was asked for.
+
+    ``warp_field`` makes the three arrays as views of the crop of a slightly larger upsampled
+    grid (their rows are strided); treat them as read-only.
     """
 
     roi: tuple[int, int, int, int]
