@@ -126,12 +126,9 @@ _OCCLUSAL_CONTRAST = 20.0
 #: Half the span (face-model units) over which that fall of luma is measured.
 _OCCLUSAL_STEP = 0.015
 #: The upper teeth are continued up to this far (face-model units) above the opening, from
-#: the row this far below its top (past the lip's shadow), darkening by this share at the end.
+#: the row this far below its top (past the lip's shadow), darkening by this share at the end;
+#: they stay with the head while the upper lip rises up to that far over the candidate's.
 CROWN_REACH = 0.12
-#: Share of that reach a rising lip uncovers (over the inset of the candidate's opening, where
-#: the crowns start) before the teeth go up with it: past it, the crowns' faded top under the
-#: lip let the warp's stretched lip shadow show as a dark band.
-_CROWN_HELD = 0.7
 _CROWN_SKIP = 0.02
 _CROWN_SHADE = 0.25
 #: Horizontal blur (face-model units) of the continued crowns.
@@ -143,8 +140,6 @@ _TONGUE_LUMA = 0.6
 #: Pixels between the pieces up to which the cavity is drawn flat (a line between the teeth).
 _FLAT_GAP_PX = 3
 _TONGUE_CHROMA = 0.8
-#: Share of the lower piece's chroma (from the dark's) the cavity turns to.
-_FLOOR_CHROMA = 0.5
 #: Range of the colour transfer's standard-deviation ratio (Y; U and V tighter).
 _GAIN_Y = (0.9, 1.1)
 _GAIN_UV = (0.9, 1.1)
@@ -957,7 +952,7 @@ def draw_interior(
     # of their crowns (continued up, ``CROWN_REACH``), and only a rise past that takes them
     # along; a lip that comes down covers them. The lower piece follows the lower lip (the jaw).
     rise = float((up_t[_MID, 1] - cand.upper[_MID, 1]).mean())
-    shift_up = np.array([0.0, min(0.0, rise + _CROWN_HELD * CROWN_REACH - _INSET)])
+    shift_up = np.array([0.0, min(0.0, rise + CROWN_REACH)])
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
@@ -1027,9 +1022,6 @@ def _cavity(
     floor = np.where(has_l[:, None], lower[np.minimum(bottom + 1, h - 1), cols],
                      tongue[None, :])  # fmt: skip
     floor[:, 0] = np.minimum(floor[:, 0], tongue[0])
-    # its chroma only part of the way from the dark's (lip colour spread over the gap of a small
-    # face read as a brown fill)
-    floor[:, 1:] = dark[1:] + _FLOOR_CHROMA * (floor[:, 1:] - dark[1:])
     floor = cv2.GaussianBlur(floor[None].astype(np.float32), (0, 0), sigmaX=2.0, sigmaY=0.1)[0]
     np.clip(t, 0.0, 1.0, out=t)
     # channel by channel (a product broadcast over the three channels cost 1 ms a box)
