@@ -31,7 +31,12 @@ lip's thickening, which MediaPipe's contours show on lips parted over the teeth,
 gate; its thinning is not applied, see Free above). The fields that part a pair or thicken a
 lip carry the skin between the nose and the chin with the lip (``_CARRY_SIGMA``), so that a
 parting or thickening held back on closed lips holds back the skin raised with it too: the
-skin is not stretched over a closed lip, which dlib reads as parted lips. The
+skin is not stretched over a closed lip, which dlib reads as parted lips. For the same reason,
+on closed lips (through the same closure gate) the skin and the lips' outer edges are kept
+from moving away from the inner contour (``MouthSplit.contour``): whatever of an edit would
+stretch the upper lip and the skin above it upwards from the closed lip line, or the lower lip
+and the chin's skin downwards, is held back, while their moving together with the lip line (a
+smile's lift) and towards it (a press) stays. The
 amplitude factor adds ``(scale - 1) * gate * own aperture`` of a jaw-opening field (the lower lip
 and the chin moving down). So closures stay closed, openings stay open, and the aperture track
 stays a smooth increasing function of the input's: its correlation stays high.
@@ -242,6 +247,13 @@ class MouthSplit:
             the separation does (a thickening held back on closed lips takes that skin along).
         thinning: ``(2P, 478, 3)`` the same, reaching only ``_SKIN_SIGMA`` beyond the lips:
             what takes an edit's thinning back leaves the skin around the lips as it is.
+        contour: ``(478, 478)`` maps vertical offsets of every point to those of the inner lip
+            contour below it (above the mouth line: the upper inner contour, interpolated along
+            x) or above it (below the line: the lower inner contour); a corner or an iris maps
+            to itself.
+        side: ``(478,)`` -1 above the mouth line, +1 below, 0 at the corners and the irises.
+        stretch_reach: ``(478,)`` 0..1 how much of a point's stretch away from the inner contour
+            is held on closed lips: the lips and the skin carried with them (``_carried``).
     """
 
     separation: np.ndarray
@@ -249,6 +261,9 @@ class MouthSplit:
     opening_gaps: np.ndarray
     thickening: np.ndarray
     thinning: np.ndarray
+    contour: np.ndarray
+    side: np.ndarray
+    stretch_reach: np.ndarray
 
     @classmethod
     def build(cls, template: np.ndarray | None = None) -> MouthSplit:
@@ -307,12 +322,36 @@ class MouthSplit:
         # the outer contour is wider than the inner one: what parting a pair does to the lips'
         # thickness at the outer columns is taken back, so a parting keeps every thickness
         separation -= np.einsum("pj,jnk->pnk", lip_thickness(separation), thickening)
+        # each point off the inner contour refers to the contour point of its column: an outer
+        # lip point to the inner one of its pair column (as ``lip_thickness``), the skin to the
+        # contour interpolated at its x, taken in by the inner contour's width over the outer's
+        corner_x = t[[LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1]], _X]
+        outer_x = t[[LIPS_OUTER_UPPER[0], LIPS_OUTER_UPPER[-1]], _X]
+        narrow = float(np.ptp(corner_x) / np.ptp(outer_x))
+        contour = np.eye(N_LANDMARKS)
+        for sign, line, outer in (
+            (-1.0, LIPS_INNER_UPPER, LIPS_OUTER_UPPER),
+            (1.0, LIPS_INNER_LOWER, LIPS_OUTER_LOWER),
+        ):
+            order = np.argsort(t[list(line), _X])
+            points = np.asarray(line)[order]
+            on = np.setdiff1d(np.flatnonzero(side == sign), points)
+            x = centre + (t[on, _X] - centre) * narrow
+            contour[on] = 0.0
+            for j, point in enumerate(points):
+                contour[on, point] += np.interp(x, t[points, _X], np.eye(len(points))[j])
+            for out_point, in_point in zip(outer[1:-1], line[1:-1], strict=True):
+                contour[out_point] = 0.0
+                contour[out_point, in_point] = 1.0
         return cls(
             separation=separation.astype(np.float32),
             opening=opening.astype(np.float32),
             opening_gaps=lip_gaps(opening).astype(np.float32),
             thickening=thickening.astype(np.float32),
             thinning=thinning.astype(np.float32),
+            contour=contour.astype(np.float32),
+            side=side.astype(np.float32),
+            stretch_reach=(carried * (side != 0)).astype(np.float32),
         )
 
     def separation_part(self, offsets: np.ndarray) -> np.ndarray:
@@ -322,6 +361,14 @@ class MouthSplit:
     def free_part(self, offsets: np.ndarray) -> np.ndarray:
         """``(..., 478, 3)`` offsets less their lip separation: every inner gap unchanged."""
         return offsets - self.separation_part(offsets)
+
+    def stretch(self, offsets: np.ndarray) -> np.ndarray:
+        """``(..., 478)`` the vertical offsets that move points away from the inner contour
+        (up above the mouth line, down below it), weighted by ``stretch_reach``."""
+        y = offsets[..., _Y]
+        relative = y - y @ self.contour.T
+        away = np.where(self.side < 0, np.minimum(relative, 0.0), np.maximum(relative, 0.0))
+        return away * self.stretch_reach
 
 
 @cache
@@ -348,6 +395,9 @@ class SpeechPlan:
             An emotion's lips parted over the teeth look thicker in MediaPipe's contours than
             they are; on closed lips that thickening is gated like the parting. Thinning is not
             applied (a thinner lip reads as a narrower opening).
+        closure: ``(T,) float32`` the closure gate of the input's aperture (0 closed, 1 open):
+            on closed lips the edit's stretch away from the inner contour
+            (``MouthSplit.stretch``) is held back by ``1 - closure``; None holds nothing back.
     """
 
     gate: np.ndarray
@@ -355,6 +405,7 @@ class SpeechPlan:
     opening: np.ndarray
     scale: np.ndarray
     thickness: np.ndarray | None = None
+    closure: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t, p = self.opening.shape[0], len(INNER_PAIRS)
@@ -364,6 +415,8 @@ class SpeechPlan:
             raise ValueError(f"scale must be ({t},)")
         if self.thickness is not None and self.thickness.shape != (t, 2 * p):
             raise ValueError(f"thickness must be ({t}, {2 * p})")
+        if self.closure is not None and self.closure.shape != (t,):
+            raise ValueError(f"closure must be ({t},)")
 
     @property
     def n_frames(self) -> int:
@@ -390,6 +443,11 @@ class SpeechPlan:
             held = self.thickness[frames] - np.clip(own, 0.0, None)
             out += np.einsum("np,pjk->njk", held, split.thickening)
         out += self.opening[frames, None, None] * split.opening
+        if self.closure is not None:
+            # on closed lips the skin and the outer lip edges do not stretch away from the
+            # lip line (dlib reads a stretched closed mouth as parted lips)
+            held = (1.0 - self.closure[frames])[:, None]
+            out[..., _Y] -= held * split.stretch(out)
         return out.astype(offsets.dtype, copy=False)
 
 
@@ -440,6 +498,7 @@ def plan_speech(
         opening=opening.astype(np.float32),
         scale=scale.astype(np.float32),
         thickness=thickness,
+        closure=gate.astype(np.float32),
     )
 
 
