@@ -13,6 +13,7 @@ whole frame is converted and searched only to find a face (at the start, after i
 
 from __future__ import annotations
 
+import importlib
 import sys
 import threading
 import types
@@ -360,16 +361,18 @@ _PLOTTING = ("matplotlib", "matplotlib.pyplot")
 _IMPORT_LOCK = threading.Lock()
 
 
-class _NotImported(types.ModuleType):
-    """Stands in for the plotting library while MediaPipe is imported without it."""
+class _ImportedOnUse(types.ModuleType):
+    """Stands in for a plotting module while MediaPipe is imported without it: what keeps a
+    reference to it (MediaPipe's drawing helpers) gets the real module on first use (dunder
+    names, which tools probe, do not import it)."""
 
     def __getattr__(self, name: str) -> object:
         if name.startswith("__"):
             raise AttributeError(name)
-        raise ImportError(
-            f"{self.__name__} was not imported with MediaPipe (emodirector does not draw with "
-            "it); import matplotlib before the first face is tracked to use MediaPipe's drawing"
-        )
+        for plotting in _PLOTTING:
+            if isinstance(sys.modules.get(plotting), _ImportedOnUse):
+                del sys.modules[plotting]
+        return getattr(importlib.import_module(self.__name__), name)
 
 
 def import_face_mesh() -> types.ModuleType:
@@ -379,12 +382,12 @@ def import_face_mesh() -> types.ModuleType:
     calls; that alone is about 1.1 s of the ~2.3 s import (``python -X importtime``). Unless
     the process has imported matplotlib already, it is kept out: stand-ins fill its
     ``sys.modules`` entries for the duration of the import, and are removed after it (a later
-    ``import matplotlib`` imports the real one).
+    ``import matplotlib`` imports the real one, and so does MediaPipe's drawing on first use).
     """
     if "mediapipe.python.solutions.face_mesh" in sys.modules:
         return sys.modules["mediapipe.python.solutions.face_mesh"]
     with _IMPORT_LOCK:
-        stand_ins = {n: _NotImported(n) for n in _PLOTTING if n not in sys.modules}
+        stand_ins = {n: _ImportedOnUse(n) for n in _PLOTTING if n not in sys.modules}
         if len(stand_ins) == len(_PLOTTING):
             stand_ins["matplotlib"].pyplot = stand_ins["matplotlib.pyplot"]  # type: ignore[attr-defined]
         else:
