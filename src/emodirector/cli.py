@@ -10,11 +10,8 @@ from __future__ import annotations
 import argparse
 import atexit
 import gc
-import importlib
-import importlib.util
 import signal
 import sys
-import types
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -732,27 +729,6 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-class _Deferred(types.ModuleType):
-    """Stands in ``sys.modules`` for a module until one of its attributes is used: then the
-    real module is imported in its place (dunder names, which tools probe, do not import it)."""
-
-    def __getattr__(self, attr: str) -> object:
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), attr)
-
-
-def _defer_unused_imports() -> None:
-    """Leave out what an edit imports without using: MediaPipe's ``solutions`` package imports
-    ``matplotlib.pyplot`` for a drawing helper (0.65 s of the 1.45 s CPU its import takes on
-    this 2-core machine; the tracker uses the face mesh only). It is imported if used."""
-    name = "matplotlib.pyplot"
-    if name not in sys.modules and importlib.util.find_spec(name.partition(".")[0]) is not None:
-        sys.modules[name] = _Deferred(name)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``emodirector`` command; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -762,8 +738,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     # that is when the process ends
     atexit.unregister(gc.freeze)
     atexit.register(gc.freeze)
-    if args.command in ("edit", "demo"):
-        _defer_unused_imports()
     try:
         if args.command == "edit":
             _run_edit(args, args.input)
