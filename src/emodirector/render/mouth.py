@@ -499,11 +499,15 @@ class MouthBank:
         capacity: Most candidates kept (the bank's memory is bounded by it, not by the clip).
 
     Feed it frames with ``observe`` (it is a ``FrameObserver``); ``candidates`` are what it kept.
+    A kept mouth's interior is extended (``_extended``) when ``candidates`` is first read after
+    it was kept: of the mouths kept while a clip is tracked, most are replaced by more diverse
+    ones later, and are never extended.
     """
 
     def __init__(self, capacity: int = BANK_SIZE) -> None:
         self.capacity = capacity
-        self.candidates: list[MouthCandidate] = []
+        self._candidates: list[MouthCandidate] = []
+        self._unextended: set[int] = set()
         self.px_per_unit: float | None = None
         #: Frames it was shown, and the seconds it spent on them.
         self.frames_seen = 0
@@ -514,6 +518,14 @@ class MouthBank:
 
     def __call__(self, index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None:
         self.observe(index, rgb, faces)
+
+    @property
+    def candidates(self) -> list[MouthCandidate]:
+        """The mouths kept, their interiors extended."""
+        for slot in sorted(self._unextended):
+            self._candidates[slot] = _extended(self._candidates[slot])
+        self._unextended.clear()
+        return self._candidates
 
     def observe(self, index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None:
         """Consider frame ``index`` (``(H, W, 3) uint8`` RGB; faces as pixel landmarks of it);
@@ -532,7 +544,7 @@ class MouthBank:
 
     def _slot(self, vec: np.ndarray) -> int | None:
         """Where a candidate of shape ``vec`` goes: appended (``len``), replacing one, or None."""
-        n = len(self.candidates)
+        n = len(self._candidates)
         if n < self.capacity:
             return n
         d_new = np.sqrt(((self._vectors - vec) ** 2).sum(axis=1))
@@ -564,7 +576,7 @@ class MouthBank:
         if slot is None:
             # a near twin of a kept one: replace it only if the lips are clearly steadier here
             near = int(np.argmin(((self._vectors - vec) ** 2).sum(axis=1)))
-            if not motion < _STEADIER * self.candidates[near].motion:
+            if not motion < _STEADIER * self._candidates[near].motion:
                 return
             slot = near
         cand = self._crop(index, rgb, affine, up, lo)
@@ -572,17 +584,17 @@ class MouthBank:
             self._put(slot, dataclasses.replace(cand, motion=motion), vec)
 
     def _put(self, slot: int, cand: MouthCandidate, vec: np.ndarray) -> None:
-        cand = _extended(cand)
-        if slot == len(self.candidates):
-            self.candidates.append(cand)
+        if slot == len(self._candidates):
+            self._candidates.append(cand)
             self._vectors = np.vstack([self._vectors, vec])
-            n = len(self.candidates)
+            n = len(self._candidates)
             dist = np.zeros((n, n))
             dist[:-1, :-1] = self._dist
             self._dist = dist
         else:
-            self.candidates[slot] = cand
+            self._candidates[slot] = cand
             self._vectors[slot] = vec
+        self._unextended.add(slot)
         d = np.sqrt(((self._vectors - vec) ** 2).sum(axis=1))
         self._dist[slot, :] = d
         self._dist[:, slot] = d
