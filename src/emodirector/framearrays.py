@@ -101,6 +101,20 @@ class FrameSpool:
         if len(self._buffer) >= CHUNK:
             self._flush()
 
+    def extend(self, later: FrameSpool) -> None:
+        """Append every frame of ``later`` (same shape and type), a chunk at a time; ``later``
+        is closed."""
+        if (later.frame_shape, later.dtype) != (self.frame_shape, self.dtype):
+            raise ValueError(f"expected {self.frame_shape} {self.dtype} frames")
+        self._flush()
+        later._flush()
+        later._file.seek(0)
+        frame_bytes = int(np.prod(self.frame_shape)) * self.dtype.itemsize
+        for sl in chunks(len(later)):
+            self._file.write(later._file.read(frame_bytes * (sl.stop - sl.start)))
+        self._count += len(later)
+        later._file.close()
+
     def _flush(self) -> None:
         for a in self._buffer:
             self._file.write(a.tobytes())

@@ -372,3 +372,100 @@ def test_face_in_a_frame_scaled_for_max_side_lands_where_it_is(
     ref = np.asarray(grid_analysis.track.landmarks[: track.n_frames, :, :2])
     got = (np.asarray(track.landmarks[:, :, :2]) - np.array(at)) / 2
     assert np.linalg.norm(got - ref, axis=2).mean() < _SCALED_MEAN_TOL_PX
+
+
+# --- a clip tracked in two halves at once -------------------------------------------------------
+
+#: The later half, found anew a few frames early, against one pass over the whole clip: largest
+#: and mean landmark distance (pixels of a face about 120 pixels tall; MediaPipe's own landmarks
+#: move by about as much between two runs that start on different frames).
+_SPLIT_MAX_PX = 1.0
+_SPLIT_MEAN_PX = 0.3
+
+
+class _Recorder:
+    """A forking frame observer that notes the frames it was shown."""
+
+    def __init__(self) -> None:
+        self.indices: list[int] = []
+        self.forks: list[_Recorder] = []
+        self.joined: list[object] = []
+
+    def __call__(self, index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None:
+        self.indices.append(index)
+
+    def fork(self) -> _Recorder:
+        self.forks.append(_Recorder())
+        return self.forks[-1]
+
+    def join(self, later: object) -> None:
+        self.joined.append(later)
+
+
+def _track_both_ways(
+    path: Path, monkeypatch: pytest.MonkeyPatch, min_frames: int, observer: object = None
+) -> tuple[FaceTrack, FaceTrack, list[tuple[str, int, int]]]:
+    """The clip tracked in one pass, then split in two halves (any clip of ``min_frames``)."""
+    import emodirector.track.tracker as tracker_module
+
+    info = probe(path)
+    with FaceTracker(TrackerOptions(parallel=False)) as tracker:
+        (whole,) = tracker.track_all(info)
+    monkeypatch.setattr(tracker_module, "PARALLEL_MIN_FRAMES", min_frames)
+    calls: list[tuple[str, int, int]] = []
+    with FaceTracker(TrackerOptions()) as tracker:
+        (split,) = tracker.track_all(info, lambda *a: calls.append(a), observer)  # type: ignore[arg-type]
+    return whole, split, calls
+
+
+def test_clip_tracked_in_two_halves_matches_one_pass(
+    grid_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = transcode(grid_clip, tmp_path / "grid.mp4")  # its frame count known: it is split
+    observer = _Recorder()
+    whole, split, calls = _track_both_ways(clip, monkeypatch, 40, observer)
+    n, half = whole.n_frames, whole.n_frames // 2
+    np.testing.assert_array_equal(split.present, whole.present)
+    np.testing.assert_array_equal(split.segment, whole.segment)  # one segment across the seam
+    np.testing.assert_array_equal(split.times, whole.times)
+    dist = np.linalg.norm(split.landmarks[..., :2] - whole.landmarks[..., :2], axis=2)
+    assert dist.max() < _SPLIT_MAX_PX
+    assert dist.mean() < _SPLIT_MEAN_PX
+    # each half's observer saw its own frames once, in order (not the later half's warm-up)
+    (later,) = observer.forks
+    assert observer.indices == list(range(half)) and later.indices == list(range(half, n))
+    assert observer.joined == [later]
+    # progress: never backwards, to the end
+    done = [c[1] for c in calls]
+    assert done == sorted(done) and done[-1] == n and {c[0] for c in calls} == {"track"}
+
+
+def test_face_hidden_across_the_split_is_followed_as_in_one_pass(
+    grid_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hidden over the frames where the clip is split, the face is found again by the later
+    half where it was: one segment, as one pass finds it."""
+
+    def hide(i: int, rgb: np.ndarray) -> np.ndarray:
+        if i in _HIDDEN_FRAMES:
+            rgb = rgb.copy()
+            rgb[...] = 128
+        return rgb
+
+    clip = transcode(grid_clip, tmp_path / "hidden.mp4", max_frames=30, edit=hide)
+    whole, split, _ = _track_both_ways(clip, monkeypatch, 20)  # split at 15, inside the gap
+    hidden = np.isin(np.arange(whole.n_frames), list(_HIDDEN_FRAMES))
+    np.testing.assert_array_equal(whole.present, ~hidden)
+    np.testing.assert_array_equal(split.present, whole.present)
+    np.testing.assert_array_equal(split.segment, whole.segment)
+    assert set(split.segment[~hidden]) == {0}
+
+
+def test_cut_to_another_person_at_the_split_starts_a_new_segment(
+    grid_clip: Path, grid_clip_2: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = transcode(grid_clip, tmp_path / "cut.mp4", max_frames=30, sources=(grid_clip_2,))
+    whole, split, _ = _track_both_ways(clip, monkeypatch, 20)  # 60 frames: split at the cut
+    assert whole.present.all()
+    np.testing.assert_array_equal(whole.segment, np.repeat([0, 1], 30))
+    np.testing.assert_array_equal(split.segment, whole.segment)

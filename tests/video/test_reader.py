@@ -175,3 +175,14 @@ def test_iter_frames_content_in_order(tmp_path: Path) -> None:
         assert err < _DECODE_MEAN_ERR_MAX, f"frame {frame.index} decoded out of order"
         n += 1
     assert n == 12
+
+
+def test_iter_frames_from_start_yields_the_same_later_frames(grid_clip: Path) -> None:
+    """``start`` skips the conversion of the frames before it, not their decoding: the frames
+    from it on are those of a whole decode, with the same index, time and pixels."""
+    info = probe(grid_clip)
+    whole = list(iter_frames(info, "yuv420p"))
+    later = list(iter_frames(info, "yuv420p", start=40))
+    assert [f.index for f in later] == [f.index for f in whole[40:]]
+    assert [f.time for f in later] == [f.time for f in whole[40:]]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(later, whole[40:], strict=True))

@@ -572,16 +572,47 @@ class MouthBank:
         if shape.open_fraction < MIN_OPEN_FRACTION:
             return
         vec = shape.vector()
+        slot = self._place(vec, motion)
+        if slot is None:
+            return
+        cand = self._crop(index, rgb, affine, up, lo)
+        if cand is not None:
+            self._put(slot, dataclasses.replace(cand, motion=motion), vec)
+
+    def _place(self, vec: np.ndarray, motion: float) -> int | None:
+        """Where a mouth of shape ``vec`` whose lips moved by ``motion`` goes: appended
+        (``len``), replacing a kept one, or None (not kept)."""
         slot = self._slot(vec)
         if slot is None:
             # a near twin of a kept one: replace it only if the lips are clearly steadier here
             near = int(np.argmin(((self._vectors - vec) ** 2).sum(axis=1)))
             if not motion < _STEADIER * self._candidates[near].motion:
-                return
+                return None
             slot = near
-        cand = self._crop(index, rgb, affine, up, lo)
-        if cand is not None:
-            self._put(slot, dataclasses.replace(cand, motion=motion), vec)
+        return slot
+
+    def fork(self) -> MouthBank:
+        """An empty bank for a later part of the same clip, tracked at the same time."""
+        return MouthBank(self.capacity)
+
+    def join(self, later: MouthBank) -> None:
+        """Take in what ``later`` (a ``fork``, shown the frames after this bank's) kept: each
+        of its mouths, in frame order, is kept here or not by the rule that kept it there.
+        ``later`` saw its own part only, so a mouth it passed over for a more diverse one of
+        its part is not offered here."""
+        for k in sorted(range(len(later._candidates)), key=lambda k: later._candidates[k].index):
+            cand, vec = later._candidates[k], later._vectors[k]
+            slot = self._place(vec, cand.motion)
+            if slot is None:
+                continue
+            self._put(slot, cand, vec)
+            if k not in later._unextended:  # already extended there
+                self._unextended.discard(slot)
+        if self.px_per_unit is None:
+            self.px_per_unit = later.px_per_unit
+        self.frames_seen += later.frames_seen
+        self.seconds += later.seconds
+        self._prev = later._prev
 
     def _put(self, slot: int, cand: MouthCandidate, vec: np.ndarray) -> None:
         if slot == len(self._candidates):

@@ -19,6 +19,7 @@ import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -40,6 +41,21 @@ FrameObserver = Callable[[int, np.ndarray, list[np.ndarray]], None]
 ``(H, W, 3) uint8`` RGB image as tracked (upright, scaled as the whole frame is for ``max_side``;
 the crop around the followed face, or the whole frame where a face is searched), and the faces
 found on it (at least ``min_face_size``) as ``(478, 3)`` landmark pixels of that image."""
+
+
+@runtime_checkable
+class ForkingObserver(Protocol):
+    """A ``FrameObserver`` that can watch two parts of a clip tracked at the same time: ``fork``
+    gives a fresh observer for the later part, ``join`` (called once, after both parts, on the
+    observer of the earlier one) takes in what that one saw. Tracking splits a clip only when
+    its observer (if any) can fork."""
+
+    def __call__(self, index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None: ...
+
+    def fork(self) -> ForkingObserver: ...
+
+    def join(self, later: ForkingObserver) -> None: ...
+
 
 FaceSelection = str | int
 """Which face to edit: ``"largest"``, ``"all"``, or ``N >= 1``, the N-th face from the left."""
@@ -64,6 +80,14 @@ _CUT_PICTURE_WITH_SHAPE = 0.06
 #: centred stable points of consecutive frames. The same face moves it by < 0.001 from frame to
 #: frame; a cut to another person at the same place moves it by ~0.01.
 _CUT_SHAPE = 0.005
+#: A clip of at least this many frames (its count known from the container) is tracked in two
+#: halves at once (``TrackerOptions.parallel``); shorter ones gain too little for a second graph.
+PARALLEL_MIN_FRAMES = 200
+#: The later half starts tracking this many frames early and drops them: MediaPipe's first
+#: landmarks on a newly found face are off by up to ~11 px and settle within about 4 frames.
+_SPLIT_WARM_UP = 10
+#: The halves' faces at the frame before the split overlap by at least this much: one segment.
+_SEAM_IOU = 0.5
 
 
 @dataclass(frozen=True)
@@ -79,6 +103,12 @@ class TrackerOptions:
         min_face_size: Faces smaller than this (box height in pixels of the full frame) are
             treated as absent: too small to track or to edit reliably.
         smoothing: Strength of the temporal smoothing (0 disables it); see ``smooth_landmarks``.
+        parallel: Track a clip of at least ``PARALLEL_MIN_FRAMES`` frames with the face
+            followed one at a time (not ``"all"``) in two halves at once, each on its own
+            thread with its own MediaPipe graph (MediaPipe releases the GIL: on two cores the
+            pass takes about 0.6 of the time). The later half starts on a whole-frame search a
+            few frames early; its landmarks match a single pass's to within MediaPipe's own
+            frame-to-frame noise.
         face: Which face is followed: ``"largest"`` (the largest face when one is first found,
             then followed), ``N >= 1`` (the N-th face from the left, by box centre, among those
             found when one is first found, then followed), or ``"all"`` (every face, up to
@@ -92,6 +122,7 @@ class TrackerOptions:
     min_face_size: float = 40.0
     smoothing: float = 1.0
     face: FaceSelection = "largest"
+    parallel: bool = True
 
     def __post_init__(self) -> None:
         if self.max_faces < 1:
@@ -265,49 +296,16 @@ class FaceTracker(Closing):
             One FaceTrack per followed face (one unless ``face="all"``).
         """
         o = self.options
-        scale = min(1.0, o.max_side / max(info.width, info.height))
-        mesh = self._face_mesh(static=False)
         n_slots = o.max_faces if o.face == "all" else 1
-        slots = [_Slot() for _ in range(n_slots)]
-        view = _View(info, scale, whole=o.face == "all")
-        times: list[float] = []
-        small_frames = 0
-        last_thumb: np.ndarray | None = None
-        for frame in prefetch(iter_frames(info, "yuv420p")):
-            thumb = _thumbnail(frame.image, info.height)
-            change = 0.0 if last_thumb is None else float(np.abs(thumb - last_thumb).mean())
-            last_thumb = thumb
-            if view.crop is not None:
-                rgb = view.image(frame.image)
-                seen = self._faces(mesh, rgb)
-                if not seen and not view.whole:
-                    view.crop = None  # lost: search the whole frame, MediaPipe restarts
-            if view.crop is None:
-                # the one video graph searches the whole frame too: it detects on every frame
-                # until it finds a face (a second, still-image graph cost ~0.8 s to build)
-                rgb = view.image(frame.image)
-                seen = self._faces(mesh, rgb)
-            found = [view.to_coded(f) for f in seen]
-            faces = [f for f in found if np.ptp(f[:, 1]) >= o.min_face_size]
-            if observer is not None:
-                kept = zip(seen, found, strict=True)
-                big = [s for s, f in kept if np.ptp(f[:, 1]) >= o.min_face_size]
-                observer(frame.index, rgb, big)
-            small_frames += bool(found) and not faces
-            if n_slots == 1:
-                chosen, continued = self._choose(faces, slots[0].last_box, o.face)
-                slots[0].add(chosen, continued, change)
-                searched = view.crop is None
-                if view.follow(chosen) or (searched and view.crop is not None and seen):
-                    # MediaPipe follows a face from where it was on the previous image: a crop
-                    # placed anew (or the first crop after a whole-frame search that found a
-                    # face) starts it again
-                    mesh.process(_blank(view.shape))  # type: ignore[attr-defined]
-            else:
-                _assign(slots, faces, change)
-            times.append(frame.time)
-            if progress is not None:
-                progress("track", frame.index + 1, info.frame_count)
+        split = self._split_at(info, n_slots, observer)
+        if split is None:
+            done = _Done(progress, info.frame_count)
+            part = self._track_part(
+                info, self._face_mesh(static=False), _Part(0, None, 0), observer, done
+            )
+        else:
+            part = self._track_split(info, split, observer, progress)
+        slots, times, small_frames = part.slots, part.times, part.small_frames
         tracks = [
             slot.finish(np.asarray(times, np.float64), (info.width, info.height), o.smoothing)
             for slot in slots
@@ -323,6 +321,130 @@ class FaceTracker(Closing):
             small_frames=small_frames,
         )
         return tuple(kept)
+
+    def _split_at(
+        self, info: VideoInfo, n_slots: int, observer: FrameObserver | None
+    ) -> int | None:
+        """The frame the clip is split at to be tracked in two parts at once, or None."""
+        forks = observer is None or isinstance(observer, ForkingObserver)
+        n = info.frame_count
+        if not (self.options.parallel and n_slots == 1 and forks and n >= PARALLEL_MIN_FRAMES):
+            return None
+        return n // 2
+
+    def _track_split(
+        self,
+        info: VideoInfo,
+        split: int,
+        observer: FrameObserver | None,
+        progress: ProgressCallback | None,
+    ) -> _PartResult:
+        """Track frames before ``split`` here and the rest on a second thread with a second
+        MediaPipe graph (MediaPipe releases the GIL while it runs), and join the two."""
+        later_observer = observer.fork() if isinstance(observer, ForkingObserver) else None
+        done = _Done(progress, info.frame_count)
+        stop = threading.Event()
+        later: list[_PartResult | BaseException] = []
+
+        def track_later() -> None:
+            mesh = self._new_mesh(static=False)
+            try:
+                warm = max(0, split - _SPLIT_WARM_UP)
+                part = _Part(split, None, warm)
+                later.append(self._track_part(info, mesh, part, later_observer, done, stop))
+            except BaseException as exc:  # handed to the caller
+                later.append(exc)
+            finally:
+                mesh.close()  # type: ignore[attr-defined]
+
+        thread = threading.Thread(target=track_later, name="emodirector-track", daemon=True)
+        thread.start()
+        try:
+            first = self._track_part(
+                info, self._face_mesh(static=False), _Part(0, split, 0), observer, done
+            )
+            while thread.is_alive():
+                thread.join(timeout=0.1)
+                done.report()
+        finally:
+            stop.set()
+            thread.join()
+        result = later[0]
+        if isinstance(result, BaseException):
+            raise result
+        if isinstance(observer, ForkingObserver):
+            observer.join(later_observer)  # type: ignore[arg-type]
+        return first.joined(result)
+
+    def _track_part(
+        self,
+        info: VideoInfo,
+        mesh: object,
+        part: _Part,
+        observer: FrameObserver | None,
+        done: _Done,
+        stop: threading.Event | None = None,
+    ) -> _PartResult:
+        """Track the frames of ``part`` with ``mesh``."""
+        o = self.options
+        scale = min(1.0, o.max_side / max(info.width, info.height))
+        n_slots = o.max_faces if o.face == "all" else 1
+        slots = [_Slot() for _ in range(n_slots)]
+        view = _View(info, scale, whole=o.face == "all")
+        times: list[float] = []
+        small_frames = 0
+        last_thumb: np.ndarray | None = None
+        warming = part.warm < part.start
+        for frame in prefetch(iter_frames(info, "yuv420p", start=part.warm)):
+            if part.stop is not None and frame.index >= part.stop:
+                break
+            if stop is not None and stop.is_set():
+                break
+            kept = frame.index >= part.start
+            if kept and warming:
+                # the warm-up frames settled MediaPipe on the face; from here the part is kept
+                warming, small_frames = False, 0
+                for slot in slots:
+                    slot.drop_frames()
+            thumb = _thumbnail(frame.image, info.height)
+            change = 0.0 if last_thumb is None else float(np.abs(thumb - last_thumb).mean())
+            last_thumb = thumb
+            if view.crop is not None:
+                rgb = view.image(frame.image)
+                seen = self._faces(mesh, rgb)
+                if not seen and not view.whole:
+                    view.crop = None  # lost: search the whole frame, MediaPipe restarts
+            if view.crop is None:
+                # the one video graph searches the whole frame too: it detects on every frame
+                # until it finds a face (a second, still-image graph cost ~0.8 s to build)
+                rgb = view.image(frame.image)
+                seen = self._faces(mesh, rgb)
+            found = [view.to_coded(f) for f in seen]
+            faces = [f for f in found if np.ptp(f[:, 1]) >= o.min_face_size]
+            if observer is not None and kept:
+                pairs = zip(seen, found, strict=True)
+                big = [s for s, f in pairs if np.ptp(f[:, 1]) >= o.min_face_size]
+                observer(frame.index, rgb, big)
+            small_frames += bool(found) and not faces
+            if n_slots == 1:
+                chosen, continued = self._choose(faces, slots[0].last_box, o.face)
+                slots[0].add(chosen, continued, change)
+                searched = view.crop is None
+                if view.follow(chosen) or (searched and view.crop is not None and seen):
+                    # MediaPipe follows a face from where it was on the previous image: a crop
+                    # placed anew (or the first crop after a whole-frame search that found a
+                    # face) starts it again
+                    mesh.process(_blank(view.shape))  # type: ignore[attr-defined]
+            else:
+                _assign(slots, faces, change)
+            if kept:
+                times.append(frame.time)
+                done.add(1)
+        if warming:  # the clip ended within the warm-up
+            small_frames = 0
+            for slot in slots:
+                slot.drop_frames()
+        return _PartResult(slots, times, small_frames)
 
     @staticmethod
     def _choose(
@@ -571,6 +693,9 @@ class _Slot:
         self.last_box: np.ndarray | None = None
         self.last_face: np.ndarray | None = None
         self.seg_id = -1
+        #: After ``drop_frames``: the segment and the last face box the dropped frames left.
+        self.carried_seg = -1
+        self.carried_box: np.ndarray | None = None
 
     @property
     def was_present(self) -> bool:
@@ -594,12 +719,89 @@ class _Slot:
         self.landmarks.append(face.astype(np.float32))
         self.segment.append(self.seg_id)
 
+    def drop_frames(self) -> None:
+        """Forget the frames added so far but not where the face was: the next frames go on
+        from it as if they were the first."""
+        self.carried_seg, self.carried_box = self.seg_id, self.last_box
+        self.landmarks = FrameSpool((N_LANDMARKS, 3))
+        self.segment = []
+
+    def extend(self, later: _Slot) -> None:
+        """Append the frames of ``later``, a slot that followed the frames after this one's
+        (warmed up on frames before them, then ``drop_frames``). Its first segment continues
+        this slot's last one if it goes on from the segment of its warm-up and both slots
+        last saw the face in the same place, as one pass would have continued it."""
+        seg = np.asarray(later.segment, np.int32)
+        ids = np.unique(seg[seg >= 0])
+        continues = bool(
+            len(ids) > 0
+            and ids[0] == later.carried_seg
+            and self.last_box is not None
+            and later.carried_box is not None
+            and box_iou(self.last_box, later.carried_box) >= _SEAM_IOU
+        )
+        new_ids = np.arange(len(ids)) + self.seg_id + 1 - int(continues)
+        mapping = np.full(int(ids.max()) + 2 if len(ids) else 1, -1, np.int64)
+        mapping[ids] = new_ids
+        self.segment.extend(int(mapping[i]) if i >= 0 else -1 for i in seg)
+        self.landmarks.extend(later.landmarks)
+        if len(ids):
+            self.seg_id = int(new_ids[-1])
+        self.last_box, self.last_face = later.last_box, later.last_face
+
     def finish(self, times: np.ndarray, frame_size: tuple[int, int], smoothing: float) -> FaceTrack:
         seg = np.asarray(self.segment, np.int32)
         lm = smooth_landmarks(self.landmarks.finish(), seg, strength=smoothing)
         return FaceTrack(
             landmarks=lm, present=seg >= 0, segment=seg, times=times, frame_size=frame_size
         )
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Frames ``start <= index < stop`` (None: to the end) of a clip, tracked from ``warm``
+    (the frames before ``start`` only settle MediaPipe)."""
+
+    start: int
+    stop: int | None
+    warm: int
+
+
+@dataclass
+class _PartResult:
+    """What one part's tracking collected."""
+
+    slots: list[_Slot]
+    times: list[float]
+    small_frames: int
+
+    def joined(self, later: _PartResult) -> _PartResult:
+        """This part followed by ``later`` (one slot each)."""
+        self.slots[0].extend(later.slots[0])
+        return _PartResult(
+            self.slots, self.times + later.times, self.small_frames + later.small_frames
+        )
+
+
+class _Done:
+    """Frames tracked so far by every part; reported to ``progress`` from the thread that
+    created it only."""
+
+    def __init__(self, progress: ProgressCallback | None, total: int) -> None:
+        self._progress, self._total = progress, total
+        self._count = 0
+        self._lock = threading.Lock()
+        self._owner = threading.get_ident()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._count += n
+        if threading.get_ident() == self._owner:
+            self.report()
+
+    def report(self) -> None:
+        if self._progress is not None:
+            self._progress("track", self._count, self._total)
 
 
 def _assign(slots: list[_Slot], faces: list[np.ndarray], picture_change: float) -> None:

@@ -186,6 +186,7 @@ def iter_frames(
     info: VideoInfo,
     pixel_format: PixelFormat,
     size: tuple[int, int] | None = None,
+    start: int = 0,
 ) -> Iterator[Frame]:
     """Decode the video stream frame by frame.
 
@@ -193,6 +194,8 @@ def iter_frames(
         info: The probed video.
         pixel_format: ``"rgb24"`` for analysis, ``"yuv420p"`` for editing and re-encoding.
         size: Optional ``(width, height)`` to scale to while converting (cheap, one pass).
+        start: The first frame yielded: the frames before it are decoded (the decoder needs
+            them, and checks them for damage) but not converted.
 
     Yields:
         Frames in presentation order, as the decoder outputs them. ``yuv420p`` frames of an
@@ -222,6 +225,8 @@ def iter_frames(
                     raise UnsupportedVideoError(
                         f"{info.path}: corrupt or truncated video (frame {index} is damaged)"
                     )
+                if index < start:
+                    continue
                 time = float(frame.pts * tb) if frame.pts is not None else index / float(info.fps)
                 if pad:
                     yuv = frame.reformat(width=width, height=height, format="yuv444p")
