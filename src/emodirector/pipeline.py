@@ -1,8 +1,10 @@
 """The end-to-end edit: decode, track, fit, manipulate, render, blend, encode.
 
 Two streaming passes over the video: the first tracks the face (the whole track must be known to
-fit a neutral face and to smooth without lag), the second decodes again, renders the edit into
-each frame and encodes it while the original audio packets are copied across.
+fit a neutral face and to smooth without lag; a clip of ``PARALLEL_MIN_FRAMES`` or more is
+tracked in two halves at once, see ``TrackerOptions.parallel``), the second decodes again,
+renders the edit into each frame and encodes it while the original audio packets are copied
+across.
 
 The two seams: ``EditOptions.editor`` (an ``Editor``: the prototype editor by default) plans the
 edit from the goal ``direct`` makes of the target, and ``EditOptions.renderer`` (a ``Renderer``:

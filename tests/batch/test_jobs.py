@@ -163,3 +163,16 @@ def test_without_ray_the_command_says_how_to_install_it(tmp_path: Path, grid_cli
         'emodirector: error: emodirector batch needs Ray: pip install "emodirector[batch]"'
     ]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(("cpus", "parallel"), [(1, False), (2, True)])
+def test_a_job_tracks_in_two_halves_only_with_two_cpus(
+    tmp_path: Path, grid_clip: Path, cpus: int, parallel: bool
+) -> None:
+    from emodirector.batch.worker import _request
+
+    (tmp_path / "clip.mpg").symlink_to(grid_clip)
+    (job,) = read_jobs(_write(tmp_path / "jobs.csv", "input,output,emotion\nclip.mpg,a.mp4,sad\n"))
+    _, options = _request(job, tmp_path / "a.mp4", cpus)
+    assert options.encode.threads == cpus
+    assert options.tracker.parallel is parallel

@@ -111,13 +111,14 @@ def _progress(report: Report, job: str, part: str) -> Callable[[str, int, int], 
 
 def _request(job: Job, output: Path, cpus: int) -> tuple[Direction, EditOptions]:
     """The row's direction and options, read by the command line's own parser; the encoder gets
-    the job's CPU share."""
+    the job's CPU share, and a job of one CPU tracks its clip in one pass, not two at once."""
     from emodirector.cli import edit_request, parse_edit
 
     args = parse_edit([str(job.input), "-o", str(output), *job.argv, "--quiet"])
     target, options = edit_request(args)
     encode = dataclasses.replace(options.encode, threads=cpus)
-    return target, dataclasses.replace(options, encode=encode, overwrite=True)
+    tracker = dataclasses.replace(options.tracker, parallel=options.tracker.parallel and cpus > 1)
+    return target, dataclasses.replace(options, encode=encode, tracker=tracker, overwrite=True)
 
 
 def _failure(job: Job, part: str, exc: BaseException, start: float, cpu: float) -> TaskResult:
