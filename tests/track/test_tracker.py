@@ -469,3 +469,34 @@ def test_cut_to_another_person_at_the_split_starts_a_new_segment(
     assert whole.present.all()
     np.testing.assert_array_equal(whole.segment, np.repeat([0, 1], 30))
     np.testing.assert_array_equal(split.segment, whole.segment)
+
+
+class _Failing(_Recorder):
+    """Fails on the fifth frame of the earlier half, or (``later``) of the later one."""
+
+    def __init__(self, later: bool) -> None:
+        super().__init__()
+        self.later = later
+
+    def __call__(self, index: int, rgb: np.ndarray, faces: list[np.ndarray]) -> None:
+        super().__call__(index, rgb, faces)
+        if not self.later and len(self.indices) == 5:
+            raise RuntimeError("observer failed")
+
+    def fork(self) -> _Recorder:
+        return _Failing(later=False) if self.later else _Recorder()
+
+
+@pytest.mark.parametrize("later", [False, True])
+def test_a_failure_in_either_half_reaches_the_caller_and_stops_the_other(
+    grid_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, later: bool
+) -> None:
+    import threading
+
+    import emodirector.track.tracker as tracker_module
+
+    clip = transcode(grid_clip, tmp_path / "grid.mp4", max_frames=60)
+    monkeypatch.setattr(tracker_module, "PARALLEL_MIN_FRAMES", 20)
+    with FaceTracker(TrackerOptions()) as tracker, pytest.raises(RuntimeError, match="failed"):
+        tracker.track_all(probe(clip), observer=_Failing(later))
+    assert not [t for t in threading.enumerate() if t.name == "emodirector-track"]
