@@ -8,15 +8,17 @@ import numpy as np
 import pytest
 
 from emodirector.calibrate.prototypes import (
+    OPENING_FACTOR,
     LabeledClip,
     aperture_factor,
     calibrate_prototypes,
     find_mead_clips,
     jaw_mode,
+    without_press,
 )
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import CHIN, LIPS_INNER_LOWER, load_face_model
-from emodirector.fit.speech import AMPLITUDE_BAND, lip_gaps
+from emodirector.fit.speech import AMPLITUDE_BAND, lip_gaps, mouth_split
 from emodirector.manipulate import Emotion, EmotionPrototypes
 from tests.conftest import MeadFits
 
@@ -122,3 +124,36 @@ def test_jaw_mode_moves_the_lower_face_with_the_chin_only() -> None:
     assert mode[CHIN, 1] == pytest.approx(1.0)
     assert mode[LIPS_INNER_LOWER[5], 1] == pytest.approx(1.0)
     assert abs(mode[[10, 33, 263, 1]]).max() < 1e-12  # forehead, eye corners, nose tip
+
+
+#: Canonical-unit tolerance of the lip measures after ``without_press`` (float32 shapes).
+_GAP_TOL = 1e-6
+
+
+def test_without_press_keeps_the_opening_and_the_free_mouth() -> None:
+    """A press of some inner pairs is undone, pairs that open stay, and a mouth shape that does
+    not change the gaps (a widening) is kept as it was."""
+    template = load_face_model().template.astype(np.float64)
+    split = mouth_split()
+    press = np.linspace(-0.03, 0.03, split.separation.shape[0])
+    widen = np.zeros_like(template)
+    widen[:, 0] = 0.05 * (template[:, 0] - template[:, 0].mean())
+    widen = split.free_part(widen)
+    offsets = np.einsum("p,pnk->nk", press, split.separation) + widen
+    out = without_press(offsets)
+    np.testing.assert_allclose(lip_gaps(out), np.clip(press, 0.0, None), atol=_GAP_TOL)
+    np.testing.assert_allclose(split.free_part(out), split.free_part(offsets), atol=_GAP_TOL)
+    assert np.abs(without_press(widen) - widen).max() < _GAP_TOL
+
+
+def test_shipped_opening_emotions_do_not_press_their_lips() -> None:
+    """Surprise (and every emotion whose takes open wider than neutral speech) opens its lips
+    by its aperture factor without a press eating into it; sad keeps its press."""
+    shipped = EmotionPrototypes.load_default()
+    for k, emotion in enumerate(shipped.emotions):
+        gaps = lip_gaps(shipped.offsets[k].astype(np.float64))
+        if shipped.aperture[k] >= OPENING_FACTOR:
+            assert gaps.min() > -_GAP_TOL, emotion
+    sad = shipped.index(Emotion.SAD)
+    assert shipped.aperture[sad] < OPENING_FACTOR
+    assert lip_gaps(shipped.offsets[sad].astype(np.float64)).min() < 0.0

@@ -18,6 +18,9 @@ decides, frame by frame, how much of its lip separation an edit applies):
 - The *aperture factor* of an emotion is how much wider its takes open and close the lips than
   the same actor's neutral take: the ratio of the 10th-90th percentile spread of the inner-lip
   aperture, combined over actors by the median and kept within ``fit.speech.AMPLITUDE_BAND``.
+  An emotion whose takes open the lips clearly wider than neutral speech (factor at least
+  ``OPENING_FACTOR``) does not also press them: the closing part of its inner-lip separation
+  is taken out of its prototype (``without_press``); it ate part of the factor on open frames.
 
 The per-actor prototypes are combined by a per-coordinate median (with three or more actors; a
 mean otherwise), so that one actor's idiosyncrasy does not leak in. Actors express an emotion in
@@ -52,7 +55,7 @@ from emodirector.face_model import (
     mesh_smoother,
 )
 from emodirector.fit.fitting import FaceFit, fit_track
-from emodirector.fit.speech import AMPLITUDE_BAND, lip_aperture
+from emodirector.fit.speech import AMPLITUDE_BAND, lip_aperture, lip_gaps, mouth_split
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.track.tracker import FaceTrack, FaceTracker
 from emodirector.video.reader import probe
@@ -67,6 +70,10 @@ _MAX_GAIN = 2.0
 _MAX_REGION_GAIN = 1.5
 #: Percentiles of the aperture whose spread compares an emotional take with a neutral one.
 _SPREAD_PERCENTILES = (10, 90)
+#: An emotion whose aperture factor reaches this opens the lips more than neutral speech, and
+#: its prototype loses its lip press (``without_press``); sad's 1.03 is within the factor's
+#: noise between trackers (``benchmarks/results/calibration_notes.md``) and keeps its press.
+OPENING_FACTOR = 1.1
 #: Passes of neighbour averaging over the mesh applied to each prototype.
 _SMOOTH_PASSES = 2
 
@@ -191,6 +198,18 @@ def peak_frames(
     peak = np.zeros(len(canonical), dtype=bool)
     peak[np.flatnonzero(ok)[score >= np.quantile(score, _PEAK_QUANTILE)]] = True
     return offsets, peak
+
+
+def without_press(offsets: np.ndarray) -> np.ndarray:
+    """``(478, 3)`` offsets without the part that closes any inner-lip pair.
+
+    Each inner pair's gap change below 0 (``fit.speech.lip_gaps``) is undone by that pair's
+    separation shape (``MouthSplit.separation``); opening pairs, and everything that does not
+    change the gaps (width, corners, the lips' lift), stay.
+    """
+    out = np.asarray(offsets, np.float64)
+    press = np.clip(lip_gaps(out), None, 0.0)
+    return out - np.einsum("p,pnk->nk", press, mouth_split().separation.astype(np.float64))
 
 
 def clip_prototype(canonical: np.ndarray, neutral: np.ndarray, mode: np.ndarray) -> np.ndarray:
@@ -351,6 +370,8 @@ def calibrate_prototypes(
     combined = combined * gain[:, None, None]
     combined = _rigid_irises(combined * region_gains(actor_offsets, combined, smoother)[..., None])
     aperture = np.clip(np.median(factors, axis=0), *AMPLITUDE_BAND)
+    for j in np.flatnonzero(aperture >= OPENING_FACTOR):
+        combined[j] = without_press(combined[j])
     return EmotionPrototypes(
         emotions=emotions,
         offsets=combined.astype(np.float32),

@@ -38,7 +38,7 @@ from emodirector.pipeline import VideoAnalysis, edited_landmarks, plan_edit, ren
 from emodirector.video.reader import VideoInfo, iter_frames, probe
 
 #: Candidate strengths, weakest first.
-STRENGTHS = (1.0, 1.15, 1.3, 1.45)
+STRENGTHS = (1.0, 1.15, 1.3, 1.45, 1.6)
 #: Least rise of the held-out reading that justifies a strength above 1 short of the target
 #: (smaller rises are within the calibration's own noise).
 MIN_RISE = 0.05
