@@ -45,6 +45,9 @@ _TEETH = (235, 235, 225)
 _TONGUE = (150, 70, 70)
 #: Openings (largest inner gap over the inner mouth width) of the synthetic clip's frames.
 _OPENINGS = (0.0, 0.14, 0.22, 0.30, 0.38, 0.46)
+#: Lips a little apart between words (mean gap above the speech constraint's closed lips, the
+#: opening under the bank's open mouths): the source an edit opens wider.
+_PARTED = 0.07
 #: Largest RMS difference (face-model units) of a retrieved candidate's lips from the target's.
 _MATCH_TOL = 0.01
 #: Luma of the drawn interior: a dark cavity is below this ...
@@ -83,6 +86,11 @@ _CAVITY_SHADE = 5
 _SWITCH_JUMP = 40
 _SWITCH_STEP = 0.5
 _SWITCH_TOL = 6
+#: An edited opening this much wider (fraction of the mouth width) than a candidate with
+#: clenched teeth, and the most levels of luma the middle column between its lips may dip
+#: below the teeth (the pieces moved apart by the whole gain drew a dark line of 120 levels).
+_SLIGHTLY_WIDER = 0.03
+_CLENCHED_DIP = 30
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -229,8 +237,8 @@ def test_retrieval_picks_the_candidate_of_matching_shape() -> None:
         bank.observe(i, _image(lm), [lm])
     cands = tuple(bank.candidates)
     for want in (0.22, 0.38, 0.46):
-        # a closed source mouth edited to open like frame ``want``
-        src = np.stack([_landmarks(0.0)] * 5)
+        # a barely parted source mouth edited to open like frame ``want``
+        src = np.stack([_landmarks(_PARTED)] * 5)
         dst = np.stack([_landmarks(want)] * 5)
         svec = np.stack([_shape(s).vector() for s in src])
         tvec = np.stack([_shape(d).vector() for d in dst])
@@ -274,7 +282,7 @@ def _teeth_mask(lm: np.ndarray) -> np.ndarray:
 
 
 def test_fallback_on_a_clip_that_never_opens_its_mouth() -> None:
-    sources = [_landmarks(0.0)] * 10
+    sources = [_landmarks(_PARTED)] * 10
     targets = [_landmarks(0.3)] * 10
     part = _prepared(sources, targets)
     assert part.fallback_frames == 10
@@ -528,11 +536,11 @@ def test_the_cavity_is_shaded_towards_the_lower_piece() -> None:
 
 def test_a_switch_of_candidate_fades_over_frames() -> None:
     # the bank's two open mouths: one with white teeth, one with grey ones; the edit opens a
-    # closed mouth like the first for ten frames, then like the second
+    # barely parted mouth like the first for ten frames, then like the second
     first, second = _landmarks(0.30), _landmarks(0.46)
     grey = (150, 150, 145)
     n = 10
-    sources = [first, second] + [_landmarks(0.0)] * (2 * n)
+    sources = [first, second] + [_landmarks(_PARTED)] * (2 * n)
     targets = [first, second] + [first] * n + [second] * n
     images = [_image(first), _image(second, grey)] + [_image(s) for s in sources[2:]]
     part = _prepared(sources, targets, images)
@@ -615,3 +623,75 @@ def test_an_edit_collects_the_bank_while_tracking(data_dir: Path, tmp_path: Path
     assert len(part.bank.candidates) > 0 and not result.notes
     (path,) = part.paths
     assert path.switches <= _MAX_SWITCH_RATE * result.frames
+
+
+def test_no_interior_between_lips_the_input_shows_touching() -> None:
+    # an edit that would part closed lips (the speech constraint keeps them closed): whatever
+    # the edited lips do, nothing of an interior is drawn where the input's lips touch
+    sources = [_landmarks(o) for o in _OPENINGS] + [_landmarks(0.0)] * 6
+    targets = sources[: len(_OPENINGS)] + [_landmarks(0.3)] * 6
+    part = _prepared(sources, targets)
+    (path,) = part.paths
+    assert (path.weight[len(_OPENINGS) :] == 0).all()
+    frame = _yuv420(_image(sources[-3]))
+    face = FaceFrame(len(sources) - 3, sources[-3], targets[-3], (), np.zeros(0, np.float32))
+    assert not part.active(face)
+    a = WarpRenderer().render(frame, face)
+    b = WarpRenderer([part]).render(frame, face)
+    assert a is not None and b is not None
+    assert all(np.array_equal(p, q) for p, q in zip(a.planes, b.planes, strict=True))
+
+
+def _middle_column(planes: tuple[np.ndarray, ...], roi: tuple[int, ...], lm: np.ndarray,
+                   edge: int) -> np.ndarray:  # fmt: skip
+    """Luma down the mouth's middle column between the inner lips of ``lm``, ``edge`` rows
+    left off at each lip."""
+    x0, y0 = roi[:2]
+    col = int(round(float(lm[LIPS_INNER_UPPER[5], 0]))) - x0
+    top = int(np.ceil(lm[LIPS_INNER_UPPER[5], 1])) - y0 + edge
+    bottom = int(np.floor(lm[LIPS_INNER_LOWER[5], 1])) - y0 - edge
+    return planes[0][top : bottom + 1, col - 2 : col + 3].astype(float).mean(axis=1)
+
+
+def test_clenched_teeth_do_not_part_for_a_slightly_wider_opening() -> None:
+    # the bank's mouth shows teeth from lip to lip (upper and lower bands meet); the edit
+    # opens a little more than it: the lower piece follows, but no dark line opens between them
+    lm = _landmarks(0.14)
+    bank = MouthBank()
+    bank.observe(0, _image(lm, lower_teeth=True), [lm])
+    (cand,) = bank.candidates
+    src, dst = _landmarks(_PARTED), _landmarks(0.14 + _SLIGHTLY_WIDER)
+    frame = _yuv420(_image(src))
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    out = composite_mouth(field, warp_yuv420(frame, field), src, dst, cand, 1.0)
+    teeth_y = cv2.cvtColor(np.uint8([[_TEETH]]), cv2.COLOR_RGB2YUV)[0, 0, 0]
+    column = _middle_column(out, field.roi, dst, _EDGE_ROWS)
+    assert column.min() >= teeth_y - _CLENCHED_DIP
+
+
+def test_teeth_that_come_with_a_switch_show_at_once() -> None:
+    # a switch from a dark interior to the actor's white teeth: the fade lays the dark one
+    # over the teeth only where it is not much darker, so the teeth are not grey through it
+    first, second = _landmarks(0.30), _landmarks(0.46)
+    dark = (60, 55, 55)
+    n = 8
+    sources = [first, second] + [_landmarks(_PARTED)] * (2 * n)
+    targets = [first, second] + [first] * n + [second] * n
+    images = [_image(first, dark), _image(second)] + [_image(s) for s in sources[2:]]
+    part = _prepared(sources, targets, images)
+    renderer = WarpRenderer([part])
+    teeth = []
+    for i in range(2, len(sources)):
+        face = FaceFrame(i, sources[i], targets[i], (), np.zeros(0, np.float32))
+        drawn = renderer.render(_yuv420(images[i]), face)
+        assert drawn is not None
+        x0, y0 = drawn.field.roi[:2]
+        mid = int(round(float(targets[i][LIPS_INNER_UPPER[5], 0]))) - x0
+        lip = int(np.ceil(targets[i][LIPS_INNER_UPPER[5], 1])) - y0
+        teeth.append(float(np.median(drawn.planes[0][lip + 4 : lip + 9, mid - 8 : mid + 8])))
+    path = part.paths[0]
+    assert int((np.diff(path.choice[2:]) != 0).sum()) == 1
+    assert teeth[-1] - teeth[n - 1] > _SWITCH_JUMP
+    # from the first frame of the switch on, the teeth are as bright as they settle
+    assert min(teeth[n:]) >= teeth[-1] - _SWITCH_TOL

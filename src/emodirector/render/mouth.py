@@ -53,6 +53,7 @@ from emodirector.face_model import (
     UPPER_LIP_MID,
     load_face_model,
 )
+from emodirector.fit.speech import CLOSED_APERTURE
 from emodirector.ramps import smoothstep
 from emodirector.render.renderer import ClipFaces, FaceFrame, Planes, RenderPart
 from emodirector.render.warp import WarpField
@@ -140,6 +141,14 @@ _TONGUE_LUMA = 0.6
 #: Pixels between the pieces up to which the cavity is drawn flat (a line between the teeth).
 _FLAT_GAP_PX = 3
 _TONGUE_CHROMA = 0.8
+#: The lower piece parts from the upper one only past this slack (face-model units): a target
+#: gap a little larger than the candidate's moved its clenched teeth a pixel or two apart, a
+#: thin dark line across them.
+PART_SLACK = 0.02
+#: In the fade from one interior to the next, the one drawn before is laid less where the new one
+#: is brighter, and not at all where by this many levels of Y (teeth that came with a switch
+#: from a dark interior showed grey through the fade).
+_FADE_CONTRAST = 48.0
 #: Range of the colour transfer's standard-deviation ratio (Y; U and V tighter).
 _GAIN_Y = (0.9, 1.1)
 _GAIN_UV = (0.9, 1.1)
@@ -951,7 +960,7 @@ def plan_path(
     excess = np.full(t_len, np.nan)
     for i in np.flatnonzero(~np.isnan(sources[:, 0])):
         excess[i] = excess_opening(_shape_of(sources[i]), _shape_of(targets[i]))
-    weight = on_weights(excess) * _open_gate(targets)
+    weight = on_weights(excess) * _open_gate(targets) * _apart(sources)
     choice = np.full(t_len, DARK, np.int32)
     active = weight > 0
     k = len(candidates)
@@ -988,6 +997,17 @@ def _open_gate(targets: np.ndarray) -> np.ndarray:
     frac[ok] = gaps.max(axis=1) / np.maximum(targets[ok, 18], 1e-9)
     lo, hi = DRAW_OPEN
     return smoothstep((frac - lo) / (hi - lo)).astype(np.float32)
+
+
+def _apart(sources: np.ndarray) -> np.ndarray:
+    """``(T,) float32`` 0 where the input's lips touch (mean inner-lip gap below the speech
+    constraint's ``CLOSED_APERTURE``, or no edit), else 1: closed lips stay closed, and nothing
+    of an interior is drawn between them."""
+    ok = ~np.isnan(sources[:, 0])
+    apart = np.zeros(len(sources), np.float32)
+    gaps = sources[ok, :9] + sources[ok, 9:18]
+    apart[ok] = gaps.mean(axis=1) >= CLOSED_APERTURE
+    return apart
 
 
 def _shape_of(vec: np.ndarray) -> LipShape:
@@ -1068,6 +1088,7 @@ def draw_interior(
     rise = float((up_t[_MID, 1] - cand.upper[_MID, 1]).mean())
     shift_up = np.array([0.0, min(0.0, rise + CROWN_REACH)])
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
+    shift_lo[1] = shift_up[1] + parting(float(shift_lo[1] - shift_up[1]))
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
     if crowns:
@@ -1078,7 +1099,12 @@ def draw_interior(
     # there), or down to the lower lip where the opening's mask cuts it in a column without
     # lower piece (the warp's stretched teeth showed there as streaks)
     dark, between = _cavity(cand, lower, m_u, m_l)
-    layer = cv2.blendLinear(lower, dark, m_l, 1.0 - m_l)
+    # the upper piece over the lower one over the cavity; where the pieces meet at the occlusal
+    # line their soft edges share the pixel (the lower one takes what the upper leaves), the
+    # cavity only what neither covers: laid one over the other, a quarter of the cavity showed
+    # along the line between clenched teeth
+    w_l = np.minimum(m_l, 1.0 - m_u)
+    layer = cv2.blendLinear(lower, dark, w_l, (1.0 - m_u) - w_l)
     layer = cv2.blendLinear(upper, layer, m_u, 1.0 - m_u)
     coverage = np.maximum(between, np.maximum(m_u, m_l))
     if ring is None:
@@ -1095,6 +1121,18 @@ def draw_interior(
     mean_f = cand.ring_mean + np.clip(mean_f - cand.ring_mean, -shift, shift)
     matrix = np.concatenate([np.diag(gain), (mean_f - gain * cand.ring_mean)[:, None]], axis=1)
     return cv2.transform(layer, matrix.astype(np.float32)), coverage
+
+
+def parting(gap: float) -> float:
+    """How far the lower piece moves away from the upper one (face-model units) when the edited
+    lips part ``gap`` more than the candidate's: not at all up to ``PART_SLACK`` (a small gap
+    stays clenched: a part of a pixel drew a faint seam), then ``gap - PART_SLACK``; a negative
+    gap (the pieces overlap, the upper in front) as it is.
+
+    >>> [round(parting(g), 3) for g in (-0.01, 0.0, 0.01, 0.04, 0.1)]
+    [-0.01, 0.0, 0.0, 0.02, 0.08]
+    """
+    return gap if gap <= 0 else max(0.0, gap - PART_SLACK)
 
 
 def _cavity(
@@ -1230,6 +1268,7 @@ def composite_mouth(
     weight: float,
     own: bool = False,
     head: np.ndarray | None = None,
+    fading: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw the mouth interior into the edited opening of a warped face region.
 
@@ -1243,6 +1282,9 @@ def composite_mouth(
         own: The candidate is the frame's own mouth (``own_candidate``): its colour is kept;
             another frame's is matched to this frame's colour and light.
         head: ``head_similarity(src)`` if known.
+        fading: The interior is one a switch left, fading out over the new one in ``planes``:
+            it is laid less where the new one is brighter (``_FADE_CONTRAST``), so teeth that
+            come with the switch show at once, not grey under a dark interior.
 
     Returns:
         New Y, U, V regions; ``planes`` itself where the opening is empty or off the region.
@@ -1273,6 +1315,10 @@ def composite_mouth(
     y_reg = out_y[by0:by1, bx0:bx1]
     # plane by plane, each contiguous (see ``_piece``)
     inter_y, inter_u, inter_v = cv2.split(interior)
+    if fading:
+        h, w = y_reg.shape
+        brighter = y_reg.astype(np.float32) - inter_y[:h, :w]
+        alpha[:h, :w] *= np.clip(1.0 - brighter * np.float32(1 / _FADE_CONTRAST), 0.0, 1.0)
     y_reg[:] = _mix(y_reg, inter_y, alpha)
     half = ((x1 - x0) // 2, (y1 - y0) // 2)
     a_half = cv2.resize(alpha, half, interpolation=cv2.INTER_AREA)
@@ -1469,7 +1515,8 @@ class MouthPart(RenderPart):
             share = 1.0 - (step + 1) / (SWITCH_FADE + 1)
             if 0 <= step < SWITCH_FADE and left.choice != k:
                 out = composite_mouth(field, out, face.source, face.target, left.cand,
-                                      weight * share, own=left.own, head=head)  # fmt: skip
+                                      weight * share, own=left.own, head=head,
+                                      fading=True)  # fmt: skip
             else:
                 del self._left[key]
         self._last[key] = drawn
