@@ -341,7 +341,7 @@ def _extended(cand: MouthCandidate) -> MouthCandidate:
         return cand
     ppu = cand.px_per_unit
     ext = max(2.0, _EXTEND * ppu)
-    pad = int(np.ceil(max(ext, CROWN_REACH * ppu))) + 2 * (int(ext) | 1) + 2
+    pad = int(np.ceil(max(ext, CROWN_REACH * ppu))) + 2 * _fill_kernel(ext) + 2
     h, w = inside.shape
     r0, r1 = max(0, rows[0] - pad), min(h, rows[-1] + 1 + pad)
     c0, c1 = max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad)
@@ -356,6 +356,14 @@ def _extended(cand: MouthCandidate) -> MouthCandidate:
     return dataclasses.replace(cand, crop=crop, pieces=pieces)
 
 
+def _fill_kernel(ext: float) -> int:
+    """Odd width of the box blur, applied twice, that continues an interior ``ext`` pixels past
+    its edge: it reaches (``k - 1``) at least that far, as far as the mask it is drawn with (a
+    blur that fell short left the mask over no colour: a dark outline round the teeth of a
+    small face)."""
+    return 2 * int(np.ceil(ext / 2)) + 1
+
+
 def _extended_box(cand: MouthCandidate) -> MouthCandidate:
     """``_extended`` on a crop that holds the opening and the band around it."""
     inside = cand.pieces[..., 0] > 127
@@ -363,7 +371,7 @@ def _extended_box(cand: MouthCandidate) -> MouthCandidate:
     outside = np.ascontiguousarray((~inside).astype(np.uint8))
     dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
     weight = inside.astype(np.float32)
-    k = int(ext) | 1
+    k = _fill_kernel(ext)
     den = cv2.blur(cv2.blur(weight, (k, k)), (k, k))
     num = cv2.blur(cv2.blur(cand.crop.astype(np.float32) * weight[..., None], (k, k)), (k, k))
     fill = num / np.maximum(den, 1e-4)[..., None]
@@ -1101,11 +1109,15 @@ def draw_interior(
     dark, between = _cavity(cand, lower, m_u, m_l)
     # the upper piece over the lower one over the cavity; where the pieces meet at the occlusal
     # line their soft edges share the pixel (the lower one takes what the upper leaves), the
-    # cavity only what neither covers: laid one over the other, a quarter of the cavity showed
-    # along the line between clenched teeth
+    # cavity only what neither covers and only where it shows: laid one over the other, a
+    # quarter of the cavity showed along the line between clenched teeth, and the cavity's
+    # colour darkened every soft edge of a piece over the warp (a dark outline round the teeth,
+    # a dark band where the crowns fade out under a raised lip). Each weight normalised by
+    # blendLinear, the colour is that of what covers the pixel, ``coverage`` its share.
     w_l = np.minimum(m_l, 1.0 - m_u)
-    layer = cv2.blendLinear(lower, dark, w_l, (1.0 - m_u) - w_l)
-    layer = cv2.blendLinear(upper, layer, m_u, 1.0 - m_u)
+    w_d = between * ((1.0 - m_u) - w_l)
+    layer = cv2.blendLinear(lower, dark, w_l, w_d)
+    layer = cv2.blendLinear(upper, layer, m_u, w_l + w_d)
     coverage = np.maximum(between, np.maximum(m_u, m_l))
     if ring is None:
         return layer, coverage
