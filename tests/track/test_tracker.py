@@ -500,3 +500,31 @@ def test_a_failure_in_either_half_reaches_the_caller_and_stops_the_other(
     with FaceTracker(TrackerOptions()) as tracker, pytest.raises(RuntimeError, match="failed"):
         tracker.track_all(probe(clip), observer=_Failing(later))
     assert not [t for t in threading.enumerate() if t.name == "emodirector-track"]
+
+
+def test_later_half_that_chose_another_face_is_tracked_again_from_the_first(
+    grid_clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A larger copy of the face comes into view before the split: one pass goes on following
+    the face it found first; the later half, searching the whole frame, takes the larger one,
+    so it is tracked again on from the first half, and the track is one pass's."""
+    import cv2
+
+    def second_face(i: int, rgb: np.ndarray) -> np.ndarray:
+        if i >= 20:
+            rgb = rgb.copy()
+            rgb[50:424, 420:888] = cv2.resize(rgb[100:388, 0:360], (468, 374))
+        return rgb
+
+    clip = transcode(grid_clip, tmp_path / "two.mp4", canvas=(900, 480), offset=(0, 100),
+                     max_frames=60, edit=second_face)  # fmt: skip
+    observer = _Recorder()
+    whole, split, calls = _track_both_ways(clip, monkeypatch, 20, observer)  # split at 30
+    assert whole.present.all()
+    assert np.nanmax(whole.landmarks[:, :, 0]) < 400  # one pass stays on the face on the left
+    np.testing.assert_array_equal(split.segment, whole.segment)
+    np.testing.assert_array_equal(split.landmarks, whole.landmarks)
+    # the observer joined is the one that watched the frames tracked again
+    assert len(observer.forks) == 2 and observer.joined == [observer.forks[1]]
+    assert observer.forks[1].indices == list(range(30, 60))
+    assert calls[-1][1] == 60

@@ -88,6 +88,8 @@ PARALLEL_MIN_FRAMES = 200
 _SPLIT_WARM_UP = 10
 #: The halves' faces at the frame before the split overlap by at least this much: one segment.
 _SEAM_IOU = 0.5
+#: A face overlapping the last box by more than this continues a track (``_choose``).
+_FOLLOW_IOU = 0.3
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,14 @@ class FaceTracker(Closing):
         result = later[0]
         if isinstance(result, BaseException):
             raise result
+        if not first.slots[0].follows_on(result.slots[0]):
+            # the later half chose another face: it is tracked again, on from the first half
+            # with its graph (progress stays where it is meanwhile)
+            later_observer = observer.fork() if isinstance(observer, ForkingObserver) else None
+            result = self._track_part(
+                info, self._mesh, _Part(split, None, split), later_observer, _Done(None, 0),
+                resume=first,
+            )  # fmt: skip
         if isinstance(observer, ForkingObserver):
             observer.join(later_observer)  # type: ignore[arg-type]
         return first.joined(result)
@@ -384,16 +394,21 @@ class FaceTracker(Closing):
         observer: FrameObserver | None,
         done: _Done,
         stop: threading.Event | None = None,
+        resume: _PartResult | None = None,
     ) -> _PartResult:
-        """Track the frames of ``part`` with ``mesh``."""
+        """Track the frames of ``part`` with ``mesh``; with ``resume`` (the part before, tracked
+        with the same ``mesh``), go on exactly as one pass would have."""
         o = self.options
         scale = min(1.0, o.max_side / max(info.width, info.height))
         n_slots = o.max_faces if o.face == "all" else 1
         slots = [_Slot() for _ in range(n_slots)]
         view = _View(info, scale, whole=o.face == "all")
+        last_thumb: np.ndarray | None = None
+        if resume is not None:
+            slots = [s.seeded() for s in resume.slots]
+            view, last_thumb = resume.view, resume.last_thumb
         times: list[float] = []
         small_frames = 0
-        last_thumb: np.ndarray | None = None
         warming = part.warm < part.start
         for frame in prefetch(iter_frames(info, "yuv420p", start=part.warm)):
             if part.stop is not None and frame.index >= part.stop:
@@ -444,7 +459,7 @@ class FaceTracker(Closing):
             small_frames = 0
             for slot in slots:
                 slot.drop_frames()
-        return _PartResult(slots, times, small_frames)
+        return _PartResult(slots, times, small_frames, view, last_thumb)
 
     @staticmethod
     def _choose(
@@ -459,7 +474,7 @@ class FaceTracker(Closing):
         if last_box is not None:
             ious = [box_iou(_box(f), last_box) for f in faces]
             best = int(np.argmax(ious))
-            if ious[best] > 0.3:
+            if ious[best] > _FOLLOW_IOU:
                 return faces[best], True
         if isinstance(selection, int):
             by_x = sorted(faces, key=lambda f: float(_box(f)[[0, 2]].mean()))
@@ -696,6 +711,8 @@ class _Slot:
         #: After ``drop_frames``: the segment and the last face box the dropped frames left.
         self.carried_seg = -1
         self.carried_box: np.ndarray | None = None
+        #: The box of the first face added (since ``drop_frames``).
+        self.first_box: np.ndarray | None = None
 
     @property
     def was_present(self) -> bool:
@@ -716,6 +733,8 @@ class _Slot:
             self.seg_id += 1
         self.last_box = _box(face)
         self.last_face = face
+        if self.first_box is None:
+            self.first_box = self.last_box
         self.landmarks.append(face.astype(np.float32))
         self.segment.append(self.seg_id)
 
@@ -725,6 +744,25 @@ class _Slot:
         self.carried_seg, self.carried_box = self.seg_id, self.last_box
         self.landmarks = FrameSpool((N_LANDMARKS, 3))
         self.segment = []
+        self.first_box = None
+
+    def follows_on(self, later: _Slot) -> bool:
+        """Whether ``later`` (see ``extend``) took up the face this slot left off with, where
+        there is one: the face it was warmed up on, or else the first it found, is where this
+        slot last saw its face. Where several faces are in view, the later half may have chosen
+        another one (``TrackerOptions.face`` picks among the faces in view when it first finds
+        one)."""
+        theirs = later.carried_box if later.carried_box is not None else later.first_box
+        if self.last_box is None or theirs is None:
+            return True
+        return box_iou(self.last_box, theirs) > _FOLLOW_IOU
+
+    def seeded(self) -> _Slot:
+        """A new slot that goes on from this one, as if it had been warmed up on its frames."""
+        slot = _Slot()
+        slot.last_box, slot.last_face, slot.seg_id = self.last_box, self.last_face, self.seg_id
+        slot.carried_seg, slot.carried_box = self.seg_id, self.last_box
+        return slot
 
     def extend(self, later: _Slot) -> None:
         """Append the frames of ``later``, a slot that followed the frames after this one's
@@ -769,17 +807,24 @@ class _Part:
 
 @dataclass
 class _PartResult:
-    """What one part's tracking collected."""
+    """What one part's tracking collected, and where it left off (its view of the frame, the
+    thumbnail of its last frame)."""
 
     slots: list[_Slot]
     times: list[float]
     small_frames: int
+    view: _View
+    last_thumb: np.ndarray | None
 
     def joined(self, later: _PartResult) -> _PartResult:
         """This part followed by ``later`` (one slot each)."""
         self.slots[0].extend(later.slots[0])
         return _PartResult(
-            self.slots, self.times + later.times, self.small_frames + later.small_frames
+            self.slots,
+            self.times + later.times,
+            self.small_frames + later.small_frames,
+            later.view,
+            later.last_thumb,
         )
 
 
