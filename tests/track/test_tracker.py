@@ -528,3 +528,23 @@ def test_later_half_that_chose_another_face_is_tracked_again_from_the_first(
     assert len(observer.forks) == 2 and observer.joined == [observer.forks[1]]
     assert observer.forks[1].indices == list(range(30, 60))
     assert calls[-1][1] == 60
+
+
+@pytest.mark.parametrize("zero", [None, (5, "z"), (0, "x")])
+def test_landmark_array_reads_every_coordinate(zero: tuple[int, str] | None) -> None:
+    """Read from the serialised list, the landmarks are exactly MediaPipe's values, also where
+    a coordinate of exactly 0 is left out of the bytes."""
+    from mediapipe.framework.formats import landmark_pb2
+
+    from emodirector.track.tracker import landmark_array
+
+    values = np.random.default_rng(3).normal(size=(N_LANDMARKS, 3)).astype(np.float32)
+    listed = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in values:
+        listed.landmark.add(x=x, y=y, z=z)
+    if zero is not None:
+        setattr(listed.landmark[zero[0]], zero[1], 0.0)
+        values[zero[0], "xyz".index(zero[1])] = 0.0
+    got = landmark_array(listed)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, values)
