@@ -145,6 +145,9 @@ _TONGUE_CHROMA = 0.8
 #: gap a little larger than the candidate's moved its clenched teeth a pixel or two apart, a
 #: thin dark line across them.
 PART_SLACK = 0.02
+#: Weight of the cavity's colour where nothing of the interior covers a pixel (it only has to
+#: be a colour: the opening's chroma is averaged over it).
+_NOTHING = 1e-4
 #: In the fade from one interior to the next, the one drawn before is laid less where the new one
 #: is brighter, and not at all where by this many levels of Y (teeth that came with a switch
 #: from a dark interior showed grey through the fade).
@@ -406,6 +409,14 @@ def _extended_box(cand: MouthCandidate) -> MouthCandidate:
         fade = np.clip((first[None, :] - rows) / reach, 0.0, 1.0)
         old_mask = mask[band, cols]
         mask[band, cols] = np.where(up, np.maximum(old_mask, 1.0 - fade**4), old_mask)
+    # the colour is continued a pixel past where the mask ends (a piece is sampled bilinearly:
+    # a faint mask next to the colour 0 left beyond the blur's reach came out dark and green)
+    held = (mask > 0).astype(np.float32)
+    near = cv2.blur(held, (3, 3))
+    rim = (mask <= 0) & (near > 0)
+    if rim.any():
+        num = cv2.blur(yuv.astype(np.float32) * held[..., None], (3, 3))
+        yuv[rim] = np.clip(num[rim] / near[rim][:, None] + 0.5, 0, 255).astype(np.uint8)
     pieces = np.stack([mask * above, mask * (1.0 - above)], axis=2)
     return dataclasses.replace(cand, crop=yuv, pieces=(pieces * 255 + 0.5).astype(np.uint8))
 
@@ -1113,9 +1124,11 @@ def draw_interior(
     # quarter of the cavity showed along the line between clenched teeth, and the cavity's
     # colour darkened every soft edge of a piece over the warp (a dark outline round the teeth,
     # a dark band where the crowns fade out under a raised lip). Each weight normalised by
-    # blendLinear, the colour is that of what covers the pixel, ``coverage`` its share.
+    # blendLinear, the colour is that of what covers the pixel, ``coverage`` its share; where
+    # nothing does, the cavity's (the chroma is averaged over 2 x 2 pixels before it is laid:
+    # a colour 0 next to a covered pixel turned it green).
     w_l = np.minimum(m_l, 1.0 - m_u)
-    w_d = between * ((1.0 - m_u) - w_l)
+    w_d = between * ((1.0 - m_u) - w_l) + np.float32(_NOTHING)
     layer = cv2.blendLinear(lower, dark, w_l, w_d)
     layer = cv2.blendLinear(upper, layer, m_u, w_l + w_d)
     coverage = np.maximum(between, np.maximum(m_u, m_l))
@@ -1178,7 +1191,15 @@ def _cavity(
     shows = ((t > 0) & (t <= 1)).view(np.uint8)
     with_u = np.flatnonzero(has_u)
     if with_u.size:
-        shows = np.take(shows, np.clip(cols, with_u[0], with_u[-1]), axis=1)
+        first, last = int(with_u[0]), int(with_u[-1])
+        shows = np.take(shows, np.clip(cols, first, last), axis=1)
+        # a line between touching teeth is not continued past them: over the lips towards
+        # the corners it read as a dark line drawn across a nearly closed mouth
+        gap = bottom - top
+        if gap[first] <= _FLAT_GAP_PX:
+            shows[:, :first] = 0
+        if gap[last] <= _FLAT_GAP_PX:
+            shows[:, last + 1 :] = 0
     if (has_l[with_u].all() and with_u.size
             and int((bottom - top)[with_u].max()) <= _FLAT_GAP_PX):  # fmt: skip
         # pieces that (nearly) touch: a line of shadow between the teeth, no room to shade
