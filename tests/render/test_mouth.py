@@ -91,6 +91,9 @@ _SWITCH_TOL = 6
 #: below the teeth (the pieces moved apart by the whole gain drew a dark line of 120 levels).
 _SLIGHTLY_WIDER = 0.03
 _CLENCHED_DIP = 30
+#: Most levels of luma anything between a raised lip and the crowns under it may fall below
+#: the lip's (the cavity's share in the crowns' fading edge made a seam 9 below).
+_SEAM_LEVELS = 4
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -695,3 +698,15 @@ def test_teeth_that_come_with_a_switch_show_at_once() -> None:
     assert teeth[-1] - teeth[n - 1] > _SWITCH_JUMP
     # from the first frame of the switch on, the teeth are as bright as they settle
     assert min(teeth[n:]) >= teeth[-1] - _SWITCH_TOL
+
+
+def test_no_dark_seam_where_the_crowns_fade_under_a_raised_lip() -> None:
+    # the crowns fade out towards the raised lip over the warp; no cavity shows there, so
+    # nothing between the lip and the teeth is darker than the lip
+    _, dst, _, _, out_y, x0, y0 = _own_mouth_under_raised_lip(10.0, 0.25)
+    mid = int(round(float(dst[LIPS_INNER_UPPER[5], 0]))) - x0
+    top = int(np.floor(dst[LIPS_INNER_UPPER[5], 1])) - y0
+    reach = int(np.ceil(CROWN_REACH * _SCALE))
+    column = np.median(out_y[top - _EDGE_ROWS : top + reach, mid - 8 : mid + 8], axis=1)
+    lip_y = cv2.cvtColor(np.uint8([[_LIP]]), cv2.COLOR_RGB2YUV)[0, 0, 0]
+    assert column.min() >= lip_y - _SEAM_LEVELS
