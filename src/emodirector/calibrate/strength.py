@@ -95,13 +95,13 @@ def choose_strength(
 ) -> float:
     """The smallest candidate whose reading reaches ``target`` (see the module docstring).
 
-    >>> choose_strength(0.44, [0.34, 0.37, 0.41, 0.45])
+    >>> choose_strength(0.44, [0.34, 0.37, 0.41, 0.45, 0.47])
     1.45
-    >>> choose_strength(0.40, [0.34, 0.37, 0.41, 0.45])
+    >>> choose_strength(0.40, [0.34, 0.37, 0.41, 0.45, 0.47])
     1.3
-    >>> choose_strength(0.85, [0.62, 0.69, 0.72, 0.71])
+    >>> choose_strength(0.85, [0.62, 0.69, 0.72, 0.71, 0.70])
     1.3
-    >>> choose_strength(0.39, [0.08, 0.09, 0.09, 0.09])
+    >>> choose_strength(0.39, [0.08, 0.09, 0.09, 0.09, 0.10])
     1.0
     """
     if len(readings) != len(candidates) or not candidates:
