@@ -1323,8 +1323,9 @@ def composite_mouth(
         New Y, U, V regions; ``planes`` itself where the opening is empty or off the region.
     """
     rx0, ry0, rx1, ry1 = field.roi
-    lips = np.concatenate([np.asarray(dst, np.float64)[list(LIPS_INNER_UPPER), :2],
-                           np.asarray(dst, np.float64)[list(LIPS_INNER_LOWER), :2]])  # fmt: skip
+    up = np.asarray(dst, np.float64)[_INNER_UPPER_IDX, :2]
+    lo = np.asarray(dst, np.float64)[_INNER_LOWER_IDX, :2]
+    lips = np.concatenate([up, lo])
     head = head_similarity(src) if head is None else head
     scale = 1.0 / float(np.sqrt(abs(np.linalg.det(head[:, :2]))))
     ring_px = max(2.0, _RING * scale)
@@ -1333,8 +1334,6 @@ def composite_mouth(
     x0, y0, x1, y1 = box
     if x1 - x0 < 4 or y1 - y0 < 4:
         return planes
-    up = np.asarray(dst, np.float64)[list(LIPS_INNER_UPPER), :2]
-    lo = np.asarray(dst, np.float64)[list(LIPS_INNER_LOWER), :2]
     opening = _fill(_opening(up, lo) - (x0, y0), (y1 - y0, x1 - x0))
     if opening.sum() < 1.0:
         return planes
