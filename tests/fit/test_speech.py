@@ -3,12 +3,22 @@ edit made to keep it, and each clause's check fails when that clause is violated
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from emodirector.face_model import CHIN, LIPS_OUTER_UPPER, N_LANDMARKS, load_face_model
+from emodirector.face_model import (
+    CHIN,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_UPPER,
+    N_LANDMARKS,
+    load_face_model,
+)
 from emodirector.fit.speech import (
     AMPLITUDE_BAND,
+    BOW_CLOSED,
+    BOW_PER_GAP,
     CLOSED_APERTURE,
     INNER_PAIRS,
     KEEP_GAP,
@@ -215,3 +225,47 @@ def test_a_held_back_parting_takes_the_skin_above_the_lip_with_it(track: np.ndar
     lag = np.abs(out[closed][:, skin, 1] - lip).mean()
     assert lag < _SKIN_LAG_MAX * held_back
     np.testing.assert_allclose(out[:, _SUBNASALE, 1], -_RAISE, atol=_TOL)
+
+
+def _bow_field(sign: float) -> np.ndarray:
+    """``(478, 3)`` both lips and the skin around them moved by ``sign * _RAISE`` at the mouth's
+    centre, tapering to nothing at the corners: an arch (sign -1, sadness's frown) or a bowl."""
+    template = load_face_model().template.astype(np.float64)
+    split = mouth_split()
+    corners = template[[LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1]], 0]
+    u = (template[:, 0] - corners.mean()) / (np.ptp(corners) / 2)
+    field = np.zeros((N_LANDMARKS, 3))
+    field[:, 1] = sign * _RAISE * np.clip(1.0 - u**2, 0.0, None) * split.stretch_reach
+    return field
+
+
+def _kept_with_and_without_bow_limit(
+    track: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``offsets`` made to keep the speech, with the plan's bow limit and without it."""
+    plan = plan_speech(lip_gaps(track), lip_gaps(offsets), 1.0, lip_thickness(offsets))
+    free = dataclasses.replace(plan, bow_limit=None)
+    return plan.apply(offsets, slice(None)), free.apply(offsets, slice(None))
+
+
+def test_an_arch_is_held_to_the_gap_and_keeps_every_gap(track: np.ndarray) -> None:
+    """An arch of the mouth line larger than ``BOW_PER_GAP`` of the lips' gap (``BOW_CLOSED``
+    on closed lips) is straightened to it (the slit of barely parted lips stays open, as dlib
+    reads it); the gaps stay."""
+    split = mouth_split()
+    arch = np.repeat(_bow_field(-1.0)[None], _T, axis=0)
+    out, free = _kept_with_and_without_bow_limit(track, arch)
+    own = np.clip(lip_aperture(track), 0.0, None)
+    limit = BOW_PER_GAP * own + BOW_CLOSED * (1.0 - closure_gate(own))
+    raw = np.clip(-split.bow(free), 0.0, None).max(axis=-1)
+    held = np.clip(-split.bow(out), 0.0, None).max(axis=-1)
+    assert (raw > limit + 0.01).any() and (raw < limit).any()
+    np.testing.assert_allclose(held, np.minimum(raw, limit), atol=_TOL)
+    np.testing.assert_allclose(lip_gaps(out), lip_gaps(free), atol=_TOL)
+
+
+def test_a_bowl_is_left_as_it_is(track: np.ndarray) -> None:
+    bowl = np.repeat(_bow_field(1.0)[None], _T, axis=0)
+    out, free = _kept_with_and_without_bow_limit(track, bowl)
+    assert mouth_split().bow(free).max() > 0.5 * _RAISE
+    np.testing.assert_allclose(out, free, atol=_TOL)

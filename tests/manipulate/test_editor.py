@@ -11,7 +11,16 @@ from scipy.spatial.transform import Rotation
 from emodirector import VideoAnalysis, analyze_video
 from emodirector.emotion import EXPRESSIVE
 from emodirector.errors import InvalidOptionError
-from emodirector.face_model import LEFT_LID_PAIRS, N_LANDMARKS, RIGHT_LID_PAIRS, load_face_model
+from emodirector.face_model import (
+    LEFT_LID_PAIRS,
+    LIPS_INNER_LOWER,
+    LIPS_INNER_UPPER,
+    LIPS_OUTER_LOWER,
+    LIPS_OUTER_UPPER,
+    N_LANDMARKS,
+    RIGHT_LID_PAIRS,
+    load_face_model,
+)
 from emodirector.fit import FaceFit, fit_track
 from emodirector.fit.speech import (
     AMPLITUDE_BAND,
@@ -46,10 +55,12 @@ _OPEN_GATE_MIN = 0.99
 #: and how little (the tails of its smooth fields; 0.01 pixel on a face 100 pixels tall).
 _FAR_FROM_MOUTH = 1.2
 _FAR_TOL = 1e-4
-#: Change of the mean inner-lip gap (canonical units) on open frames that shows the mouth
-#: carries an emotion (GRID, measured: 0.018 for surprise, which changes only the amplitude,
-#: 0.026 for sad, 0.11-0.13 for happy, angry, fearful and disgusted).
+#: Mean move of the lip contours' points (canonical units) on open frames that shows the mouth
+#: carries an emotion (GRID's man, measured: 0.031 fearful, 0.035 sad, 0.046 surprised, 0.048
+#: disgusted, 0.068 angry, 0.19 happy).
 _MOUTH_CHANGE_MIN = 0.01
+#: float32 rounding of the amplitude factor at the band's ends.
+_FLOAT32 = 1e-6
 #: Float32 agreement of edit offsets with the expected prototype mix (canonical units).
 _OFFSET_TOL = 1e-6
 
@@ -246,10 +257,15 @@ def _assert_keeps_speech(
     assert check.closures_kept == 1.0 and check.wrongly_closed == 0, check.to_dict()
     lo, hi = AMPLITUDE_BAND
     assert edit.speech is not None
-    assert lo <= float(edit.speech.scale.min()) <= float(edit.speech.scale.max()) <= hi
+    scale = edit.speech.scale
+    assert lo - _FLOAT32 <= float(scale.min()) <= float(scale.max()) <= hi + _FLOAT32
     assert check.amplitude_ok and check.passed, check.to_dict()
-    change = np.abs(lip_aperture(out) - lip_aperture(canonical))[lip_aperture(canonical) > 0.1]
-    assert float(change.mean()) > _MOUTH_CHANGE_MIN, (emotion, float(change.mean()))
+    # the mouth's shape changes on open frames (its aperture may not: sadness's press is held
+    # to the lips' own gap)
+    open_ = lip_aperture(canonical) > 0.1
+    lips = list(LIPS_INNER_UPPER + LIPS_INNER_LOWER + LIPS_OUTER_UPPER + LIPS_OUTER_LOWER)
+    change = np.abs(out - canonical)[open_][:, lips, :2].mean()
+    assert float(change) > _MOUTH_CHANGE_MIN, (emotion, float(change))
 
 
 @pytest.mark.parametrize("emotion", EXPRESSIVE)

@@ -39,7 +39,10 @@ and the chin's skin downwards, is held back, while their moving together with th
 smile's lift) and towards it (a press) stays. The
 amplitude factor adds ``(scale - 1) * gate * own aperture`` of a jaw-opening field (the lower lip
 and the chin moving down). So closures stay closed, openings stay open, and the aperture track
-stays a smooth increasing function of the input's: its correlation stays high.
+stays a smooth increasing function of the input's: its correlation stays high. Last, an arch
+of the mouth line (``MouthSplit.bow``: the lips' centre lifted against their corners) is held to
+``BOW_PER_GAP`` of the input's own gap on each frame: over lips that barely part it hid the slit
+between them, over closed lips it parted them (dlib's reading, and the frames').
 
 ``speech_check`` measures the three clauses on any pair of canonical tracks (the edit's, or a
 re-tracked output's) and ``SpeechCheck.passed`` judges them.
@@ -87,8 +90,24 @@ MAX_WRONGLY_CLOSED = 0.03
 #: Slack on the amplitude band when it is measured (a fitted slope, not the planned factor).
 AMPLITUDE_TOLERANCE = 0.05
 #: Share of each inner pair's own gap that an edit pressing the lips leaves open, the amplitude
-#: factor included: a press narrows the opening no further than the amplitude band allows.
-KEEP_GAP = AMPLITUDE_BAND[0]
+#: factor included: a press narrows the opening no further than the lips' own gap (it takes
+#: back what the amplitude factor opened, no more). A press to 0.8 of the gap, the band's low
+#: end, closed slightly open frames of GRID's talkers as dlib reads them (lips parted by a slit
+#: dlib sees and MediaPipe's inner contour barely does), and sad's p did not move without it
+#: (GRID, both talkers, rendered: 0.079/0.406 with it, 0.080/0.405 without).
+KEEP_GAP = 1.0
+#: Largest arch of the mouth line an edit may add, per unit of the input's mean inner-lip gap
+#: (canonical units; see ``MouthSplit.bow``). Both lips lifted at the centre against the corners
+#: (sadness's frown) hide the slit of lips that barely part, as dlib's 68 points read them and
+#: as the frames show: on GRID's man, sad's full arch and its press closed 0.32 of his open
+#: frames (mesh warp, dlib), held to the gap 0.16; a quarter of the gap took it to 0.05 but
+#: cost lip r (rendered 0.89 -> 0.72) and parted 5 of his 33 closed frames. A bowl (a
+#: smile's) is left free: it did not close open frames.
+BOW_PER_GAP = 1.0
+#: The arch allowed on closed lips (canonical units, added to the limit as the closure gate
+#: closes): MediaPipe's inner contour reads GRID's man's lips closed on frames where a slit
+#: shows, and an arch straightened fully on his closed lips parted a few of them (dlib).
+BOW_CLOSED = 0.04
 #: Horizontal reach (canonical units) of the fields that part or press one lip pair. Within
 #: the lips a field moves the whole lip, inner and outer edge alike (the lips are 0.13-0.2
 #: thick), so that gating a separation neither thickens nor thins them; outside, it fades over
@@ -254,6 +273,13 @@ class MouthSplit:
         side: ``(478,)`` -1 above the mouth line, +1 below, 0 at the corners and the irises.
         stretch_reach: ``(478,)`` 0..1 how much of a point's stretch away from the inner contour
             is held on closed lips: the lips and the skin carried with them (``_carried``).
+        bow_rows: ``(P, 478)`` reads the bow of the mouth line from vertical offsets: per inner
+            column, the mean of its upper and lower point less the straight line between the
+            inner corners (an arch, the centre up against the corners, is negative).
+        bow_spread: ``(478, 478)`` vertical offsets to the bow each point takes part in: the
+            inner pair points their column's, every other point the contour point's it refers
+            to (``contour``) times ``stretch_reach``; taking it away straightens the mouth line
+            between the corners, moving both lips of a column alike (every gap unchanged).
     """
 
     separation: np.ndarray
@@ -264,6 +290,8 @@ class MouthSplit:
     contour: np.ndarray
     side: np.ndarray
     stretch_reach: np.ndarray
+    bow_rows: np.ndarray
+    bow_spread: np.ndarray
 
     @classmethod
     def build(cls, template: np.ndarray | None = None) -> MouthSplit:
@@ -343,6 +371,18 @@ class MouthSplit:
             for out_point, in_point in zip(outer[1:-1], line[1:-1], strict=True):
                 contour[out_point] = 0.0
                 contour[out_point, in_point] = 1.0
+        # the bow: each inner column's midline against the line between the inner corners
+        left, right = LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1]
+        bow_rows = np.zeros((n_pairs, N_LANDMARKS))
+        at_pair = np.zeros((N_LANDMARKS, N_LANDMARKS))
+        for k, (up, lo) in enumerate(INNER_PAIRS):
+            u = (t[up, _X] - t[left, _X]) / (t[right, _X] - t[left, _X])
+            bow_rows[k, [up, lo]] += 0.5
+            bow_rows[k, left] -= 1.0 - u
+            bow_rows[k, right] -= u
+            at_pair[[up, lo]] = bow_rows[k]
+        reach = carried * (side != 0)
+        bow_spread = reach[:, None] * (contour @ at_pair)
         return cls(
             separation=separation.astype(np.float32),
             opening=opening.astype(np.float32),
@@ -351,7 +391,9 @@ class MouthSplit:
             thinning=thinning.astype(np.float32),
             contour=contour.astype(np.float32),
             side=side.astype(np.float32),
-            stretch_reach=(carried * (side != 0)).astype(np.float32),
+            stretch_reach=reach.astype(np.float32),
+            bow_rows=bow_rows.astype(np.float32),
+            bow_spread=bow_spread.astype(np.float32),
         )
 
     def separation_part(self, offsets: np.ndarray) -> np.ndarray:
@@ -369,6 +411,14 @@ class MouthSplit:
         relative = y - y @ self.contour.T
         away = np.where(self.side < 0, np.minimum(relative, 0.0), np.maximum(relative, 0.0))
         return away * self.stretch_reach
+
+    def bow(self, offsets: np.ndarray) -> np.ndarray:
+        """``(..., P)`` the bow of the mouth line that ``(..., 478, 3)`` offsets add."""
+        return offsets[..., _Y] @ self.bow_rows.T
+
+    def bow_part(self, offsets: np.ndarray) -> np.ndarray:
+        """``(..., 478)`` the vertical offsets that make up the bow of ``offsets``."""
+        return offsets[..., _Y] @ self.bow_spread.T
 
 
 @cache
@@ -398,6 +448,12 @@ class SpeechPlan:
         closure: ``(T,) float32`` the closure gate of the input's aperture (0 closed, 1 open):
             on closed lips the edit's stretch away from the inner contour
             (``MouthSplit.stretch``) is held back by ``1 - closure``; None holds nothing back.
+        bow_limit: ``(T,) float32`` the largest arch of the mouth line (``MouthSplit.bow``,
+            negative; canonical units) the edit may add on each frame: ``BOW_PER_GAP`` times the
+            input's mean inner-lip gap, plus ``BOW_CLOSED`` as the closure gate closes. A larger
+            arch is scaled down to it (the mouth line straightened towards the line between its
+            corners, the corners, the lift of the whole mouth and every gap kept); a bowl is
+            left as it is. None leaves the line as it is.
     """
 
     gate: np.ndarray
@@ -406,6 +462,7 @@ class SpeechPlan:
     scale: np.ndarray
     thickness: np.ndarray | None = None
     closure: np.ndarray | None = None
+    bow_limit: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t, p = self.opening.shape[0], len(INNER_PAIRS)
@@ -417,6 +474,8 @@ class SpeechPlan:
             raise ValueError(f"thickness must be ({t}, {2 * p})")
         if self.closure is not None and self.closure.shape != (t,):
             raise ValueError(f"closure must be ({t},)")
+        if self.bow_limit is not None and self.bow_limit.shape != (t,):
+            raise ValueError(f"bow_limit must be ({t},)")
 
     @property
     def n_frames(self) -> int:
@@ -443,6 +502,13 @@ class SpeechPlan:
             held = self.thickness[frames] - np.clip(own, 0.0, None)
             out += np.einsum("np,pjk->njk", held, split.thickening)
         out += self.opening[frames, None, None] * split.opening
+        if self.bow_limit is not None:
+            # a mouth line bent further than the lips' own gap allows is straightened: an arch
+            # over barely parted lips hides their slit, a bowl opens touching lips
+            arch = np.clip(-split.bow(out), 0.0, None).max(axis=-1)
+            limit = self.bow_limit[frames]
+            keep = np.where(arch > limit, limit / np.maximum(arch, 1e-9), 1.0)
+            out[..., _Y] -= (1.0 - keep)[:, None] * split.bow_part(out)
         if self.closure is not None:
             # on closed lips the skin and the outer lip edges do not stretch away from the
             # lip line (dlib reads a stretched closed mouth as parted lips)
@@ -499,6 +565,9 @@ def plan_speech(
         scale=scale.astype(np.float32),
         thickness=thickness,
         closure=gate.astype(np.float32),
+        bow_limit=(
+            BOW_PER_GAP * np.clip(own.mean(axis=1), 0.0, None) + BOW_CLOSED * (1.0 - gate)
+        ).astype(np.float32),
     )
 
 
@@ -631,6 +700,8 @@ def speech_check(
 
 __all__ = [
     "AMPLITUDE_BAND",
+    "BOW_CLOSED",
+    "BOW_PER_GAP",
     "CLOSED_APERTURE",
     "INNER_PAIRS",
     "KEEP_GAP",
