@@ -1250,7 +1250,13 @@ def _crowns(
     # every crown row of a column repeats one colour (of its row ``src``), soft across
     colour = upper[src, np.arange(span.start, span.stop)]
     sigma = max(1.0, _CROWN_BLUR * px_per_unit)
-    colour = cv2.GaussianBlur(colour[None], (0, 0), sigmaX=sigma, sigmaY=0.1)[0]
+    # soft across, from the columns that have the piece only (a column without it read the
+    # box's last row, colour 0 past the crop: blurred into its neighbours' crowns it drew dark
+    # green strokes across the upper teeth)
+    held = has.astype(np.float32)
+    num = cv2.GaussianBlur((colour * held[:, None])[None], (0, 0), sigmaX=sigma, sigmaY=0.1)[0]
+    den = cv2.GaussianBlur(held[None], (0, 0), sigmaX=sigma, sigmaY=0.1)[0]
+    colour = num / np.maximum(den, np.float32(1e-6))[:, None]
     fade = (first[None, :] - rows) * np.float32(1.0 / reach)
     up = (fade > 0) & (fade <= 1.0)
     if not up.any():
