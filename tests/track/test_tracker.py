@@ -548,3 +548,34 @@ def test_landmark_array_reads_every_coordinate(zero: tuple[int, str] | None) -> 
     got = landmark_array(listed)
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, values)
+
+
+@pytest.mark.parametrize(
+    ("size", "codec", "frames", "options", "split"),
+    [
+        ((1920, 1080), "h264", 250, {}, 125),
+        ((1080, 1920), "hevc", 250, {}, None),  # decodes slower: the later half's cost
+        ((1280, 720), "hevc", 250, {}, 125),
+        ((3840, 2160), "h264", 250, {}, None),
+        ((1920, 1080), "h264", 199, {}, None),
+        ((1920, 1080), "h264", 0, {}, None),  # length unknown
+        ((1920, 1080), "h264", 250, {"parallel": False}, None),
+        ((1920, 1080), "h264", 250, {"face": "all"}, None),
+    ],
+)
+def test_which_clips_are_tracked_in_two_halves(
+    grid_clip: Path,
+    size: tuple[int, int],
+    codec: str,
+    frames: int,
+    options: dict[str, object],
+    split: int | None,
+) -> None:
+    import dataclasses
+
+    info = dataclasses.replace(
+        probe(grid_clip), width=size[0], height=size[1], codec=codec, frame_count=frames
+    )
+    tracker = FaceTracker(TrackerOptions(**options))  # type: ignore[arg-type]
+    n_slots = 4 if options.get("face") == "all" else 1
+    assert tracker._split_at(info, n_slots, None) == split

@@ -83,10 +83,14 @@ _CUT_SHAPE = 0.005
 #: A clip of at least this many frames (its count known from the container) is tracked in two
 #: halves at once (``TrackerOptions.parallel``); shorter ones gain too little for a second graph.
 PARALLEL_MIN_FRAMES = 200
-#: ... if its frames have at most this many pixels: the later half decodes the frames before it
-#: too (without converting them), which at 2160p costs more than the second graph saves (a
-#: 200-frame 2160p edit: tracking 27 -> 45 s, peak RSS 1401 -> 1509 MiB, at load 12).
+#: ... if its frames have at most this many pixels (H.264; half as many for other codecs): the
+#: later half decodes the frames before it too (without converting them), which costs more than
+#: the second graph saves where decoding is slow: a 200-frame 2160p edit tracked 27 -> 45 s
+#: (peak RSS 1401 -> 1509 MiB, at load 12), the 1080x1920 HEVC clip (8.5 ms a frame to decode,
+#: H.264 at 1920x1080 5.1 ms) 20.2 -> 22.5 ms a frame.
 PARALLEL_MAX_PIXELS = 1920 * 1088
+#: Codecs that decode fast enough for ``PARALLEL_MAX_PIXELS`` itself.
+_FAST_DECODERS = ("h264",)
 #: The later half starts tracking this many frames early and drops them: MediaPipe's first
 #: landmarks on a newly found face are off by up to ~11 px and settle within about 4 frames.
 _SPLIT_WARM_UP = 10
@@ -110,12 +114,13 @@ class TrackerOptions:
             treated as absent: too small to track or to edit reliably.
         smoothing: Strength of the temporal smoothing (0 disables it); see ``smooth_landmarks``.
         parallel: Track a clip of at least ``PARALLEL_MIN_FRAMES`` frames of at most
-            ``PARALLEL_MAX_PIXELS`` pixels, with the face followed one at a time (not
-            ``"all"``), in two halves at once, each on its own thread with its own MediaPipe
-            graph (MediaPipe releases the GIL while it infers). The later half starts on a
-            whole-frame search a few frames early; its landmarks match a single pass's to
-            within MediaPipe's own frame-to-frame noise (where it took up another face than
-            the first half left off with, it is tracked again on from the first half).
+            ``PARALLEL_MAX_PIXELS`` pixels (H.264; half as many for other codecs), with the
+            face followed one at a time (not ``"all"``), in two halves at once, each on its
+            own thread with its own MediaPipe graph (MediaPipe releases the GIL while it
+            infers). The later half starts on a whole-frame search a few frames early; its
+            landmarks match a single pass's to within MediaPipe's own frame-to-frame noise
+            (where it took up another face than the first half left off with, it is tracked
+            again on from the first half).
         face: Which face is followed: ``"largest"`` (the largest face when one is first found,
             then followed), ``N >= 1`` (the N-th face from the left, by box centre, among those
             found when one is first found, then followed), or ``"all"`` (every face, up to
@@ -332,7 +337,8 @@ class FaceTracker(Closing):
         """The frame the clip is split at to be tracked in two parts at once, or None."""
         forks = observer is None or isinstance(observer, ForkingObserver)
         n = info.frame_count
-        small = info.width * info.height <= PARALLEL_MAX_PIXELS
+        most = PARALLEL_MAX_PIXELS if info.codec in _FAST_DECODERS else PARALLEL_MAX_PIXELS // 2
+        small = info.width * info.height <= most
         if not (self.options.parallel and n_slots == 1 and forks and small):
             return None
         return n // 2 if n >= PARALLEL_MIN_FRAMES else None
