@@ -141,7 +141,10 @@ def test_six_jobs_with_every_direction_and_a_bad_row(
 def test_a_killed_worker_is_retried_and_leaves_no_partial_file(
     cluster: str, tmp_path: Path, grid_clip: Path
 ) -> None:
-    jobs = _jobs(tmp_path / "jobs.csv", "input,output,emotion", [f"{grid_clip},happy.mp4,happy"])
+    # 10 s (250 frames): the progress event that triggers the kill reaches this process well
+    # before the edit ends (on the 3 s clip it once came after the output had been renamed)
+    clip = looped_clip(grid_clip, tmp_path / "clip.mp4", RANGE_SECONDS)
+    jobs = _jobs(tmp_path / "jobs.csv", "input,output,emotion", [f"{clip},happy.mp4,happy"])
     out = tmp_path / "out"
     pids: list[int] = []
     killed: list[int] = []
@@ -161,7 +164,7 @@ def test_a_killed_worker_is_retried_and_leaves_no_partial_file(
     assert killed and partial[0], "the worker was not killed mid-edit"
     assert state.state == "done" and state.attempts == 2
     assert len(pids) == 2 and pids[1] != killed[0]
-    assert frame_count(out / "happy.mp4") == 75
+    assert frame_count(out / "happy.mp4") == RANGE_SECONDS * 25
     assert _leftovers(out, {"happy.mp4"}) == []
 
 
