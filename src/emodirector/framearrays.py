@@ -113,7 +113,12 @@ class FrameSpool:
         for sl in chunks(len(later)):
             self._file.write(later._file.read(frame_bytes * (sl.stop - sl.start)))
         self._count += len(later)
-        later._file.close()
+        later.close()
+
+    def close(self) -> None:
+        """Drop the frames collected (their temporary file is deleted)."""
+        self._buffer.clear()
+        self._file.close()
 
     def _flush(self) -> None:
         for a in self._buffer:

@@ -537,15 +537,11 @@ def test_the_cavity_is_shaded_towards_the_lower_piece() -> None:
     assert np.mean(cavity[-third:]) - np.mean(cavity[:third]) >= _CAVITY_SHADE
 
 
-def test_a_switch_of_candidate_fades_over_frames() -> None:
-    # the bank's two open mouths: one with white teeth, one with grey ones; the edit opens a
-    # barely parted mouth like the first for ten frames, then like the second
-    first, second = _landmarks(0.30), _landmarks(0.46)
-    grey = (150, 150, 145)
-    n = 10
-    sources = [first, second] + [_landmarks(_PARTED)] * (2 * n)
-    targets = [first, second] + [first] * n + [second] * n
-    images = [_image(first), _image(second, grey)] + [_image(s) for s in sources[2:]]
+def _teeth_across_a_switch(
+    sources: list[np.ndarray], targets: list[np.ndarray], images: list[np.ndarray]
+) -> list[float]:
+    """Brightness of the teeth drawn on each frame after the two bank frames, where the path
+    switches candidate once."""
     part = _prepared(sources, targets, images)
     renderer = WarpRenderer([part])
     teeth = []
@@ -557,8 +553,20 @@ def test_a_switch_of_candidate_fades_over_frames() -> None:
         mid = int(round(float(targets[i][LIPS_INNER_UPPER[5], 0]))) - x0
         lip = int(np.ceil(targets[i][LIPS_INNER_UPPER[5], 1])) - y0
         teeth.append(float(np.median(drawn.planes[0][lip + 4 : lip + 9, mid - 8 : mid + 8])))
-    path = part.paths[0]
-    assert int((np.diff(path.choice[2:]) != 0).sum()) == 1
+    assert int((np.diff(part.paths[0].choice[2:]) != 0).sum()) == 1
+    return teeth
+
+
+def test_a_switch_of_candidate_fades_over_frames() -> None:
+    # the bank's two open mouths: one with white teeth, one with grey ones; the edit opens a
+    # barely parted mouth like the first for ten frames, then like the second
+    first, second = _landmarks(0.30), _landmarks(0.46)
+    grey = (150, 150, 145)
+    n = 10
+    sources = [first, second] + [_landmarks(_PARTED)] * (2 * n)
+    targets = [first, second] + [first] * n + [second] * n
+    images = [_image(first), _image(second, grey)] + [_image(s) for s in sources[2:]]
+    teeth = _teeth_across_a_switch(sources, targets, images)
     jump = abs(teeth[-1] - teeth[n - 1])
     assert jump > _SWITCH_JUMP
     # the change is spread over the frames after the switch (the lips change shape there too)
@@ -682,19 +690,7 @@ def test_teeth_that_come_with_a_switch_show_at_once() -> None:
     sources = [first, second] + [_landmarks(_PARTED)] * (2 * n)
     targets = [first, second] + [first] * n + [second] * n
     images = [_image(first, dark), _image(second)] + [_image(s) for s in sources[2:]]
-    part = _prepared(sources, targets, images)
-    renderer = WarpRenderer([part])
-    teeth = []
-    for i in range(2, len(sources)):
-        face = FaceFrame(i, sources[i], targets[i], (), np.zeros(0, np.float32))
-        drawn = renderer.render(_yuv420(images[i]), face)
-        assert drawn is not None
-        x0, y0 = drawn.field.roi[:2]
-        mid = int(round(float(targets[i][LIPS_INNER_UPPER[5], 0]))) - x0
-        lip = int(np.ceil(targets[i][LIPS_INNER_UPPER[5], 1])) - y0
-        teeth.append(float(np.median(drawn.planes[0][lip + 4 : lip + 9, mid - 8 : mid + 8])))
-    path = part.paths[0]
-    assert int((np.diff(path.choice[2:]) != 0).sum()) == 1
+    teeth = _teeth_across_a_switch(sources, targets, images)
     assert teeth[-1] - teeth[n - 1] > _SWITCH_JUMP
     # from the first frame of the switch on, the teeth are as bright as they settle
     assert min(teeth[n:]) >= teeth[-1] - _SWITCH_TOL

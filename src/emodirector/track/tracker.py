@@ -778,6 +778,7 @@ class _Slot:
         """Forget the frames added so far but not where the face was: the next frames go on
         from it as if they were the first."""
         self.carried_seg, self.carried_box = self.seg_id, self.last_box
+        self.landmarks.close()
         self.landmarks = FrameSpool((N_LANDMARKS, 3))
         self.segment = []
         self.first_box = None
