@@ -22,6 +22,7 @@ from emodirector.render import warp_field, warp_yuv420
 from emodirector.render.mouth import (
     CROWN_REACH,
     DARK,
+    OWN,
     SWITCH_FADE,
     LipShape,
     MouthBank,
@@ -94,6 +95,10 @@ _CLENCHED_DIP = 30
 #: Most levels of luma anything between a raised lip and the crowns under it may fall below
 #: the lip's (the cavity's share in the crowns' fading edge made a seam 9 below).
 _SEAM_LEVELS = 4
+#: A barely parted edit: lips parted by this much of the source's width, made this much wider
+#: (largest gap 0.083 of the edited width; the opening's excess over the source's 0.10).
+_BARELY = 0.095
+_WIDER = 1.15
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -706,3 +711,38 @@ def test_no_dark_seam_where_the_crowns_fade_under_a_raised_lip() -> None:
     column = np.median(out_y[top - _EDGE_ROWS : top + reach, mid - 8 : mid + 8], axis=1)
     lip_y = cv2.cvtColor(np.uint8([[_LIP]]), cv2.COLOR_RGB2YUV)[0, 0, 0]
     assert column.min() >= lip_y - _SEAM_LEVELS
+
+
+def _widened(lm: np.ndarray, factor: float) -> np.ndarray:
+    """``lm`` with its lips stretched sideways by ``factor`` about the mouth's middle."""
+    out = lm.copy()
+    idx = [*LIPS_INNER_UPPER, *LIPS_INNER_LOWER, *LIPS_OUTER_UPPER, *LIPS_OUTER_LOWER]
+    mid = lm[list(LIPS_INNER_UPPER), 0].mean()
+    out[idx, 0] = mid + (lm[idx, 0] - mid) * factor
+    return out
+
+
+def test_no_interior_between_barely_parted_edited_lips() -> None:
+    # parted lips a smile makes wider and a little more open, but still a slit: the warp's
+    # slit stays (an interior drawn there read to dlib as an open mouth)
+    n = len(_OPENINGS)
+    src, dst = _landmarks(_PARTED), _widened(_landmarks(_BARELY), _WIDER)
+    sources = [_landmarks(o) for o in _OPENINGS] + [src] * 8
+    (path,) = _prepared(sources, sources[:n] + [dst] * 8).paths
+    assert (path.weight[n:] == 0).all()
+    # opened past the slit, the interior is drawn
+    (path,) = _prepared(sources, sources[:n] + [_landmarks(0.22)] * 8).paths
+    assert (path.weight[n + 3 :] == 1).all()
+
+
+@pytest.mark.parametrize(("own", "edited"), [(0.14, 0.22), (0.22, 0.30), (0.30, 0.38)])
+def test_a_frames_own_open_mouth_is_drawn_over_another_frames(own: float, edited: float) -> None:
+    # the input's mouth is open and the edit opens it more; the bank holds the actor's other
+    # mouths, none of the edited shape: the frame's own interior (its teeth as they part in the
+    # speech) is drawn, not the nearest other frame's held over the frames
+    bank = [o for o in _OPENINGS if abs(o - edited) > 0.01]
+    sources = [_landmarks(o) for o in bank] + [_landmarks(own)] * 8
+    targets = sources[: len(bank)] + [_landmarks(edited)] * 8
+    (path,) = _prepared(sources, targets).paths
+    assert (path.weight[len(bank) :] > 0).all()
+    assert (path.choice[len(bank) :] == OWN).all()

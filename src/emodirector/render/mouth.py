@@ -75,8 +75,11 @@ MAX_PX_PER_UNIT = 150.0
 EXCESS_ON = 0.05
 EXCESS_OFF = 0.03
 #: Largest inner-lip gap of the edited lips (fraction of their width) from which the interior
-#: starts to be drawn, and from which it is drawn fully.
-DRAW_OPEN = (0.05, 0.09)
+#: starts to be drawn, and from which it is drawn fully. Lips this barely parted keep the warp's
+#: slit: an interior drawn there (teeth apart, a dark gap) read to dlib as an open mouth where
+#: the input's lips nearly touched (from 0.05, 0.09 with ``OWN_FACTOR`` 0.4: videoretalking_face3
+#: happy's closed lips kept 0.82 -> 0.92 as without the interior, sadtalker happy's 0.87 -> 0.94).
+DRAW_OPEN = (0.10, 0.15)
 #: Frames over which the retrieved interior fades in or out, and the least time it stays on.
 FADE_FRAMES = 3
 HOLD_FRAMES = 6
@@ -88,8 +91,10 @@ SWITCH_FACTOR = 10.0
 _MIN_SWITCH = 2e-4
 #: A near twin of a kept candidate replaces it when its lips move less than this share as fast.
 _STEADIER = 0.7
-#: A frame's own interior costs this fraction of its match cost (it follows the speech).
-OWN_FACTOR = 0.4
+#: A frame's own interior costs this fraction of its match cost: it follows the speech (its
+#: teeth part as the actor's did), where another frame's, held along the path, does not (at 0.4,
+#: one retrieved interior drew teeth apart over whole sentences of clenched ones).
+OWN_FACTOR = 0.1
 #: ``MouthPath.choice`` of a frame drawn with its own interior, and with the dark cavity.
 OWN = -2
 DARK = -1
