@@ -24,6 +24,7 @@ from emodirector.fit.speech import (
     KEEP_GAP,
     MIN_TIMING_R,
     OPEN_APERTURE,
+    PARTING_APERTURE,
     closure_gate,
     keep_speech,
     lip_aperture,
@@ -121,7 +122,7 @@ def test_kept_edit_meets_every_clause(track: np.ndarray) -> None:
     # the rest of the edit (the widening) is applied as it is
     np.testing.assert_allclose(out[:, :, 0] - track[:, :, 0], offsets[:, :, 0], atol=_TOL)
     # and the lips part by the smile's raise wherever the mouth is clearly open
-    wide = lip_aperture(track) >= OPEN_APERTURE
+    wide = lip_aperture(track) >= PARTING_APERTURE[1]
     raised = lip_aperture(out)[wide] - _SCALE * lip_aperture(track)[wide]
     np.testing.assert_allclose(raised, _RAISE, atol=_TOL)
 
@@ -190,7 +191,7 @@ def test_thickening_is_gated_on_closed_lips_and_thinning_is_left_out(track: np.n
     out = keep_speech(track, offsets)
     thickness = lip_thickness(out)
     closed = lip_aperture(track) < CLOSED_APERTURE
-    wide = lip_aperture(track) >= OPEN_APERTURE
+    wide = lip_aperture(track) >= PARTING_APERTURE[1]
     np.testing.assert_allclose(thickness[closed][:, :n], 0.0, atol=_TOL)
     np.testing.assert_allclose(thickness[wide][:, :n], 0.05, atol=_TOL)
     np.testing.assert_allclose(thickness[:, n:], 0.0, atol=_TOL)

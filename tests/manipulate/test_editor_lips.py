@@ -13,7 +13,7 @@ from emodirector import VideoAnalysis
 from emodirector.evaluate.dlibface import DlibFace, dlib_box
 from emodirector.evaluate.lips import LipClosures, lip_closures
 from emodirector.face_model import LIPS_OUTER_UPPER, load_face_model
-from emodirector.fit.speech import CLOSED_APERTURE, lip_aperture, lip_thickness
+from emodirector.fit.speech import CLOSED_APERTURE, OPEN_APERTURE, lip_aperture, lip_thickness
 from emodirector.manipulate import Emotion, EmotionTarget, PrototypeEditor
 from emodirector.pipeline import edited_landmarks
 from emodirector.render.warp import warp_field, warp_plane
@@ -37,6 +37,17 @@ _SKIN_HALF_WIDTH = 0.5
 _SAD_WRONGLY_CLOSED_MAX = 0.2
 #: Least share of his closed frames a sad edit keeps closed (the 97% bar; 0.97 measured).
 _SAD_KEPT_MIN = 0.96
+#: Largest ratio of an edit's inner-lip aperture to the input's on frames whose lips barely part
+#: (MediaPipe's aperture between ``CLOSED_APERTURE`` and ``OPEN_APERTURE``: a slit, or the
+#: teeth's edge between the lips, which dlib's 68 points read as touching lips). The lip
+#: separation that took hold in full from ``OPEN_APERTURE`` made it 1.51-1.99 on GRID's man
+#: (happy, angry, disgusted; 1.9-2.2 on videoretalking_face3, whose closures dlib then read
+#: open); the parting gate 1.17-1.33.
+_BARELY_PARTED_RATIO_MAX = 1.45
+_BARELY_PARTED_MIN_FRAMES = 10
+#: Least median ratio of the edit's aperture to the input's on his open frames: the emotion
+#: still parts an open mouth (1.35-1.63 measured with the parting gate).
+_OPEN_RATIO_MIN = 1.2
 
 
 def _edit(analysis: VideoAnalysis, emotion: Emotion) -> tuple[np.ndarray, np.ndarray]:
@@ -63,6 +74,19 @@ def test_angry_closed_lips_carry_the_skin_above_them(grid_analysis: VideoAnalysi
     lip = offsets[closed][:, [_UPPER_LIP_TOP], 1]
     lag = float(np.abs(offsets[closed][:, skin, 1] - lip).mean())
     assert lag < _SKIN_LAG_MAX
+
+
+@pytest.mark.parametrize("emotion", [Emotion.HAPPY, Emotion.ANGRY, Emotion.DISGUSTED])
+def test_barely_parted_lips_are_not_pulled_apart(
+    grid_analysis: VideoAnalysis, emotion: Emotion
+) -> None:
+    canonical, offsets = _edit(grid_analysis, emotion)
+    own, out = lip_aperture(canonical), lip_aperture(canonical + offsets)
+    barely = (own >= CLOSED_APERTURE) & (own < OPEN_APERTURE)
+    assert barely.sum() >= _BARELY_PARTED_MIN_FRAMES
+    assert float((out[barely] / own[barely]).max()) < _BARELY_PARTED_RATIO_MAX
+    wide = own >= OPEN_APERTURE
+    assert float(np.median(out[wide] / own[wide])) > _OPEN_RATIO_MIN
 
 
 @pytest.fixture(scope="module")

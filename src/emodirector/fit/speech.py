@@ -22,27 +22,28 @@ the inner-lip pairs, ``lip_aperture``, canonical units of the editor's tracker):
 How an edit is made to keep it (``keep_speech`` for a dense offset field, ``plan_speech`` and
 ``SpeechPlan.apply`` for an editor that stores its edit compactly, as the prototype editor
 does): any canonical offset field splits (``MouthSplit``) into its *lip separation*, the change
-of the vertical gap of each inner-lip pair carried by smooth fields that part or press that pair,
-and the rest, which leaves every inner gap as it is and is applied as it is. The separation is
-applied through a per-frame, per-pair *closure gate*: 0 where the input's lips are closed,
-rising smoothly (``closure_gate``) with the input's own aperture to 1 on a clearly open mouth,
-and lowered wherever pressing would leave less than ``KEEP_GAP`` of the pair's own gap (a
-lip's thickening, which MediaPipe's contours show on lips parted over the teeth, passes the same
-gate; its thinning is not applied, see Free above). The fields that part a pair or thicken a
-lip carry the skin between the nose and the chin with the lip (``_CARRY_SIGMA``), so that a
-parting or thickening held back on closed lips holds back the skin raised with it too: the
-skin is not stretched over a closed lip, which dlib reads as parted lips. For the same reason,
-on closed lips (through the same closure gate) the skin and the lips' outer edges are kept
-from moving away from the inner contour (``MouthSplit.contour``): whatever of an edit would
-stretch the upper lip and the skin above it upwards from the closed lip line, or the lower lip
-and the chin's skin downwards, is held back, while their moving together with the lip line (a
-smile's lift) and towards it (a press) stays. The
-amplitude factor adds ``(scale - 1) * gate * own aperture`` of a jaw-opening field (the lower lip
-and the chin moving down). So closures stay closed, openings stay open, and the aperture track
-stays a smooth increasing function of the input's: its correlation stays high. Last, an arch
-of the mouth line (``MouthSplit.bow``: the lips' centre lifted against their corners) is held to
-``BOW_PER_GAP`` of the input's own gap on each frame: over lips that barely part it hid the slit
-between them, over closed lips it parted them (dlib's reading, and the frames').
+of the vertical gap of each inner-lip pair carried by smooth fields that part or press that
+pair, and the rest, which leaves every inner gap as it is and is applied as it is. The
+separation is applied through a per-frame, per-pair *parting gate*: 0 where the input's lips are
+closed or barely part, rising smoothly (``parting_gate``) with the input's own aperture to 1 on
+a clearly open mouth (a separation added in full to lips parted by a slit doubled the slit, and
+dlib reads such lips as touching), and lowered wherever pressing would leave less than
+``KEEP_GAP`` of the pair's own gap (a lip's thickening, which MediaPipe's contours show on lips
+parted over the teeth, passes the same gate; its thinning is not applied, see Free above). The
+fields that part a pair or thicken a lip carry the skin between the nose and the chin with the
+lip (``_CARRY_SIGMA``), so that a parting or thickening held back on closed lips holds back the
+skin raised with it too: the skin is not stretched over a closed lip, which dlib reads as parted
+lips. For the same reason, on closed lips (through the same gate) the skin and the lips' outer
+edges are kept from moving away from the inner contour (``MouthSplit.contour``): whatever of an
+edit would stretch the upper lip and the skin above it upwards from the closed lip line, or the
+lower lip and the chin's skin downwards, is held back, while their moving together with the lip
+line (a smile's lift) and towards it (a press) stays. The amplitude factor adds ``(scale - 1) *
+parting gate * own aperture`` of a jaw-opening field (the lower lip and the chin moving down).
+So closures stay closed, openings stay open, and the aperture track stays a smooth increasing
+function of the input's: its correlation stays high. Last, an arch of the mouth line
+(``MouthSplit.bow``: the lips' centre lifted against their corners) is held to ``BOW_PER_GAP``
+of the input's own gap on each frame: over lips that barely part it hid the slit between them,
+over closed lips it parted them (dlib's reading, and the frames').
 
 ``speech_check`` measures the three clauses on any pair of canonical tracks (the edit's, or a
 re-tracked output's) and ``SpeechCheck.passed`` judges them.
@@ -79,6 +80,13 @@ INNER_PAIRS: tuple[tuple[int, int], ...] = tuple(
 CLOSED_APERTURE = 0.03
 #: Mean inner-lip gap from which the mouth counts as clearly open (the closure gate is 1).
 OPEN_APERTURE = 0.10
+#: Mean inner-lip gaps over which an edit's lip separation, lip thickening and amplitude factor
+#: take hold (``parting_gate``: 0 below the first, 1 from the second). Slower than the closure
+#: gate: lips that barely part (MediaPipe reads 0.04-0.10 where a slit or the teeth's edge
+#: shows) read as touching lips to dlib's 68 points, and a separation added in full from 0.10
+#: doubled their gap (videoretalking_face3, sadtalker_WDA: 5-6 of their 31-38 closures read
+#: open in a happy or angry edit).
+PARTING_APERTURE = (0.045, 0.16)
 #: Range of the emotion-dependent factor on the aperture.
 AMPLITUDE_BAND = (0.8, 1.35)
 #: Least correlation of the output's aperture track with the input's, per segment.
@@ -115,7 +123,7 @@ BOW_CLOSED = 0.04
 _SEPARATION_SIGMA_X = 0.1
 _SKIN_SIGMA = 0.06
 #: Reach (canonical units) of the skin carried with a parted lip, tapered to nothing at the nose
-#: (``SUBNASALE``) and the chin. A parting held back by the closure gate takes this skin with
+#: (``SUBNASALE``) and the chin. A parting held back by the parting gate takes this skin with
 #: it: a raise of the skin around the mouth (anger's, disgust's) that stopped at the lips' outer
 #: edge stretched the skin over a closed upper lip, which dlib's 68 points read as parted lips.
 _CARRY_SIGMA = 0.35
@@ -174,6 +182,18 @@ def closure_gate(aperture: np.ndarray) -> np.ndarray:
     x = (np.nan_to_num(np.asarray(aperture, np.float64), nan=0.0) - CLOSED_APERTURE) / (
         OPEN_APERTURE - CLOSED_APERTURE
     )
+    return smoothstep(x)
+
+
+def parting_gate(aperture: np.ndarray) -> np.ndarray:
+    """0 where the lips are closed or barely part, rising smoothly to 1 over
+    ``PARTING_APERTURE`` (0 where NaN): how much of an edit's lip separation applies.
+
+    >>> parting_gate(np.array([0.0, 0.045, 0.1025, 0.16, np.nan])).round(2).tolist()
+    [0.0, 0.0, 0.5, 1.0, 0.0]
+    """
+    lo, hi = PARTING_APERTURE
+    x = (np.nan_to_num(np.asarray(aperture, np.float64), nan=0.0) - lo) / (hi - lo)
     return smoothstep(x)
 
 
@@ -433,19 +453,19 @@ class SpeechPlan:
 
     Attributes:
         gate: ``(T, P) float32`` 0..1, the share of the edit's separation of each inner pair
-            applied on each frame (the closure gate, lowered where a press would close the pair).
+            applied on each frame (the parting gate, lowered where a press would close the pair).
         separation: ``(T, P) float32`` the change of each inner-lip gap the edit makes on each
             frame (canonical units; ``gate`` times the edit's gaps), in place of whatever its
             offsets would make.
         opening: ``(T,) float32`` extra mean aperture (canonical units) from the amplitude
-            factor: ``(scale - 1) * closure gate * own aperture``.
+            factor: ``(scale - 1) * parting gate * own aperture``.
         scale: ``(T,) float32`` the amplitude factor, within ``AMPLITUDE_BAND``.
         thickness: ``(T, 2P) float32`` the change of each lip's thickness per column
             (``lip_thickness``) the edit makes, in place of its offsets' own; None keeps theirs.
             An emotion's lips parted over the teeth look thicker in MediaPipe's contours than
             they are; on closed lips that thickening is gated like the parting. Thinning is not
             applied (a thinner lip reads as a narrower opening).
-        closure: ``(T,) float32`` the closure gate of the input's aperture (0 closed, 1 open):
+        closure: ``(T,) float32`` the parting gate of the input's aperture (0 closed, 1 open):
             on closed lips the edit's stretch away from the inner contour
             (``MouthSplit.stretch``) is held back by ``1 - closure``; None holds nothing back.
         bow_limit: ``(T,) float32`` the largest arch of the mouth line (``MouthSplit.bow``,
@@ -534,11 +554,11 @@ def plan_speech(
         scale: ``(T,)`` or one amplitude factor, clipped to ``AMPLITUDE_BAND``; it should change
             slowly (over a segment, not with the words).
         edit_thickness: ``(T, 2P)`` what the edit would do to each lip's thickness; its
-            thickening passes the closure gate, its thinning is left out (None: the offsets'
+            thickening passes the parting gate, its thinning is left out (None: the offsets'
             own thickness is kept).
 
     Returns:
-        The plan: the edit's separation through the closure gate (lowered per pair where a
+        The plan: the edit's separation through the parting gate (lowered per pair where a
         press would leave less than ``KEEP_GAP`` of the gap), and the opening from the
         amplitude factor.
     """
@@ -546,7 +566,8 @@ def plan_speech(
     edit = np.asarray(edit_gaps, np.float64)
     n = own.shape[0]
     scale = np.clip(np.broadcast_to(np.asarray(scale, np.float64), (n,)), *AMPLITUDE_BAND)
-    gate = closure_gate(own.mean(axis=1))
+    closure = closure_gate(own.mean(axis=1))
+    gate = parting_gate(own.mean(axis=1))
     opening = (scale - 1.0) * gate * own.mean(axis=1)
     opened = own + opening[:, None] * mouth_split().opening_gaps
     pair_gate = np.repeat(gate[:, None], own.shape[1], axis=1)
@@ -566,7 +587,7 @@ def plan_speech(
         thickness=thickness,
         closure=gate.astype(np.float32),
         bow_limit=(
-            BOW_PER_GAP * np.clip(own.mean(axis=1), 0.0, None) + BOW_CLOSED * (1.0 - gate)
+            BOW_PER_GAP * np.clip(own.mean(axis=1), 0.0, None) + BOW_CLOSED * (1.0 - closure)
         ).astype(np.float32),
     )
 
@@ -600,8 +621,8 @@ class SpeechCheck:
         n_open: Input frames with parted lips.
         wrongly_closed: How many of them are closed in the output.
         amplitude: Slope of the output's aperture on the input's over the clearly open frames
-            (``OPEN_APERTURE`` and wider, where the closure gate is 1, so a constant raise of
-            the upper lip does not count as amplitude).
+            (``PARTING_APERTURE[1]`` and wider, where the parting gate is 1, so a constant raise
+            of the upper lip does not count as amplitude).
         ratio_band: 5th and 95th percentile of output/input aperture on clearly open frames.
     """
 
@@ -680,7 +701,7 @@ def speech_check(
     closed_out = a_out < CLOSED_APERTURE
     n_closed = int(closed_in.sum())
     kept = float(closed_out[closed_in].mean()) if n_closed else float("nan")
-    wide = ok & (a_in >= OPEN_APERTURE)
+    wide = ok & (a_in >= PARTING_APERTURE[1])
     if wide.sum() >= 3 and a_in[wide].std() > 1e-9:
         amplitude = float(np.polyfit(a_in[wide], a_out[wide], 1)[0])
         ratio = a_out[wide] / a_in[wide]
@@ -709,6 +730,7 @@ __all__ = [
     "MIN_TIMING_R",
     "OPEN_APERTURE",
     "OUTER_PAIRS",
+    "PARTING_APERTURE",
     "MouthSplit",
     "SpeechCheck",
     "SpeechPlan",
@@ -718,6 +740,7 @@ __all__ = [
     "lip_gaps",
     "lip_thickness",
     "mouth_split",
+    "parting_gate",
     "plan_speech",
     "speech_check",
 ]

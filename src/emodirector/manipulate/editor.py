@@ -11,7 +11,7 @@ prototypes, or action units; see ``basis.py``), the editor
    controls (for a label: ``intensity * (target prototype - own emotion)``): at strength 0
    nothing changes, at 1 the actor's emotion is replaced by the target's at MEAD level-3 strength;
 3. keeps the speech (``fit.speech``): the modes' mouth shapes apply freely, their lip
-   separation only through the closure gate of the actor's own lips (closed lips stay closed,
+   separation only through the parting gate of the actor's own lips (closed lips stay closed,
    open lips stay open), and the aperture scales by the modes' amplitude factor within
    0.8..1.35; since the edit is an offset added to the real face, the actor's own lip motion,
    blinks and micro-motion stay in the frame;
