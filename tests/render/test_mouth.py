@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from emodirector.face_model import (
 from emodirector.pipeline import EditOptions, VideoAnalysis, edit_video
 from emodirector.render import warp_field, warp_yuv420
 from emodirector.render.mouth import (
+    CROP_BOX,
     CROWN_REACH,
     DARK,
     OWN,
@@ -28,6 +30,7 @@ from emodirector.render.mouth import (
     MouthBank,
     MouthPart,
     composite_mouth,
+    draw_interior,
     head_similarity,
     inner_lips,
     own_candidate,
@@ -99,6 +102,10 @@ _SEAM_LEVELS = 4
 #: (largest gap 0.083 of the edited width; the opening's excess over the source's 0.10).
 _BARELY = 0.095
 _WIDER = 1.15
+#: Half width (face-model units) of a gap in a candidate's lower piece, and how far (pixels) the
+#: column looked at beside it lies.
+_NOTCH = 0.03
+_BESIDE_PX = 20
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -746,3 +753,29 @@ def test_a_frames_own_open_mouth_is_drawn_over_another_frames(own: float, edited
     (path,) = _prepared(sources, targets).paths
     assert (path.weight[len(bank) :] > 0).all()
     assert (path.choice[len(bank) :] == OWN).all()
+
+
+def test_no_dark_notch_where_the_lower_piece_has_a_gap() -> None:
+    # a candidate whose lower piece lacks a few columns (where its occlusal line meets the lower
+    # lip): the cavity there ends where its neighbours' does, not run down through the lower
+    # teeth as a dark notch
+    lm = _landmarks(0.22)
+    bank = MouthBank()
+    bank.observe(0, _image(lm, lower_teeth=True), [lm])
+    (cand,) = bank.candidates
+    ppu = cand.px_per_unit
+    centre, half = int(round(-CROP_BOX[0] * ppu)), int(round(_NOTCH * ppu))
+    pieces = cand.pieces.copy()
+    pieces[:, centre - half : centre + half + 1, 1] = 0
+    cand = dataclasses.replace(cand, pieces=pieces)
+    src, dst = _landmarks(_PARTED), _landmarks(0.30)
+    x0, y0 = 140, 200
+    layer, cover = draw_interior(cand, head_similarity(src), dst, (x0, y0, 340, 330), None)
+    mid = int(round(float(dst[LIPS_INNER_UPPER[5], 0]))) - x0
+    beside = mid - _BESIDE_PX
+    # the rows where the column beside the gap shows the lower teeth
+    lower_teeth = (cover[:, beside] > 0.5) & (layer[:, beside, 0] >= _TEETH_MIN_Y)
+    lower_teeth[: int(dst[LIPS_INNER_UPPER[5], 1] + dst[LIPS_INNER_LOWER[5], 1]) // 2 - y0] = False
+    assert lower_teeth.any()
+    dark = (cover[:, mid] > 0.5) & (layer[:, mid, 0] < _DARK_MAX_Y)
+    assert not (dark & lower_teeth).any()

@@ -1191,9 +1191,26 @@ def _cavity(
     bottom = np.where(has_l, np.argmax(sl, axis=0), h)
     top = np.where(has_u, h - 1 - np.argmax(su[::-1], axis=0), h + 1)
     cols = np.arange(w)
+    # a column without the lower piece ends its cavity where the nearest column with it does,
+    # and takes that column's floor: inside the piece's span (where the occlusal line meets the
+    # lower lip) a cavity run down to the box's bottom drew a dark notch through the lower teeth,
+    # and past its span (an opening wider than the candidate's) a dark wedge beside them; past
+    # the span the floor's colour then runs on down to the lower lip
+    with_l = np.flatnonzero(has_l)
+    floor_col = cols
+    beyond = np.zeros(w, bool)
+    if with_l.size:
+        lacking = ~has_l
+        nearest = np.clip(np.searchsorted(with_l, cols), 1, max(1, with_l.size - 1))
+        left = with_l[np.maximum(nearest - 1, 0)]
+        right = with_l[np.minimum(nearest, with_l.size - 1)]
+        floor_col = np.where(np.abs(cols - left) <= np.abs(right - cols), left, right)
+        bottom[lacking] = np.round(np.interp(cols[lacking], with_l, bottom[with_l])).astype(int)
+        beyond = lacking & ((cols < with_l[0]) | (cols > with_l[-1]))
+        has_l = np.ones(w, bool)
     t = np.arange(h, dtype=np.float32)[:, None] - top.astype(np.float32)
     t *= (1.0 / np.maximum(bottom - top, 1)).astype(np.float32)
-    shows = ((t > 0) & (t <= 1)).view(np.uint8)
+    shows = ((t > 0) & ((t <= 1) | beyond[None, :])).view(np.uint8)
     with_u = np.flatnonzero(has_u)
     if with_u.size:
         first, last = int(with_u[0]), int(with_u[-1])
@@ -1209,7 +1226,7 @@ def _cavity(
             and int((bottom - top)[with_u].max()) <= _FLAT_GAP_PX):  # fmt: skip
         # pieces that (nearly) touch: a line of shadow between the teeth, no room to shade
         return _flat(dark, h, w), shows.astype(np.float32)
-    floor = np.where(has_l[:, None], lower[np.minimum(bottom + 1, h - 1), cols],
+    floor = np.where(has_l[:, None], lower[np.minimum(bottom + 1, h - 1)[floor_col], floor_col],
                      tongue[None, :])  # fmt: skip
     floor[:, 0] = np.minimum(floor[:, 0], tongue[0])
     floor = cv2.GaussianBlur(floor[None].astype(np.float32), (0, 0), sigmaX=2.0, sigmaY=0.1)[0]
