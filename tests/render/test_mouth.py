@@ -106,6 +106,10 @@ _WIDER = 1.15
 #: column looked at beside it lies.
 _NOTCH = 0.03
 _BESIDE_PX = 20
+#: An edited opening this much wider than a candidate of teeth from lip to lip parts them by a
+#: line of shadow; the most dark pixels down one column of it (a stroke down from it drew 43).
+_LINE_GAIN = 0.06
+_LINE_PX = 4
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -779,3 +783,25 @@ def test_no_dark_notch_where_the_lower_piece_has_a_gap() -> None:
     assert lower_teeth.any()
     dark = (cover[:, mid] > 0.5) & (layer[:, mid, 0] < _DARK_MAX_Y)
     assert not (dark & lower_teeth).any()
+
+
+def test_no_dark_stroke_down_from_the_line_between_clenched_teeth() -> None:
+    # teeth from lip to lip (one colour: what is dark is the cavity's), parted by a line of
+    # shadow; the upper piece runs a little past the lower one: the line is not continued down
+    # those columns as a dark stroke
+    lm = _landmarks(0.14)
+    bank = MouthBank()
+    bank.observe(0, _image(lm, lower_teeth=True), [lm])
+    (cand,) = bank.candidates
+    teeth = cv2.cvtColor(np.uint8([[_TEETH]]), cv2.COLOR_RGB2YUV)[0, 0]
+    cols = np.flatnonzero((cand.pieces[..., 1] > 127).any(axis=0))
+    pieces = cand.pieces.copy()
+    pieces[:, : cols[0] + int(round(_NOTCH * cand.px_per_unit)), 1] = 0
+    cand = dataclasses.replace(
+        cand, crop=np.broadcast_to(teeth, cand.crop.shape).copy(), pieces=pieces
+    )
+    src, dst = _landmarks(_PARTED), _landmarks(0.14 + _LINE_GAIN)
+    layer, cover = draw_interior(cand, head_similarity(src), dst, (140, 200, 340, 330), None)
+    dark = (cover > 0.5) & (layer[..., 0] < _DARK_MAX_Y)
+    assert dark.any()  # the line
+    assert dark.sum(axis=0).max() <= _LINE_PX

@@ -1210,8 +1210,11 @@ def _cavity(
         has_l = np.ones(w, bool)
     t = np.arange(h, dtype=np.float32)[:, None] - top.astype(np.float32)
     t *= (1.0 / np.maximum(bottom - top, 1)).astype(np.float32)
-    shows = ((t > 0) & ((t <= 1) | beyond[None, :])).view(np.uint8)
     with_u = np.flatnonzero(has_u)
+    flat = bool(with_u.size) and int((bottom - top)[with_u].max()) <= _FLAT_GAP_PX
+    # past the lower piece's span the floor runs on down (not along a flat line: a column of
+    # the upper piece past the lower one drew a dark stroke down from the line)
+    shows = ((t > 0) & ((t <= 1) | (beyond[None, :] & (not flat)))).view(np.uint8)
     if with_u.size:
         first, last = int(with_u[0]), int(with_u[-1])
         shows = np.take(shows, np.clip(cols, first, last), axis=1)
@@ -1222,8 +1225,7 @@ def _cavity(
             shows[:, :first] = 0
         if gap[last] <= _FLAT_GAP_PX:
             shows[:, last + 1 :] = 0
-    if (has_l[with_u].all() and with_u.size
-            and int((bottom - top)[with_u].max()) <= _FLAT_GAP_PX):  # fmt: skip
+    if flat and has_l[with_u].all():
         # pieces that (nearly) touch: a line of shadow between the teeth, no room to shade
         return _flat(dark, h, w), shows.astype(np.float32)
     floor = np.where(has_l[:, None], lower[np.minimum(bottom + 1, h - 1)[floor_col], floor_col],
