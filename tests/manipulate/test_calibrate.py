@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from emodirector.calibrate.contrast import (
+    ContrastCalibration,
+    choose_contrast,
+    contrasted,
+    take_out,
+)
 from emodirector.calibrate.prototypes import (
     OPENING_FACTOR,
     LabeledClip,
@@ -16,10 +23,19 @@ from emodirector.calibrate.prototypes import (
     jaw_mode,
     without_press,
 )
+from emodirector.calibrate.strength import (
+    BLIND_LEVEL,
+    MATCH_REGIONS,
+    MIN_RISE,
+    choose_by_geometry,
+    chosen_strengths,
+    geometry_ratio,
+)
 from emodirector.errors import InvalidOptionError
+from emodirector.evaluate.emotion import EMOTION_CLASSES
 from emodirector.face_model import CHIN, LIPS_INNER_LOWER, load_face_model
 from emodirector.fit.speech import AMPLITUDE_BAND, lip_gaps, mouth_split
-from emodirector.manipulate import Emotion, EmotionPrototypes
+from emodirector.manipulate import EXPRESSIVE, Emotion, EmotionPrototypes
 from tests.conftest import MeadFits
 
 #: The upper lip of a happy actor speaking rises over the teeth by at least this (canonical
@@ -157,3 +173,135 @@ def test_shipped_opening_emotions_do_not_press_their_lips() -> None:
     sad = shipped.index(Emotion.SAD)
     assert shipped.aperture[sad] < OPENING_FACTOR
     assert lip_gaps(shipped.offsets[sad].astype(np.float64)).min() < 0.0
+
+
+# --- strength of an emotion the classifier cannot see; contrast against the rival ---
+
+#: Offsets stored as float32 (canonical units).
+_OFFSET_TOL = 1e-7
+#: The shipped angry prototype, its share of happy taken out, points away from happy: cosine
+#: below this (the plain combination of MEAD's actors: +0.30; contrasted: -0.23).
+_CONTRASTED_COSINE_MAX = 0.0
+
+
+def test_geometry_ratio_compares_the_mean_offsets_per_region() -> None:
+    """The ratio is of the regions' RMS of the *mean* offsets: jitter around the acted peak
+    (speech, tracking) averages out, and half the acted movement reads 0.5 in every region."""
+    rng = np.random.default_rng(0)
+    acted_mean = np.zeros((478, 3))
+    for k, idx in enumerate(MATCH_REGIONS.values()):
+        acted_mean[list(idx), 1] = 0.02 * (k + 1)
+    jitter = rng.normal(0.0, 0.01, (40, 478, 3))
+    acted = acted_mean + jitter - jitter.mean(axis=0)
+    assert geometry_ratio(np.repeat(acted_mean[None], 5, 0), acted) == pytest.approx(1.0)
+    assert geometry_ratio(0.5 * acted, acted) == pytest.approx(0.5)
+    # one region twice as strong, the others unmoved: the mean of the regions' ratios
+    edit = np.zeros((1, 478, 3))
+    first = list(next(iter(MATCH_REGIONS.values())))
+    edit[0, first] = 2.0 * acted_mean[first]
+    assert geometry_ratio(edit, acted) == pytest.approx(2.0 / len(MATCH_REGIONS))
+
+
+def test_a_blind_emotions_strength_follows_the_geometry_rule() -> None:
+    """Disgust (acted 0.03 < BLIND_LEVEL) reads 0 at every strength: the geometry chooses;
+    an emotion the classifier sees keeps its reading's choice whatever the geometry says."""
+    candidates = (1.0, 1.3, 1.6)
+    acted = np.array([0.03, 0.40])
+    held_out = np.array([[[0.0, 0.0, 0.0], [0.20, 0.42, 0.50]]] * 2)
+    geometry = np.array([[[0.8, 1.04, 1.3], [2.0, 2.5, 3.0]]] * 2)
+    chosen = chosen_strengths(acted, held_out, geometry, candidates)
+    assert chosen.tolist() == [1.3, 1.3]
+    assert acted[0] < BLIND_LEVEL <= acted[1]
+    # short of the acting everywhere: the strongest candidate
+    assert choose_by_geometry([0.2, 0.5, 0.9], candidates) == 1.6
+    assert choose_by_geometry([1.1, 1.5, 1.9], candidates) == 1.0
+
+
+def _prototypes(offsets: np.ndarray) -> EmotionPrototypes:
+    e = len(offsets)
+    return EmotionPrototypes(
+        emotions=tuple(EXPRESSIVE[:e]),
+        offsets=offsets.astype(np.float32),
+        neutral=load_face_model().template.astype(np.float32),
+        actors=("A",),
+        actor_offsets=offsets[None].astype(np.float32),
+    )
+
+
+def test_contrast_takes_the_rivals_share_out_of_the_plain_prototypes() -> None:
+    rng = np.random.default_rng(1)
+    plain = _prototypes(rng.normal(0.0, 0.02, (3, 478, 3)))
+    a, b, c = plain.emotions
+    one = take_out(plain, a, b, 0.6)
+    np.testing.assert_allclose(
+        one.offsets[0], plain.offsets[0] - 0.6 * plain.offsets[1], atol=_OFFSET_TOL
+    )
+    np.testing.assert_array_equal(one.offsets[1:], plain.offsets[1:])
+    np.testing.assert_array_equal(one.actor_offsets, plain.actor_offsets)
+    # each the other's rival: both taken out of the plain prototypes, whatever the order
+    cal = ContrastCalibration(
+        emotions=(a, b, c),
+        actors=("A", "B"),
+        acted=np.array([0.4, 0.5, 0.03]),
+        plain=np.zeros((2, 3, len(EMOTION_CLASSES))),
+        tried=((), (), ()),
+        rival=(b, a, None),
+        weight=np.array([0.6, 0.3, 0.0]),
+    )
+    both = contrasted(plain, cal)
+    np.testing.assert_allclose(
+        both.offsets[0], plain.offsets[0] - 0.6 * plain.offsets[1], atol=_OFFSET_TOL
+    )
+    np.testing.assert_allclose(
+        both.offsets[1], plain.offsets[1] - 0.3 * plain.offsets[0], atol=_OFFSET_TOL
+    )
+    np.testing.assert_array_equal(both.offsets[2], plain.offsets[2])
+    np.testing.assert_array_equal(both.plain_offsets, plain.offsets)
+    # contrasting again starts from the plain prototypes, not from the contrasted ones
+    again = take_out(both, a, c, 0.3)
+    np.testing.assert_allclose(
+        again.offsets[0], plain.offsets[0] - 0.3 * plain.offsets[2], atol=_OFFSET_TOL
+    )
+
+
+def test_contrast_leaves_an_opening_emotion_without_a_press() -> None:
+    """Taking a rival that parts the lips (a smile's raised upper lip) out of an emotion whose
+    takes open wider than neutral speech would press its lips: the press is left out."""
+    opening = mouth_split().separation.astype(np.float64).sum(axis=0)
+    assert lip_gaps(opening).min() > 0.0
+    plain = _prototypes(np.stack([np.zeros_like(opening), 0.05 * opening]))
+    wide = dataclasses.replace(plain, aperture=np.array([OPENING_FACTOR + 0.1, 1.0], np.float32))
+    assert lip_gaps(take_out(plain, plain.emotions[0], plain.emotions[1], 0.6).offsets[0]).min() < 0
+    gaps = lip_gaps(take_out(wide, wide.emotions[0], wide.emotions[1], 0.6).offsets[0])
+    assert gaps.min() > -_GAP_TOL
+
+
+def test_contrast_is_adopted_only_where_the_held_out_reading_rises() -> None:
+    """MEAD's angry, held out (calibration of 2026-12-01, per actor M030, W009, W011): taking
+    happy out raises every actor's reading; fear's best try rises on average but falls on W009."""
+    sad, happy = Emotion.SAD, Emotion.HAPPY
+    angry = [0.20, 0.37, 0.18]
+    tries = [
+        (happy, 0.3, [0.25, 0.50, 0.40]),
+        (happy, 0.6, [0.28, 0.60, 0.51]),
+        (sad, 0.6, [0.22, 0.45, 0.33]),
+    ]
+    assert choose_contrast(angry, tries) == (happy, 0.6)
+    fear = [0.22, 0.27, 0.12]
+    assert choose_contrast(fear, [(happy, 0.3, [0.24, 0.22, 0.33])]) == (None, 0.0)
+    rise = MIN_RISE / 2
+    assert choose_contrast(angry, [(sad, 0.3, [v + rise for v in angry])]) == (None, 0.0)
+    assert choose_contrast(angry, []) == (None, 0.0)
+
+
+def test_shipped_prototypes_carry_the_contrast_and_the_blind_strength() -> None:
+    """The packaged file is what ``emodirector calibrate`` wrote: angry with its rival's share
+    taken out, disgust stronger than 1 by the geometry rule."""
+    shipped = EmotionPrototypes.load_default()
+
+    def cosine(x: np.ndarray, y: np.ndarray) -> float:
+        return float(x.ravel() @ y.ravel() / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+    angry, happy = shipped.index(Emotion.ANGRY), shipped.index(Emotion.HAPPY)
+    assert cosine(shipped.offsets[angry], shipped.offsets[happy]) < _CONTRASTED_COSINE_MAX
+    assert float(shipped.strength[shipped.index(Emotion.DISGUSTED)]) > 1.0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from emodirector.calibrate.prototypes import OPENING_FACTOR, without_press
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import (
     LEFT_BROW,
@@ -113,8 +115,9 @@ def test_aperture_outside_the_band_is_refused(prototypes: EmotionPrototypes) -> 
 
 
 def test_prototypes_are_as_strong_as_one_actor(prototypes: EmotionPrototypes) -> None:
-    """Intensity 1 shows an emotion as strongly as one actor acted it, not a weaker blend."""
-    combined = np.sqrt((prototypes.offsets**2).sum(axis=(1, 2)))
+    """Intensity 1 shows an emotion as strongly as one actor acted it, not a weaker blend (the
+    combination as acted, before the contrast against a rival)."""
+    combined = np.sqrt((prototypes.plain_offsets**2).sum(axis=(1, 2)))
     per_actor = np.sqrt((prototypes.actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)
     assert (combined >= (1.0 - _NORM_REL_TOL) * per_actor).all()
 
@@ -169,6 +172,47 @@ def test_save_load_round_trip(prototypes: EmotionPrototypes, tmp_path: Path) -> 
     np.testing.assert_array_equal(loaded.neutral, prototypes.neutral)
     np.testing.assert_array_equal(loaded.actor_offsets, prototypes.actor_offsets)
     np.testing.assert_array_equal(loaded.aperture, prototypes.aperture)
+    np.testing.assert_array_equal(loaded.contrast, prototypes.contrast)
+    np.testing.assert_array_equal(loaded.plain_offsets, prototypes.plain_offsets)
+
+
+#: Offsets are stored as float32 (canonical units).
+_PLAIN_TOL = 1e-6
+
+
+def test_contrast_is_recorded_with_the_plain_prototypes(
+    prototypes: EmotionPrototypes, tmp_path: Path
+) -> None:
+    """Each contrasted prototype is its plain prototype less its rivals' (an emotion that opens
+    the lips wider than neutral speech without the press that leaves); the others are plain."""
+    e = len(prototypes.emotions)
+    assert prototypes.contrast.shape == (e, e)
+    assert not np.diag(prototypes.contrast).any()
+    plain = prototypes.plain_offsets.astype(np.float64)
+    for i in range(e):
+        row = plain[i] - np.einsum("r,rnk->nk", prototypes.contrast[i].astype(np.float64), plain)
+        if prototypes.aperture[i] >= OPENING_FACTOR:
+            row = without_press(row)
+        np.testing.assert_allclose(prototypes.offsets[i], row, atol=_PLAIN_TOL)
+    # a file written before the contrast existed: none, and its offsets are the plain ones
+    old = {k: v for k, v in np.load(_packaged()).items() if k not in ("contrast", "plain_offsets")}
+    np.savez(tmp_path / "old.npz", **old)
+    loaded = EmotionPrototypes.load(tmp_path / "old.npz")
+    assert not loaded.contrast.any()
+    np.testing.assert_array_equal(loaded.plain_offsets, loaded.offsets)
+    with pytest.raises(ValueError, match="contrast"):
+        EmotionPrototypes(
+            emotions=prototypes.emotions,
+            offsets=prototypes.offsets,
+            neutral=prototypes.neutral,
+            actors=prototypes.actors,
+            actor_offsets=prototypes.actor_offsets,
+            contrast=np.eye(e, dtype=np.float32),
+        )
+
+
+def _packaged() -> Path:
+    return Path(str(resources.files("emodirector.data").joinpath("prototypes.npz")))
 
 
 def test_index_of_missing_emotion(prototypes: EmotionPrototypes) -> None:

@@ -1,17 +1,19 @@
 """FACS action units as canonical offset fields, cut from the emotion prototypes.
 
 Each unit is the part of a measured MEAD emotion prototype (``data/prototypes.npz``, see
-``emodirector calibrate``) that lies where that unit moves the skin, in FACS terms: the lip
-corners of the happy prototype are AU12 (lip corner puller), the lip corners of the sad one AU15
-(lip corner depressor), the inner brows of the surprised one AU1, and so on (``SOURCES``). A
-soft mask around the unit's landmarks cuts it out and it is made left-right symmetric. So weight
-1 is the unit as strongly as MEAD's level-3 actors showed it, and units from the same emotion add
-up to that emotion's prototype where they do not overlap. The mouth's units keep their lip
-separation (AU10 raises the upper lip over the teeth, AU16 depresses the lower lip, AU24 presses
-the lips), which an edit applies as the speech allows (``fit.speech``), except AU23 (lip
-tightener), which thins the lips without parting or pressing them (``FREE_ONLY``). AU25 and AU26
-move nothing themselves: they scale the speech's aperture (``AMPLITUDE_UNITS``). AU43 (eyes
-closed) is geometric: the upper lids move down onto the lower ones.
+``emodirector calibrate``; as acted, before the contrast that tells the emotions apart for the
+classifier: ``EmotionPrototypes.plain_offsets``) that lies where that unit moves the skin, in
+FACS terms: the lip corners of the happy prototype are AU12 (lip corner puller), the lip corners
+of the sad one AU15 (lip corner depressor), the inner brows of the surprised one AU1, and so on
+(``SOURCES``). A soft mask around the unit's landmarks cuts it out and it is made left-right
+symmetric. So weight 1 is the unit as strongly as MEAD's level-3 actors showed it, and units
+from the same emotion add up to that emotion's prototype where they do not overlap. The mouth's
+units keep their lip separation (AU10 raises the upper lip over the teeth, AU16 depresses the
+lower lip, AU24 presses the lips), which an edit applies as the speech allows (``fit.speech``),
+except AU23 (lip tightener), which thins the lips without parting or pressing them
+(``FREE_ONLY``). AU25 and AU26 move nothing themselves: they scale the speech's aperture
+(``AMPLITUDE_UNITS``). AU43 (eyes closed) is geometric: the upper lids move down onto the lower
+ones.
 
 ``scripts/build_action_units.py`` rebuilds the packaged ``data/action_units.npz`` with it.
 """
@@ -156,7 +158,7 @@ def build_action_units(
             raw = np.zeros_like(template)
         else:
             emotion, points = SOURCES[code]
-            proto = prototypes.offsets[prototypes.index(emotion)].astype(np.float64)
+            proto = prototypes.plain_offsets[prototypes.index(emotion)].astype(np.float64)
             seeds = template[np.asarray(points), None, :2]
             d2 = ((template[None, :, :2] - seeds) ** 2).sum(-1).min(axis=0)
             raw = proto * np.exp(-d2 / (2 * MASK_SIGMA**2))[:, None]

@@ -309,6 +309,20 @@ class _Cast:
         return cls(shapes, actors, emotions, neutrals, mode)
 
 
+def _peaks(
+    fits: list[LabeledFit], above_mouth: bool = True
+) -> dict[tuple[str, Emotion], tuple[np.ndarray, np.ndarray]]:
+    """Per (actor, emotion): ``peak_frames`` of that clip."""
+    cast = _Cast.of(fits)
+    return {
+        (actor, emotion): peak_frames(
+            cast.shapes[actor][emotion], cast.neutrals[i], cast.mode, above_mouth
+        )
+        for i, actor in enumerate(cast.actors)
+        for emotion in cast.emotions
+    }
+
+
 def peak_masks(
     fits: list[LabeledFit], above_mouth: bool = True
 ) -> dict[tuple[str, Emotion], np.ndarray]:
@@ -317,13 +331,17 @@ def peak_masks(
     Raises:
         InvalidOptionError: No actor has both a neutral and an emotional clip.
     """
-    cast = _Cast.of(fits)
-    out = {}
-    for i, actor in enumerate(cast.actors):
-        for emotion in cast.emotions:
-            shapes = cast.shapes[actor][emotion]
-            out[actor, emotion] = peak_frames(shapes, cast.neutrals[i], cast.mode, above_mouth)[1]
-    return out
+    return {key: peak for key, (_, peak) in _peaks(fits, above_mouth).items()}
+
+
+def peak_offsets(fits: list[LabeledFit]) -> dict[tuple[str, Emotion], np.ndarray]:
+    """Per (actor, emotion): ``(P, 478, 3)`` the offsets of that clip's peak frames from the
+    actor's neutral face, jaw motion taken out (see ``peak_frames``).
+
+    Raises:
+        InvalidOptionError: No actor has both a neutral and an emotional clip.
+    """
+    return {key: offsets[peak] for key, (offsets, peak) in _peaks(fits).items()}
 
 
 def calibrate_prototypes(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
+from emodirector.calibrate.contrast import calibrate_contrast, contrasted
 from emodirector.calibrate.detail import calibrate_detail
 from emodirector.calibrate.prototypes import (
     LabeledFit,
@@ -12,7 +15,7 @@ from emodirector.calibrate.prototypes import (
     find_mead_clips,
     fit_labeled_clips,
 )
-from emodirector.calibrate.strength import calibrate_strength, with_strength
+from emodirector.calibrate.strength import BLIND_LEVEL, calibrate_strength, with_strength
 from emodirector.errors import InvalidOptionError
 from emodirector.manipulate.prototypes import EmotionPrototypes
 
@@ -30,7 +33,8 @@ def run_calibration(
         folder: MEAD clips (``ACTOR_front_EMOTION_levelN_*.mp4``).
         output: The prototypes (``edit --prototypes``).
         detail: Also measure the expression detail and write it here (``edit --detail``).
-        strength: Measure each emotion's strength on held-out actors (else every strength 1).
+        strength: Contrast each prototype against its rival and measure each emotion's
+            strength, both on held-out actors (else plain prototypes, every strength 1).
         progress: Receives one line per step.
 
     Raises:
@@ -58,12 +62,25 @@ def _calibrated_strength(
     if len({f.clip.actor for f in fits}) < 2:
         progress("strength: skipped, it needs at least two actors (every strength 1)")
         return prototypes
-    cal = calibrate_strength(fits, progress=progress)
+    contrast = calibrate_contrast(fits, progress=progress)
+    for k, e in enumerate(contrast.emotions):
+        tries = " ".join(f"{r.value}x{w:g}:{np.nanmean(v):.2f}" for r, w, v in contrast.tried[k])
+        rival = contrast.rival[k]
+        chosen = "none" if rival is None else f"{rival.value}x{contrast.weight[k]:g}"
+        progress(f"contrast {e.value}: held out plain {contrast.plain_reading(k):.2f} "
+                 f"{tries} -> {chosen}")  # fmt: skip
+    prototypes = contrasted(prototypes, contrast)
+    cal = calibrate_strength(fits, progress=progress, transform=lambda p: contrasted(p, contrast))
     for k, e in enumerate(cal.emotions):
         means = cal.held_out[:, k].mean(0)
         readings = " ".join(f"{c:g}:{v:.2f}" for c, v in zip(cal.candidates, means, strict=True))
         progress(f"strength {e.value}: acted {cal.acted[k]:.2f}, held out {readings} "
                  f"-> {cal.chosen[k]:g}")  # fmt: skip
+        if cal.blind(k) and cal.geometry is not None:
+            ratios = np.nanmean(cal.geometry[:, k], axis=0)
+            shapes = " ".join(f"{c:g}:{v:.2f}" for c, v in zip(cal.candidates, ratios, strict=True))
+            progress(f"strength {e.value}: blind (acted below {BLIND_LEVEL:g}), geometry "
+                     f"{shapes} -> {cal.chosen[k]:g}")  # fmt: skip
     return with_strength(prototypes, cal)
 
 

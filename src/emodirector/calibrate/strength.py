@@ -15,6 +15,15 @@ candidate weight at which edits of *held-out* actors read as strongly as the act
    at least ``MIN_RISE`` more than strength 1 (where more strength reads no stronger, it would
    only distort the face).
 
+An emotion whose acted takes the classifier reads below ``BLIND_LEVEL`` is one it cannot see
+(MEAD's disgust reads 0.03): its readings say nothing about the strength, which would stay at 1
+however faint the edit. Such an emotion's strength is chosen by an independent measure instead,
+the *geometry rule*: for each held-out actor, the RMS of the mean canonical offset of its acted
+peak frames (jaw motion taken out, ``calibrate.prototypes.peak_frames``) in each region of
+``MATCH_REGIONS`` (nose and upper lip: AU9/AU10; brows: AU4; lids), against the same of the
+edit of its neutral take (``geometry_ratio``); the smallest candidate whose ratio, averaged over
+the regions and the held-out actors, reaches 1 is chosen (else the largest).
+
 The candidates stop at ``STRENGTHS[-1]``, beyond which faces distort (see
 ``benchmarks/results/calibration_notes.md``).
 """
@@ -29,12 +38,23 @@ from typing import Any
 import numpy as np
 
 from emodirector.calibrate.detail import calibrate_detail
-from emodirector.calibrate.prototypes import LabeledFit, calibrate_prototypes
+from emodirector.calibrate.prototypes import LabeledFit, calibrate_prototypes, peak_offsets
 from emodirector.errors import InvalidOptionError
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier
+from emodirector.face_model import (
+    LEFT_BROW,
+    LEFT_EYE_LOWER,
+    LEFT_EYE_UPPER,
+    LIPS_OUTER_UPPER,
+    RIGHT_BROW,
+    RIGHT_EYE_LOWER,
+    RIGHT_EYE_UPPER,
+)
+from emodirector.fit.expression import EmotionRegion
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
 from emodirector.pipeline import VideoAnalysis, edited_landmarks, plan_edit, render_frame
+from emodirector.render.detail import ExpressionDetail
 from emodirector.video.reader import VideoInfo, iter_frames, probe
 
 #: Candidate strengths, weakest first.
@@ -44,6 +64,17 @@ STRENGTHS = (1.0, 1.15, 1.3, 1.45, 1.6)
 MIN_RISE = 0.05
 #: Every this many frames is read.
 FRAME_STEP = 8
+#: An emotion whose acted takes the classifier reads below this (mean target probability) is
+#: one it cannot see; its strength follows the geometry rule. MEAD's acted disgust reads 0.03;
+#: the next lowest, fear, 0.37.
+BLIND_LEVEL = 0.15
+#: Regions whose acted geometry the geometry rule matches: the nose and the upper lip (AU9,
+#: AU10), the brows (AU4), the lids.
+MATCH_REGIONS: dict[str, tuple[int, ...]] = {
+    "nose_lip": tuple(EmotionRegion.NOSE.value) + LIPS_OUTER_UPPER,
+    "brows": RIGHT_BROW + LEFT_BROW,
+    "lids": RIGHT_EYE_UPPER + RIGHT_EYE_LOWER + LEFT_EYE_UPPER + LEFT_EYE_LOWER,
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,8 @@ class StrengthCalibration:
         held_out: ``(A, E, S)`` mean target probability of each held-out actor's edited
             neutral take, per emotion and candidate.
         chosen: ``(E,)`` the strength chosen per emotion.
+        geometry: ``(A, E, S)`` each edit's ``geometry_ratio`` against the held-out actor's
+            acted peak (NaN where not measured).
     """
 
     emotions: tuple[Emotion, ...]
@@ -66,6 +99,12 @@ class StrengthCalibration:
     acted: np.ndarray
     held_out: np.ndarray
     chosen: np.ndarray
+    geometry: np.ndarray | None = None
+
+    def blind(self, k: int) -> bool:
+        """Whether the classifier cannot see emotion ``k`` (acted reading below
+        ``BLIND_LEVEL``); its strength then follows the geometry rule."""
+        return bool(self.acted[k] < BLIND_LEVEL)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -81,6 +120,16 @@ class StrengthCalibration:
                         for i, a in enumerate(self.actors)
                     },
                     "chosen": float(self.chosen[k]),
+                    "blind": self.blind(k),
+                    **(
+                        {}
+                        if self.geometry is None
+                        else {
+                            "geometry_mean": [
+                                round(float(v), 4) for v in np.nanmean(self.geometry[:, k], 0)
+                            ]
+                        }
+                    ),
                 }
                 for k, e in enumerate(self.emotions)
             },
@@ -113,6 +162,49 @@ def choose_strength(
     return float(candidates[best]) if readings[best] - readings[0] >= min_rise else 1.0
 
 
+def choose_by_geometry(ratios: Sequence[float], candidates: Sequence[float] = STRENGTHS) -> float:
+    """The geometry rule: the smallest candidate whose ``geometry_ratio`` reaches 1, else the
+    largest.
+
+    >>> choose_by_geometry([0.73, 0.85, 0.97, 1.09, 1.21])
+    1.45
+    >>> choose_by_geometry([1.2, 1.5, 1.8, 2.1, 2.4])
+    1.0
+    >>> choose_by_geometry([0.2, 0.3, 0.4, 0.5, 0.6])
+    1.6
+    """
+    if len(ratios) != len(candidates) or not candidates:
+        raise ValueError("one ratio per candidate")
+    for c, r in zip(candidates, ratios, strict=True):
+        if r >= 1.0:
+            return float(c)
+    return float(candidates[-1])
+
+
+def region_rms(offsets: np.ndarray) -> np.ndarray:
+    """``(R,)`` RMS (x and y) of ``(478, 3)`` canonical offsets in each of ``MATCH_REGIONS``."""
+    return np.array(
+        [np.sqrt(np.mean(offsets[list(idx), :2] ** 2)) for idx in MATCH_REGIONS.values()]
+    )
+
+
+def geometry_ratio(edit: np.ndarray, acted: np.ndarray) -> float:
+    """How strongly an edit moves the face against the acting, averaged over the regions.
+
+    Args:
+        edit: ``(T, 478, 3)`` canonical offsets an edit adds to frames of a neutral take.
+        acted: ``(T', 478, 3)`` offsets of an acted take's peak frames from the same actor's
+            neutral face, jaw motion taken out.
+
+    Returns:
+        The mean over ``MATCH_REGIONS`` of the ratio of the region's RMS of the mean offsets
+        (the mean takes the speech and the tracker's jitter out of both).
+    """
+    e = region_rms(np.nanmean(np.asarray(edit, np.float64), axis=0))
+    a = region_rms(np.nanmean(np.asarray(acted, np.float64), axis=0))
+    return float(np.mean(e / np.maximum(a, 1e-9)))
+
+
 def _sampled(fit: LabeledFit, info: VideoInfo, step: int) -> list[tuple[int, np.ndarray]]:
     """Every ``step``-th frame with a face of a labelled take, as ``yuv420p`` images."""
     present = fit.fit.present
@@ -129,26 +221,62 @@ def _read(
     """Mean probability of class ``k`` over ``(yuv420p image, landmarks)`` pairs."""
     if not faces:
         return float("nan")
-    ps = [clf.predict_face(img[: img.shape[0] * 2 // 3], lm, rotation)[k] for img, lm in faces]
-    return float(np.mean(ps))
+    return float(mean_probabilities(clf, faces, rotation)[k])
 
 
-def calibrate_strength(
+def mean_probabilities(
+    clf: EmotionClassifier, faces: list[tuple[np.ndarray, np.ndarray]], rotation: int
+) -> np.ndarray:
+    """``(C,)`` mean class probabilities (``EMOTION_CLASSES``) over ``(image, landmarks)``."""
+    ps = [clf.predict_face(img[: img.shape[0] * 2 // 3], lm, rotation) for img, lm in faces]
+    return np.mean(ps, axis=0)
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """An actor's neutral take, to be edited with prototypes calibrated without that actor."""
+
+    analysis: VideoAnalysis
+    frames: list[tuple[int, np.ndarray]]
+    landmarks: np.ndarray
+    detail: ExpressionDetail
+
+    @classmethod
+    def of(cls, neutral: LabeledFit, step: int, detail: ExpressionDetail) -> HeldOut:
+        """``neutral`` (every ``step``-th frame read), rendered with ``detail``."""
+        info = probe(neutral.clip.path)
+        analysis = VideoAnalysis(info=info, track=neutral.track, fit=neutral.fit)
+        return cls(analysis, _sampled(neutral, info, step), neutral.track.landmarks, detail)
+
+    @property
+    def rotation(self) -> int:
+        return self.analysis.info.rotation
+
+    def edit(
+        self, prototypes: EmotionPrototypes, emotion: Emotion, strength: float
+    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        """``(offsets, faces)``: the canonical offsets an edit towards ``emotion`` at intensity 1
+        adds to the read frames, and those frames rendered with their edited landmarks."""
+        weights = np.ones(len(prototypes.emotions), np.float32)
+        weights[prototypes.index(emotion)] = strength
+        scaled = dataclasses.replace(prototypes, strength=weights)
+        edit = plan_edit(self.analysis, EmotionTarget(emotion, 1.0), prototypes=scaled)
+        faces = []
+        for t, img in self.frames:
+            moved = edited_landmarks(self.analysis, edit, t)
+            rendered = render_frame(img, t, self.analysis, edit, detail=self.detail)
+            faces.append((rendered, self.landmarks[t] if moved is None else moved))
+        index = np.array([t for t, _ in self.frames], dtype=int)
+        return edit.offsets(index), faces
+
+
+def held_out_actors(
     fits: list[LabeledFit],
-    progress: Callable[[str], None] | None = None,
-    candidates: Sequence[float] = STRENGTHS,
-    step: int = FRAME_STEP,
-) -> StrengthCalibration:
-    """Measure each emotion's strength on held-out actors (see the module docstring).
-
-    Args:
-        fits: Labelled takes of at least two actors with a neutral take each.
-        progress: Called with a line of text per held-out actor.
-        candidates: Strengths to try, weakest first (the first is normally 1).
-        step: Frame step of the readings.
+) -> tuple[dict[str, dict[Emotion, LabeledFit]], tuple[str, ...]]:
+    """``(takes per actor and emotion, the actors with a neutral take and another)``.
 
     Raises:
-        InvalidOptionError: Fewer than two actors with a neutral take and an emotional one.
+        InvalidOptionError: Fewer than two such actors.
     """
     by_actor: dict[str, dict[Emotion, LabeledFit]] = {}
     for f in fits:
@@ -158,66 +286,103 @@ def calibrate_strength(
     )
     if len(actors) < 2:
         raise InvalidOptionError("strength needs at least two actors, each with a neutral take")
+    return by_actor, actors
+
+
+def acted_readings(
+    clf: EmotionClassifier,
+    by_actor: dict[str, dict[Emotion, LabeledFit]],
+    actors: tuple[str, ...],
+    emotions: tuple[Emotion, ...],
+    step: int,
+) -> np.ndarray:
+    """``(E,)`` the classifier's mean target probability of the actors' acted takes."""
+    acted = np.zeros(len(emotions))
+    for k, e in enumerate(emotions):
+        c = EMOTION_CLASSES.index(e.value)
+        per_actor = []
+        for a in actors:
+            take = by_actor[a].get(e)
+            if take is not None:
+                info = probe(take.clip.path)
+                faces = [(img, take.track.landmarks[t]) for t, img in _sampled(take, info, step)]
+                per_actor.append(_read(clf, faces, info.rotation, c))
+        acted[k] = float(np.nanmean(per_actor))
+    return acted
+
+
+def calibrate_strength(
+    fits: list[LabeledFit],
+    progress: Callable[[str], None] | None = None,
+    candidates: Sequence[float] = STRENGTHS,
+    step: int = FRAME_STEP,
+    transform: Callable[[EmotionPrototypes], EmotionPrototypes] | None = None,
+) -> StrengthCalibration:
+    """Measure each emotion's strength on held-out actors (see the module docstring).
+
+    Args:
+        fits: Labelled takes of at least two actors with a neutral take each.
+        progress: Called with a line of text per held-out actor.
+        candidates: Strengths to try, weakest first (the first is normally 1).
+        step: Frame step of the readings.
+        transform: Applied to each held-out calibration's prototypes before they are edited
+            with (the contrast of ``calibrate.contrast``, as the shipped prototypes get it).
+
+    Raises:
+        InvalidOptionError: Fewer than two actors with a neutral take and an emotional one.
+    """
+    by_actor, actors = held_out_actors(fits)
     emotions = tuple(
         e for e in Emotion if e is not Emotion.NEUTRAL and any(e in by_actor[a] for a in actors)
     )
-    acted = np.zeros(len(emotions))
     held_out = np.full((len(actors), len(emotions), len(candidates)), np.nan)
+    geometry = np.full_like(held_out, np.nan)
+    peaks = peak_offsets([f for f in fits if f.clip.actor in actors])
     with EmotionClassifier() as clf:
-        for k, e in enumerate(emotions):
-            c = EMOTION_CLASSES.index(e.value)
-            per_actor = []
-            for a in actors:
-                take = by_actor[a].get(e)
-                if take is not None:
-                    info = probe(take.clip.path)
-                    faces = [
-                        (img, take.track.landmarks[t]) for t, img in _sampled(take, info, step)
-                    ]
-                    per_actor.append(_read(clf, faces, info.rotation, c))
-            acted[k] = float(np.nanmean(per_actor))
+        acted = acted_readings(clf, by_actor, actors, emotions, step)
         for i, held in enumerate(actors):
             rest = [f for f in fits if f.clip.actor != held]
             prototypes = calibrate_prototypes(rest)
-            detail = calibrate_detail(rest)
-            neutral = by_actor[held][Emotion.NEUTRAL]
-            info = probe(neutral.clip.path)
-            analysis = VideoAnalysis(info=info, track=neutral.track, fit=neutral.fit)
-            frames = _sampled(neutral, info, step)
+            if transform is not None:
+                prototypes = transform(prototypes)
+            neutral = HeldOut.of(by_actor[held][Emotion.NEUTRAL], step, calibrate_detail(rest))
             for k, e in enumerate(emotions):
                 if e not in prototypes.emotions:
                     continue
                 c = EMOTION_CLASSES.index(e.value)
                 for j, s in enumerate(candidates):
-                    strength = np.ones(len(prototypes.emotions), np.float32)
-                    strength[prototypes.index(e)] = s
-                    scaled = dataclasses.replace(prototypes, strength=strength)
-                    edit = plan_edit(analysis, EmotionTarget(e, 1.0), prototypes=scaled)
-                    faces = []
-                    for t, img in frames:
-                        moved = edited_landmarks(analysis, edit, t)
-                        faces.append(
-                            (
-                                render_frame(img, t, analysis, edit, detail=detail),
-                                neutral.track.landmarks[t] if moved is None else moved,
-                            )
-                        )
-                    held_out[i, k, j] = _read(clf, faces, info.rotation, c)
+                    offsets, faces = neutral.edit(prototypes, e, s)
+                    held_out[i, k, j] = _read(clf, faces, neutral.rotation, c)
+                    if (held, e) in peaks:
+                        geometry[i, k, j] = geometry_ratio(offsets, peaks[held, e])
             if progress is not None:
                 progress(f"strength: held out {held}")
-    chosen = np.array(
-        [
-            choose_strength(float(acted[k]), list(np.nanmean(held_out[:, k], axis=0)), candidates)
-            for k in range(len(emotions))
-        ]
-    )
     return StrengthCalibration(
         emotions=emotions,
         candidates=tuple(float(c) for c in candidates),
         actors=actors,
         acted=acted,
         held_out=held_out,
-        chosen=chosen,
+        chosen=chosen_strengths(acted, held_out, geometry, candidates),
+        geometry=geometry,
+    )
+
+
+def chosen_strengths(
+    acted: np.ndarray, held_out: np.ndarray, geometry: np.ndarray, candidates: Sequence[float]
+) -> np.ndarray:
+    """``(E,)`` each emotion's strength: by the held-out readings (``choose_strength``), or,
+    for an emotion the classifier cannot see (acted below ``BLIND_LEVEL``), by the geometry
+    rule (``choose_by_geometry``); arrays as in ``StrengthCalibration``."""
+    return np.array(
+        [
+            choose_by_geometry(list(np.nanmean(geometry[:, k], axis=0)), candidates)
+            if acted[k] < BLIND_LEVEL
+            else choose_strength(
+                float(acted[k]), list(np.nanmean(held_out[:, k], axis=0)), candidates
+            )
+            for k in range(len(acted))
+        ]
     )
 
 
@@ -234,10 +399,20 @@ def with_strength(
 
 __all__ = [
     "FRAME_STEP",
+    "BLIND_LEVEL",
+    "MATCH_REGIONS",
     "MIN_RISE",
     "STRENGTHS",
+    "HeldOut",
     "StrengthCalibration",
+    "acted_readings",
     "calibrate_strength",
+    "held_out_actors",
+    "mean_probabilities",
+    "choose_by_geometry",
     "choose_strength",
+    "chosen_strengths",
+    "geometry_ratio",
+    "region_rms",
     "with_strength",
 ]

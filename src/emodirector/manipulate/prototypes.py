@@ -47,6 +47,13 @@ class EmotionPrototypes:
         aperture: ``(E,) float32`` the factor on the speech's lip aperture of each emotion at
             intensity 1, within ``AMPLITUDE_BAND`` (1 by default): how much wider MEAD's actors
             open and close the lips while speaking in that emotion.
+        contrast: ``(E, E) float32`` how much of each other emotion's plain prototype was
+            taken out of each one to tell it apart from the emotion it is read as
+            (``calibrate.contrast``; row: the emotion, column: its rival; zero diagonal; all
+            zero by default).
+        plain_offsets: ``(E, 478, 3) float32`` the prototypes as the actors acted them, before
+            the contrast (``offsets`` by default): what the action units are cut from
+            (``calibrate.action_units``).
     """
 
     emotions: tuple[Emotion, ...]
@@ -56,9 +63,19 @@ class EmotionPrototypes:
     actor_offsets: np.ndarray
     strength: np.ndarray = field(default=None)  # type: ignore[arg-type]
     aperture: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    contrast: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    plain_offsets: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         e = len(self.emotions)
+        if self.contrast is None:
+            object.__setattr__(self, "contrast", np.zeros((e, e), np.float32))
+        if self.contrast.shape != (e, e) or bool(np.diag(self.contrast).any()):
+            raise ValueError(f"contrast must be ({e}, {e}) with a zero diagonal")
+        if self.plain_offsets is None:
+            object.__setattr__(self, "plain_offsets", self.offsets)
+        if self.plain_offsets.shape != self.offsets.shape:
+            raise ValueError(f"plain_offsets must be shaped as offsets, {self.offsets.shape}")
         if self.strength is None:
             object.__setattr__(self, "strength", np.ones(e, np.float32))
         if self.strength.shape != (e,) or not bool(np.all(self.strength > 0)):
@@ -101,6 +118,8 @@ class EmotionPrototypes:
             actor_offsets=self.actor_offsets.astype(np.float32),
             strength=self.strength.astype(np.float32),
             aperture=self.aperture.astype(np.float32),
+            contrast=self.contrast.astype(np.float32),
+            plain_offsets=self.plain_offsets.astype(np.float32),
         )
 
     @classmethod
@@ -138,6 +157,14 @@ class EmotionPrototypes:
                 d["aperture"].astype(np.float32)
                 if "aperture" in d.files
                 else np.ones(len(emotions), np.float32)
+            ),
+            contrast=(
+                d["contrast"].astype(np.float32)
+                if "contrast" in d.files
+                else np.zeros((len(emotions), len(emotions)), np.float32)
+            ),
+            plain_offsets=(
+                d["plain_offsets"].astype(np.float32) if "plain_offsets" in d.files else None
             ),
         )
 
