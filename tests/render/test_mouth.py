@@ -110,6 +110,9 @@ _BESIDE_PX = 20
 #: line of shadow; the most dark pixels down one column of it (a stroke down from it drew 43).
 _LINE_GAIN = 0.06
 _LINE_PX = 4
+#: Largest step of the continued crowns' mask from one column to the next (a crown of a lone
+#: solid column stepped by 1).
+_CROWN_STEP = 0.25
 
 
 def _landmarks(opening: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
@@ -805,3 +808,25 @@ def test_no_dark_stroke_down_from_the_line_between_clenched_teeth() -> None:
     dark = (cover > 0.5) & (layer[..., 0] < _DARK_MAX_Y)
     assert dark.any()  # the line
     assert dark.sum(axis=0).max() <= _LINE_PX
+
+
+def test_a_thin_piece_s_crowns_draw_no_ticks() -> None:
+    # a frame's own upper piece that is a thin sliver (solid in a few scattered columns only,
+    # the rest of its mask a little under solid) under a raised lip: its crowns are soft across,
+    # not a one-pixel tick up from each solid column
+    from emodirector.render.mouth import _crowns
+
+    h, w, top = 60, 120, 40
+    upper = _flat_yuv(_TEETH, h, w)
+    mask = np.zeros((h, w), np.float32)
+    mask[top : top + 4, 20:100] = 0.9
+    mask[top : top + 4, [50, 56, 62, 68]] = 1.0
+    _, out = _crowns(upper, mask, _SCALE)
+    crowns = out[: top - 1]
+    assert crowns.max() > 0  # the crowns are drawn
+    assert np.abs(np.diff(crowns, axis=1)).max() <= _CROWN_STEP
+
+
+def _flat_yuv(rgb: tuple[int, int, int], h: int, w: int) -> np.ndarray:
+    yuv = cv2.cvtColor(np.uint8([[rgb]]), cv2.COLOR_RGB2YUV)[0, 0].astype(np.float32)
+    return np.broadcast_to(yuv, (h, w, 3)).copy()

@@ -137,8 +137,10 @@ _OCCLUSAL_STEP = 0.015
 CROWN_REACH = 0.12
 _CROWN_SKIP = 0.02
 _CROWN_SHADE = 0.25
-#: Horizontal blur (face-model units) of the continued crowns.
+#: Horizontal blur (face-model units) of the continued crowns, and the least share of them
+#: (mask, and columns with the piece under the blur) drawn.
 _CROWN_BLUR = 0.03
+_CROWN_MIN = 0.02
 #: The cavity turns, down to the lower piece, from the dark interior to that piece's colour,
 #: at most this share of the lips' luma; where there is no lower piece, to that luma with the
 #: lips' chroma this far from grey.
@@ -1256,8 +1258,11 @@ def _crowns(
     cols = np.flatnonzero(inside.any(axis=0))
     if not cols.size:
         return upper, mask
-    h = mask.shape[0]
-    span = slice(int(cols[0]), int(cols[-1]) + 1)
+    h, w = mask.shape
+    sigma = max(1.0, _CROWN_BLUR * px_per_unit)
+    # the columns with the solid piece and room on each side for their crowns' soft sides
+    pad = int(np.ceil(2 * sigma))
+    span = slice(max(0, int(cols[0]) - pad), min(w, int(cols[-1]) + 1 + pad))
     inside = inside[:, span]
     has = inside.any(axis=0)
     # a column without the piece gets no crown: its first row lies past the bottom
@@ -1273,7 +1278,6 @@ def _crowns(
     rows = np.arange(r0, r1, dtype=np.float32)[:, None]
     # every crown row of a column repeats one colour (of its row ``src``), soft across
     colour = upper[src, np.arange(span.start, span.stop)]
-    sigma = max(1.0, _CROWN_BLUR * px_per_unit)
     # soft across, from the columns that have the piece only (a column without it read the
     # box's last row, colour 0 past the crop: blurred into its neighbours' crowns it drew dark
     # green strokes across the upper teeth)
@@ -1286,15 +1290,26 @@ def _crowns(
     if not up.any():
         return upper, mask
     np.clip(fade, 0.0, 1.0, out=fade)
+    # the crowns' mask soft across as their colour, and their shade from the solid top soft
+    # across: where only a few scattered columns of a thin piece are solid, each drew its crown
+    # as a one-pixel tick up the raised lip
+    add = cv2.GaussianBlur(np.where(up, 1.0 - fade**4, 0.0).astype(np.float32), (0, 0),
+                           sigmaX=sigma, sigmaY=0.1)  # fmt: skip
+    top = cv2.GaussianBlur((np.where(has, first, 0) * held).astype(np.float32)[None], (0, 0),
+                           sigmaX=sigma, sigmaY=0.1)[0]  # fmt: skip
+    top /= np.maximum(den, np.float32(1e-6))
+    shade = np.clip((top[None, :] - rows) * np.float32(1.0 / reach), 0.0, 1.0)
     crowns = np.empty((r1 - r0, colour.shape[0], 3), np.float32)
-    crowns[..., 0] = colour[:, 0] * (1.0 - _CROWN_SHADE * fade)
+    crowns[..., 0] = colour[:, 0] * (1.0 - _CROWN_SHADE * shade)
     crowns[..., 1:] = colour[None, :, 1:]
     upper = upper.copy()
     mask = mask.copy()
     region = upper[r0:r1, span]
-    region[up] = crowns[up]
     m = mask[r0:r1, span]
-    m[up] = np.maximum(m[up], 1.0 - fade[up] ** 4)
+    # (not where the crowns' colour is a blur of nothing: colour 0 turned the chroma green)
+    sel = up | ((add > np.maximum(m, _CROWN_MIN)) & (den[None, :] > _CROWN_MIN))
+    region[sel] = crowns[sel]
+    m[sel] = np.maximum(m[sel], add[sel])
     return upper, mask
 
 
