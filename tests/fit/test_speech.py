@@ -222,10 +222,29 @@ def test_a_held_back_parting_takes_the_skin_above_the_lip_with_it(track: np.ndar
     closed = lip_aperture(track) < CLOSED_APERTURE
     lip = out[closed][:, [LIPS_OUTER_UPPER[5]], 1]
     held_back = np.abs(lip + _RAISE).mean()  # what the gate took from the lip
-    assert held_back == pytest.approx(_RAISE / 2, rel=0.1)
+    assert held_back == pytest.approx(_RAISE, rel=0.1)  # the lip that rose comes back
     lag = np.abs(out[closed][:, skin, 1] - lip).mean()
     assert lag < _SKIN_LAG_MAX * held_back
     np.testing.assert_allclose(out[:, _SUBNASALE, 1], -_RAISE, atol=_TOL)
+
+
+def test_a_held_back_parting_is_taken_from_the_lip_that_moved_away(track: np.ndarray) -> None:
+    """A lower lip depressed under an upper lip that moves down less (disgust's, on GRID's
+    man: 0.25 and 0.05) comes back to the upper lip on closed lips; the two meeting halfway
+    pulled the closed mouth down by half the depression, which dlib read as parted lips (0.45
+    of his closures kept, mesh warp; 1.0 taken from the lower lip)."""
+    split = mouth_split()
+    upper = split.upper_separation.sum(axis=0) * -_DOWN_UPPER  # the upper lip down
+    lower = split.lower_separation.sum(axis=0) * _DOWN_LOWER  # the lower lip down, more
+    out = keep_speech(track, np.repeat((upper + lower)[None], _T, axis=0))
+    closed = lip_aperture(track) < CLOSED_APERTURE
+    up, lo = (list(i) for i in zip(*INNER_PAIRS, strict=True))
+    np.testing.assert_allclose(lip_gaps(out[closed]), 0.0, atol=_TOL)
+    np.testing.assert_allclose(out[closed][:, up + lo, 1], _DOWN_UPPER, atol=_TOL)
+
+
+#: The downward moves of the upper and the lower lip in the test above (canonical units).
+_DOWN_UPPER, _DOWN_LOWER = 0.05, 0.25
 
 
 def _bow_field(sign: float) -> np.ndarray:

@@ -45,6 +45,11 @@ _SAD_KEPT_MIN = 0.96
 #: open); the parting gate 1.17-1.33.
 _BARELY_PARTED_RATIO_MAX = 1.45
 _BARELY_PARTED_MIN_FRAMES = 10
+#: Least share of his closed frames (dlib) a disgusted edit keeps closed. Held back on closed
+#: lips, disgust's lower-lip depression (0.2-0.25 canonical, the upper lip 0.05) met the upper
+#: lip halfway: the closed mouth pulled down 0.1 at the centre kept 0.52 of them; taken from
+#: the lower lip alone, 1.0.
+_DISGUSTED_KEPT_MIN = 0.94
 #: Least median ratio of the edit's aperture to the input's on his open frames: the emotion
 #: still parts an open mouth (1.35-1.63 measured with the parting gate).
 _OPEN_RATIO_MIN = 1.2
@@ -132,3 +137,11 @@ def test_sad_leaves_slightly_parted_lips_open(
     assert c.open_frames >= 30 and c.closed_frames >= 30
     assert c.wrongly_closed <= _SAD_WRONGLY_CLOSED_MAX
     assert c.kept >= _SAD_KEPT_MIN
+
+
+def test_disgust_keeps_closed_lips_closed(
+    grid_analysis: VideoAnalysis, grid_frames: list[np.ndarray], dlib_face: DlibFace
+) -> None:
+    c = _dlib_closures(grid_analysis, grid_frames, dlib_face, Emotion.DISGUSTED)
+    assert c.closed_frames >= 30
+    assert c.kept >= _DISGUSTED_KEPT_MIN

@@ -45,6 +45,11 @@ function of the input's: its correlation stays high. Last, an arch of the mouth 
 of the input's own gap on each frame: over lips that barely part it hid the slit between them,
 over closed lips it parted them (dlib's reading, and the frames').
 
+What the gate holds back of a pair's parting is taken from the lip that moved away from the
+other (``MouthSplit.upper_separation``, ``lower_separation``), not from both halfway: disgust
+depresses the lower lip five times as far as it moves the upper one, and meeting halfway pulled
+the closed mouth down, which dlib read as parted lips.
+
 ``speech_check`` measures the three clauses on any pair of canonical tracks (the edit's, or a
 re-tracked output's) and ``SpeechCheck.passed`` judges them.
 """
@@ -300,6 +305,12 @@ class MouthSplit:
             inner pair points their column's, every other point the contour point's it refers
             to (``contour``) times ``stretch_reach``; taking it away straightens the mouth line
             between the corners, moving both lips of a column alike (every gap unchanged).
+        upper_separation: ``(P, 478, 3)`` field ``k`` parts inner pair ``k`` by 1 moving the
+            upper lip alone (up, with the skin above it, as ``separation`` moves it); every
+            other gap, every thickness and the lower side stay.
+        lower_separation: ``(P, 478, 3)`` the same with the lower lip alone (down, with the
+            chin's skin). ``SpeechPlan.apply`` takes a held-back parting from the lip that
+            moved away from the other.
     """
 
     separation: np.ndarray
@@ -312,6 +323,8 @@ class MouthSplit:
     stretch_reach: np.ndarray
     bow_rows: np.ndarray
     bow_spread: np.ndarray
+    upper_separation: np.ndarray
+    lower_separation: np.ndarray
 
     @classmethod
     def build(cls, template: np.ndarray | None = None) -> MouthSplit:
@@ -370,6 +383,17 @@ class MouthSplit:
         # the outer contour is wider than the inner one: what parting a pair does to the lips'
         # thickness at the outer columns is taken back, so a parting keeps every thickness
         separation -= np.einsum("pj,jnk->pnk", lip_thickness(separation), thickening)
+        # one lip at a time: the upper lip (and the skin above it) alone, or the lower one
+        one_lip = []
+        for sign in (-1.0, 1.0):
+            on = side == sign
+            rows_one = rows * on[None, :]
+            fields = np.zeros((n_pairs, N_LANDMARKS, 3))
+            fields[..., _Y] = _pair_fields(
+                kernel * (on[:, None] & on[None, :]), rows_one, np.eye(n_pairs)
+            )
+            fields -= np.einsum("pj,jnk->pnk", lip_thickness(fields), thickening)
+            one_lip.append(fields)
         # each point off the inner contour refers to the contour point of its column: an outer
         # lip point to the inner one of its pair column (as ``lip_thickness``), the skin to the
         # contour interpolated at its x, taken in by the inner contour's width over the outer's
@@ -414,6 +438,8 @@ class MouthSplit:
             stretch_reach=reach.astype(np.float32),
             bow_rows=bow_rows.astype(np.float32),
             bow_spread=bow_spread.astype(np.float32),
+            upper_separation=one_lip[0].astype(np.float32),
+            lower_separation=one_lip[1].astype(np.float32),
         )
 
     def separation_part(self, offsets: np.ndarray) -> np.ndarray:
@@ -513,7 +539,15 @@ class SpeechPlan:
         """
         split = split or mouth_split()
         change = self.separation[frames] - lip_gaps(offsets)
-        out = offsets + np.einsum("np,pjk->njk", change, split.separation)
+        # what the plan takes from (or adds to) a pair's gap is taken from the lip that moved
+        # away from the other: a lower lip depressed below a closed upper lip comes back to
+        # it, rather than the two meeting halfway (which pulled the closed mouth down)
+        up, lo = (list(i) for i in zip(*INNER_PAIRS, strict=True))
+        rise = np.clip(-offsets[:, up, _Y], 0.0, None)
+        fall = np.clip(offsets[:, lo, _Y], 0.0, None)
+        upper = np.where(rise + fall > 0.0, rise / np.maximum(rise + fall, 1e-12), 0.5)
+        out = offsets + np.einsum("np,pjk->njk", change * upper, split.upper_separation)
+        out += np.einsum("np,pjk->njk", change * (1.0 - upper), split.lower_separation)
         if self.thickness is not None:
             # the edit's own thinning is taken back near the lips only, its thickening is held
             # back (by the gate) with the skin around the lips
