@@ -104,7 +104,9 @@ def test_lips_part_and_jaw_drop_scale_the_speech(code: str, grid_analysis: Video
     assert check.passed and check.closures_kept == 1.0
     closed = lip_aperture(canonical) < CLOSED_APERTURE
     assert (lip_aperture(out)[~closed] > lip_aperture(canonical)[~closed] - _TOL).all()
-    assert check.amplitude > 1.0
+    # GRID's clearly open frames are too close together for a slope (MIN_SLOPE_SPREAD): each
+    # of them opens wider
+    assert check.ratio_band[0] > 1.0
 
 
 def test_action_unit_goal_controls_only_named_units(prototypes: EmotionPrototypes) -> None:

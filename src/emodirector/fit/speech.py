@@ -103,9 +103,11 @@ MAX_WRONGLY_CLOSED = 0.03
 #: Slack on the amplitude band when it is measured (a fitted slope, not the planned factor).
 #: Least spread (10th to 90th percentile, canonical units) of the input's aperture over the
 #: clearly open frames for the amplitude to be measured as a slope; over a narrower range the
-#: slope is noise (GRID's man under the learned editor: his three clearly open frames, within
-#: 0.002 of each other, read a slope of 1.67 while each opened 1.17-1.18 times as wide), and the
-#: median ratio is used: stricter, since a constant raise of the upper lip counts in it.
+#: slope is noise (GRID's man: his three clearly open frames lie within 0.002 of each other;
+#: under the learned editor they read a slope of 1.67 while each opened 1.17-1.18 times as wide),
+#: and below the parting gate's top the gated separation grows with the aperture, which a slope
+#: would count as amplitude: the amplitude is then not measured (NaN; ``ratio_band`` says how
+#: much wider those frames opened, a constant raise of the upper lip included).
 MIN_SLOPE_SPREAD = 0.03
 AMPLITUDE_TOLERANCE = 0.05
 #: Share of each inner pair's own gap that an edit pressing the lips leaves open, the amplitude
@@ -663,8 +665,8 @@ class SpeechCheck:
         wrongly_closed: How many of them are closed in the output.
         amplitude: Slope of the output's aperture on the input's over the clearly open frames
             (``PARTING_APERTURE[1]`` and wider, where the parting gate is 1, so a constant raise
-            of the upper lip does not count as amplitude); their median ratio where their input
-            apertures span less than ``MIN_SLOPE_SPREAD``.
+            of the upper lip does not count as amplitude); NaN where their input apertures span
+            less than ``MIN_SLOPE_SPREAD``.
         ratio_band: 5th and 95th percentile of output/input aperture on clearly open frames.
     """
 
@@ -711,6 +713,11 @@ class SpeechCheck:
         }
 
 
+def _spread(a: np.ndarray) -> float:
+    """10th to 90th percentile range of ``a`` (0 for fewer than 3 values)."""
+    return float(np.percentile(a, 90) - np.percentile(a, 10)) if a.size >= 3 else 0.0
+
+
 def speech_check(
     input_canonical: np.ndarray,
     output_canonical: np.ndarray,
@@ -747,11 +754,10 @@ def speech_check(
     if wide.sum() >= 3 and a_in[wide].std() > 1e-9:
         ratio = a_out[wide] / a_in[wide]
         band = (float(np.percentile(ratio, 5)), float(np.percentile(ratio, 95)))
-        spread = float(np.percentile(a_in[wide], 90) - np.percentile(a_in[wide], 10))
         amplitude = (
             float(np.polyfit(a_in[wide], a_out[wide], 1)[0])
-            if spread >= MIN_SLOPE_SPREAD
-            else float(np.median(ratio))
+            if _spread(a_in[wide]) >= MIN_SLOPE_SPREAD
+            else float("nan")
         )
     else:
         amplitude, band = float("nan"), (float("nan"), float("nan"))
