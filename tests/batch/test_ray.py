@@ -171,7 +171,10 @@ def test_a_killed_worker_is_retried_and_leaves_no_partial_file(
 def test_a_job_whose_worker_dies_more_often_than_allowed_fails_alone(
     cluster: str, tmp_path: Path, grid_clip: Path
 ) -> None:
-    jobs = _jobs(tmp_path / "jobs.csv", "input,output,emotion", [f"{grid_clip},happy.mp4,happy"])
+    # 10 s, as above: on the 3 s clip the start event once reached this process after the edit
+    # had finished (the job read 'done')
+    clip = looped_clip(grid_clip, tmp_path / "clip.mp4", RANGE_SECONDS)
+    jobs = _jobs(tmp_path / "jobs.csv", "input,output,emotion", [f"{clip},happy.mp4,happy"])
     out = tmp_path / "out"
 
     def on_event(event: tuple[Any, ...]) -> None:
