@@ -192,10 +192,7 @@ def closure_gate(aperture: np.ndarray) -> np.ndarray:
     >>> closure_gate(np.array([0.0, 0.03, 0.065, 0.1, np.nan])).round(2).tolist()
     [0.0, 0.0, 0.5, 1.0, 0.0]
     """
-    x = (np.nan_to_num(np.asarray(aperture, np.float64), nan=0.0) - CLOSED_APERTURE) / (
-        OPEN_APERTURE - CLOSED_APERTURE
-    )
-    return smoothstep(x)
+    return _aperture_ramp(aperture, CLOSED_APERTURE, OPEN_APERTURE)
 
 
 def parting_gate(aperture: np.ndarray) -> np.ndarray:
@@ -205,7 +202,11 @@ def parting_gate(aperture: np.ndarray) -> np.ndarray:
     >>> parting_gate(np.array([0.0, 0.045, 0.1025, 0.16, np.nan])).round(2).tolist()
     [0.0, 0.0, 0.5, 1.0, 0.0]
     """
-    lo, hi = PARTING_APERTURE
+    return _aperture_ramp(aperture, *PARTING_APERTURE)
+
+
+def _aperture_ramp(aperture: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Smoothstep from 0 at aperture ``lo`` to 1 at ``hi`` (0 where NaN)."""
     x = (np.nan_to_num(np.asarray(aperture, np.float64), nan=0.0) - lo) / (hi - lo)
     return smoothstep(x)
 
