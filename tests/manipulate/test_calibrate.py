@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emodirector.calibrate.combine import choose_mean
 from emodirector.calibrate.contrast import (
     ContrastCalibration,
     choose_contrast,
@@ -19,6 +20,7 @@ from emodirector.calibrate.prototypes import (
     LabeledClip,
     aperture_factor,
     calibrate_prototypes,
+    combine_actors,
     find_mead_clips,
     jaw_mode,
     without_press,
@@ -305,3 +307,43 @@ def test_shipped_prototypes_carry_the_contrast_and_the_blind_strength() -> None:
     angry, happy = shipped.index(Emotion.ANGRY), shipped.index(Emotion.HAPPY)
     assert cosine(shipped.offsets[angry], shipped.offsets[happy]) < _CONTRASTED_COSINE_MAX
     assert float(shipped.strength[shipped.index(Emotion.DISGUSTED)]) > 1.0
+
+
+def test_the_mean_is_chosen_only_where_every_actor_reads_it_at_least_as_well() -> None:
+    """MEAD's actors' own neutral takes edited at strength 1.6 (calibration of 2026-12-01, per
+    actor M030, W009, W011): surprise reads higher for every actor with the actors' mean; sad
+    rises on average by less than ``MIN_RISE`` and falls on W009; happy falls."""
+    assert choose_mean([0.560, 0.644, 0.458], [0.780, 0.686, 0.584])
+    assert not choose_mean([0.450, 0.274, 0.212], [0.496, 0.247, 0.225])
+    assert not choose_mean([0.840, 0.841, 0.976], [0.756, 0.760, 0.980])
+    rise = MIN_RISE / 2
+    assert not choose_mean([0.2, 0.3, 0.4], [0.2 + rise, 0.3 + rise, 0.4 + rise])
+    assert not choose_mean([float("nan")] * 3, [0.5] * 3)
+
+
+def test_combine_actors_takes_the_mean_only_for_the_emotions_asked() -> None:
+    rng = np.random.default_rng(3)
+    actors = rng.normal(size=(3, 2, 478, 3))
+    emotions = (Emotion.HAPPY, Emotion.SURPRISED)
+    combined = combine_actors(actors, emotions, {Emotion.SURPRISED})
+    np.testing.assert_array_equal(combined[0], np.median(actors[:, 0], axis=0))
+    np.testing.assert_allclose(combined[1], actors[:, 1].mean(axis=0))
+    two = combine_actors(actors[:2], emotions)
+    np.testing.assert_allclose(two, actors[:2].mean(axis=0))
+
+
+def test_shipped_surprise_is_the_actors_mean() -> None:
+    """The packaged surprise is the combination ``calibrate.combine`` chose (the mean): closer
+    to the gain-scaled mean of its actors than to their median."""
+    shipped = EmotionPrototypes.load_default()
+    k = shipped.index(Emotion.SURPRISED)
+    actors = shipped.actor_offsets[:, k].astype(np.float64)
+    plain = shipped.plain_offsets[k].astype(np.float64)
+
+    def distance(combined: np.ndarray) -> float:
+        scaled = (
+            combined * (plain.ravel() @ combined.ravel()) / (combined.ravel() @ combined.ravel())
+        )
+        return float(np.linalg.norm(plain - scaled))
+
+    assert distance(actors.mean(axis=0)) < distance(np.median(actors, axis=0))

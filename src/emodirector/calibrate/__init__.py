@@ -7,6 +7,10 @@ package; no stage imports it.
 - ``detail``: the expression detail (ratio images, ``expression_detail.npz``).
 - ``action_units``: FACS action units cut from the prototypes (``action_units.npz``;
   ``scripts/build_action_units.py``).
+- ``combine``: which emotions' actors are averaged rather than median-combined, read on the
+  actors' own neutral takes.
+- ``contrast``: each prototype made discriminative against the emotion it is read as, chosen
+  on held-out actors.
 - ``strength``: each emotion's strength at intensity 1, measured on held-out actors.
 - ``ceiling``: how far an edit that keeps the speech mouth can go (acted takes with their
   neutral mouth pasted back), for the benchmarks.

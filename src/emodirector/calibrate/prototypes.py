@@ -23,7 +23,8 @@ decides, frame by frame, how much of its lip separation an edit applies):
   is taken out of its prototype (``without_press``); it ate part of the factor on open frames.
 
 The per-actor prototypes are combined by a per-coordinate median (with three or more actors; a
-mean otherwise), so that one actor's idiosyncrasy does not leak in. Actors express an emotion in
+mean otherwise, and for the emotions ``calibrate.combine`` finds read better so), so that one
+actor's idiosyncrasy does not leak in. Actors express an emotion in
 partly different ways, so the combination is weaker than any one of them; it is scaled back up
 to the actors' mean magnitude (at most ``_MAX_GAIN`` times), which makes intensity 1 as strong
 as one actor's acting rather than a blend that cancels out.
@@ -32,7 +33,7 @@ as one actor's acting rather than a blend that cancels out.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -275,6 +276,31 @@ def region_gains(
     return gains
 
 
+def combine_actors(
+    actor_offsets: np.ndarray, emotions: Sequence[Emotion], mean_of: Collection[Emotion] = ()
+) -> np.ndarray:
+    """``(E, 478, 3)`` the actors' prototypes combined per coordinate: by the median with three
+    or more actors, by the mean with fewer and for the emotions in ``mean_of``.
+
+    Args:
+        actor_offsets: ``(A, E, 478, 3)`` per-actor prototypes.
+        emotions: The ``E`` emotions, in order.
+        mean_of: Emotions combined by the mean whatever the number of actors.
+
+    >>> a = np.zeros((3, 2, 1, 1)); a[:, :, 0, 0] = [[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]
+    >>> combine_actors(a, (Emotion.HAPPY, Emotion.SAD), {Emotion.SAD})[:, 0, 0].tolist()
+    [1.0, 2.0]
+    """
+    if len(actor_offsets) > 2:
+        combined = np.median(actor_offsets, axis=0)
+    else:
+        combined = actor_offsets.mean(axis=0)
+    for j, emotion in enumerate(emotions):
+        if emotion in mean_of:
+            combined[j] = actor_offsets[:, j].mean(axis=0)
+    return combined
+
+
 @dataclass(frozen=True)
 class _Cast:
     """The actors usable for calibration, their neutral faces and the jaw mode."""
@@ -347,6 +373,7 @@ def peak_offsets(fits: list[LabeledFit]) -> dict[tuple[str, Emotion], np.ndarray
 def calibrate_prototypes(
     clips: list[LabeledClip] | list[LabeledFit],
     progress: Callable[[str], None] | None = None,
+    mean_of: Collection[Emotion] = (),
 ) -> EmotionPrototypes:
     """Measure prototypes from labelled clips.
 
@@ -354,6 +381,8 @@ def calibrate_prototypes(
         clips: Clips of several actors (or the same already fitted by ``fit_labeled_clips``);
             each actor needs a neutral clip to be used.
         progress: Called with a line of text per clip.
+        mean_of: Emotions whose per-actor prototypes are combined by their mean even with
+            three or more actors (``calibrate.combine`` chooses them).
 
     Returns:
         Prototypes averaged over actors, for every expressive emotion found, with their
@@ -380,8 +409,7 @@ def calibrate_prototypes(
             offset[N_MESH:] = 0.0
             actor_offsets[i, j] = _rigid_irises(offset)
             factors[i, j] = aperture_factor(take, neutral_take)
-    mean = np.median(actor_offsets, axis=0) if len(actors) > 2 else actor_offsets.mean(axis=0)
-    combined = _rigid_irises(mean)
+    combined = _rigid_irises(combine_actors(actor_offsets, emotions, mean_of))
     actor_norm = np.sqrt((actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)  # (E,)
     combined_norm = np.sqrt((combined**2).sum(axis=(1, 2)))
     gain = np.clip(actor_norm / np.maximum(combined_norm, 1e-12), 1.0, _MAX_GAIN)

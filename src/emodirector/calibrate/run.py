@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emodirector.calibrate.combine import MIN_ACTORS, calibrate_combination
 from emodirector.calibrate.contrast import calibrate_contrast, contrasted
 from emodirector.calibrate.detail import calibrate_detail
 from emodirector.calibrate.prototypes import (
@@ -16,6 +17,7 @@ from emodirector.calibrate.prototypes import (
     fit_labeled_clips,
 )
 from emodirector.calibrate.strength import BLIND_LEVEL, calibrate_strength, with_strength
+from emodirector.emotion import Emotion
 from emodirector.errors import InvalidOptionError
 from emodirector.manipulate.prototypes import EmotionPrototypes
 
@@ -33,8 +35,9 @@ def run_calibration(
         folder: MEAD clips (``ACTOR_front_EMOTION_levelN_*.mp4``).
         output: The prototypes (``edit --prototypes``).
         detail: Also measure the expression detail and write it here (``edit --detail``).
-        strength: Contrast each prototype against its rival and measure each emotion's
-            strength, both on held-out actors (else plain prototypes, every strength 1).
+        strength: Choose each emotion's combination of the actors (``calibrate.combine``),
+            contrast each prototype against its rival and measure each emotion's strength, the
+            last two on held-out actors (else plain median prototypes, every strength 1).
         progress: Receives one line per step.
 
     Raises:
@@ -43,7 +46,8 @@ def run_calibration(
     if not folder.is_dir():
         raise InvalidOptionError(f"{folder}: not a folder")
     fits = fit_labeled_clips(find_mead_clips(folder), progress=progress)
-    prototypes = calibrate_prototypes(fits, progress=progress)
+    mean_of = _combination(fits, progress) if strength else ()
+    prototypes = calibrate_prototypes(fits, progress=progress, mean_of=mean_of)
     if strength:
         prototypes = _calibrated_strength(prototypes, fits, progress)
     prototypes.save(output)
@@ -53,6 +57,18 @@ def run_calibration(
         measured = calibrate_detail(fits, progress=progress)
         measured.save(detail)
         progress(f"wrote {detail}: {', '.join(measured.names)}")
+
+
+def _combination(fits: list[LabeledFit], progress: Callable[[str], None]) -> tuple[Emotion, ...]:
+    """The emotions whose actors' prototypes are averaged (``calibrate.combine``)."""
+    if len({f.clip.actor for f in fits}) < MIN_ACTORS:
+        return ()
+    combination = calibrate_combination(fits, progress=progress)
+    for k, e in enumerate(combination.emotions):
+        rule = "mean" if e in combination.chosen else "median"
+        progress(f"combination {e.value}: median {np.mean(combination.median[:, k]):.2f} "
+                 f"mean {np.mean(combination.mean[:, k]):.2f} -> {rule}")  # fmt: skip
+    return combination.chosen
 
 
 def _calibrated_strength(
