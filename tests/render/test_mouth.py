@@ -830,3 +830,30 @@ def test_a_thin_piece_s_crowns_draw_no_ticks() -> None:
 def _flat_yuv(rgb: tuple[int, int, int], h: int, w: int) -> np.ndarray:
     yuv = cv2.cvtColor(np.uint8([[rgb]]), cv2.COLOR_RGB2YUV)[0, 0].astype(np.float32)
     return np.broadcast_to(yuv, (h, w, 3)).copy()
+
+
+#: A lower lip pulled down off clenched teeth (disgust's depression), the chin left, in pixels.
+_DEPRESSED_PX = 9.0
+
+
+def test_a_lower_lip_pulled_down_off_clenched_teeth_opens_no_dark_band() -> None:
+    # the lower teeth stay with the jaw (the chin), which does not move: the pieces stay
+    # together and the lip uncovers more of the lower teeth (moved with the lip, they parted
+    # from the upper ones by a band of cavity: GRID's woman, disgusted)
+    src = _landmarks(0.2)
+    dst = src.copy()
+    for group in (LIPS_INNER_LOWER, LIPS_OUTER_LOWER):
+        idx = list(group)
+        dst[idx, 1] += _DEPRESSED_PX * np.sin(np.linspace(0, np.pi, len(idx))) ** 0.25
+    frame = _yuv420(_image(src, lower_teeth=True))
+    cand = own_candidate(frame, src)
+    assert cand is not None
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    out = composite_mouth(field, warp_yuv420(frame, field), src, dst, cand, 1.0, own=True)
+    x0, y0 = field.roi[:2]
+    mid = int(round(float(dst[LIPS_INNER_LOWER[5], 0]))) - x0
+    top = int(np.ceil(dst[LIPS_INNER_UPPER[5], 1])) - y0
+    lip = int(np.floor(dst[LIPS_INNER_LOWER[5], 1])) - y0
+    column = np.median(out[0][top + _EDGE_ROWS : lip - _EDGE_ROWS, mid - 8 : mid + 8], axis=1)
+    assert column.size and column.min() > _DARK_MAX_Y

@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 
 from emodirector.face_model import (
+    CHIN,
     LIPS_INNER_LOWER,
     LIPS_INNER_UPPER,
     STABLE,
@@ -1077,6 +1078,7 @@ def draw_interior(
     box: tuple[int, int, int, int],
     ring: tuple[np.ndarray, np.ndarray] | None,
     crowns: bool = False,
+    src: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(h, w, 3) float32`` Y, U, V of the mouth interior over ``box`` (frame pixels), and
     ``(h, w) float32`` 0..1 where it holds something: the two pieces and the cavity between
@@ -1093,7 +1095,11 @@ def draw_interior(
         ring: Mean and std of Y, U, V of the lip ring around the edited opening in the frame
             (the candidate's colour is matched to it); None: the candidate's colour as it is.
         crowns: Continue the upper teeth up past the candidate's opening here (a frame's own
-            mouth, which the bank did not extend).
+            mouth, which the bank did not extend), and the lower teeth down where the lower lip
+            is pulled down off them.
+        src: ``(478, 2+)`` tracked landmarks of the frame: the lower teeth then move with the
+            jaw (the chin), the lower lip's own depression (``lip_depression``) uncovering
+            them; None: they move with the lower lip.
     """
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
@@ -1114,12 +1120,18 @@ def draw_interior(
     rise = float((up_t[_MID, 1] - cand.upper[_MID, 1]).mean())
     shift_up = np.array([0.0, min(0.0, rise + CROWN_REACH)])
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
+    depressed = 0.0 if src is None else lip_depression(src, dst, to_canon)
+    shift_lo[1] -= depressed
     shift_lo[1] = shift_up[1] + parting(float(shift_lo[1] - shift_up[1]))
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
     if crowns:
         scale = float(np.sqrt(abs(np.linalg.det(to_canon[:, :2]))))
         upper, m_u = _crowns(upper, m_u, 1.0 / max(scale, 1e-9))
+        if depressed > PART_SLACK:
+            # the lower teeth continued down as the upper ones up (the rows flipped)
+            lower, m_l = _crowns(lower[::-1], m_l[::-1], 1.0 / max(scale, 1e-9))
+            lower, m_l = np.ascontiguousarray(lower[::-1]), np.ascontiguousarray(m_l[::-1])
     # the cavity, column by column: between the pieces (not past the lower one: a dark crescent
     # along the lower lip where the piece's inset edge lay, the warp moves the lip's own edge
     # there), or down to the lower lip where the opening's mask cuts it in a column without
@@ -1153,6 +1165,29 @@ def draw_interior(
     mean_f = cand.ring_mean + np.clip(mean_f - cand.ring_mean, -shift, shift)
     matrix = np.concatenate([np.diag(gain), (mean_f - gain * cand.ring_mean)[:, None]], axis=1)
     return cv2.transform(layer, matrix.astype(np.float32)), coverage
+
+
+def lip_depression(src: np.ndarray, dst: np.ndarray, head: np.ndarray) -> float:
+    """How much further (face-model units, >= 0) the edit moves the lower lip down than the jaw
+    (the chin): the lip pulled down off the lower teeth (AU16, disgust's depression), which stay
+    with the jaw. Moved with the lip instead, they parted from the upper teeth by a dark band
+    (GRID's woman, disgusted, 0.08 of lip against 0.02 of chin).
+
+    >>> src = load_face_model().template * 100 + 200
+    >>> dst = src.copy()
+    >>> dst[list(LIPS_INNER_LOWER), 1] += 8.0
+    >>> round(lip_depression(src, dst, head_similarity(src)), 3)
+    0.08
+    >>> dst[CHIN, 1] += 8.0
+    >>> round(lip_depression(src, dst, head_similarity(src)), 3)
+    0.0
+    """
+    lip = _apply(head, np.asarray(dst, np.float64)[_INNER_LOWER_IDX[_MID]])
+    lip0 = _apply(head, np.asarray(src, np.float64)[_INNER_LOWER_IDX[_MID]])
+    chin = _apply(head, np.asarray(dst, np.float64)[CHIN]) - _apply(
+        head, np.asarray(src, np.float64)[CHIN]
+    )
+    return max(0.0, float((lip[:, 1] - lip0[:, 1]).mean() - chin[1]))
 
 
 def parting(gap: float) -> float:
@@ -1385,7 +1420,7 @@ def composite_mouth(
     alpha = cv2.GaussianBlur(_inset(opening), (0, 0), _FEATHER_SIGMA) * float(weight)
     rbox = (x0 - rx0, y0 - ry0, x1 - rx0, y1 - ry0)
     ring = _frame_ring(planes, rbox, opening, ring_px) if not own or cand is None else None
-    interior, coverage = draw_interior(cand, head, dst, box, ring, crowns=own)
+    interior, coverage = draw_interior(cand, head, dst, box, ring, crowns=own, src=src)
     alpha *= coverage
     out_y, out_u, out_v = (p.copy() for p in planes)
     bx0, by0, bx1, by1 = rbox
