@@ -24,6 +24,7 @@ from emodirector.render.mouth import (
     CROP_BOX,
     CROWN_REACH,
     DARK,
+    DRAW_OPEN,
     OWN,
     SWITCH_FADE,
     LipShape,
@@ -857,3 +858,22 @@ def test_a_lower_lip_pulled_down_off_clenched_teeth_opens_no_dark_band() -> None
     lip = int(np.floor(dst[LIPS_INNER_LOWER[5], 1])) - y0
     column = np.median(out[0][top + _EDGE_ROWS : lip - _EDGE_ROWS, mid - 8 : mid + 8], axis=1)
     assert column.size and column.min() > _DARK_MAX_Y
+
+
+#: A frame whose own mouth shows its teeth (largest gap over width), and a smile that makes it
+#: wider and a little less open: the edited gap is then under the slit's share of the width.
+_OWN_TEETH = 0.20
+_SMILE_GAP = 0.12
+_SMILE_WIDTH = 1.3
+
+
+def test_a_frames_own_teeth_are_drawn_in_a_smile_that_thins_its_opening() -> None:
+    # the input shows its teeth; the smile widens the mouth so much that its gap is a slit's
+    # share of the width: the frame's own interior is drawn (the warp's dark slit stayed)
+    n = len(_OPENINGS)
+    src, dst = _landmarks(_OWN_TEETH), _widened(_landmarks(_SMILE_GAP), _SMILE_WIDTH)
+    assert _shape(dst).open_fraction < DRAW_OPEN[0]
+    sources = [_landmarks(o) for o in _OPENINGS] + [src] * 8
+    (path,) = _prepared(sources, sources[:n] + [dst] * 8).paths
+    assert (path.weight[n + 3 :] == 1).all()
+    assert (path.choice[n:][path.weight[n:] > 0] == OWN).all()

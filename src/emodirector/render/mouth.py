@@ -81,6 +81,12 @@ EXCESS_OFF = 0.03
 #: the input's lips nearly touched (from 0.05, 0.09 with ``OWN_FACTOR`` 0.4: videoretalking_face3
 #: happy's closed lips kept 0.82 -> 0.92 as without the interior, sadtalker happy's 0.87 -> 0.94).
 DRAW_OPEN = (0.10, 0.15)
+#: Largest inner-lip gap of the *tracked* lips (fraction of their width) from which a frame's own
+#: interior is drawn however thin the edited opening, and from which fully: where the input
+#: shows its teeth, a smile that widens the mouth (its gap a smaller share of a larger width)
+#: showed the warp's dark slit instead (the glasses clip's happy, tracked 0.14-0.18 edited to
+#: 0.09-0.13). Its own teeth are the input's, in lips that were apart: no closure is opened.
+OWN_OPEN = (MIN_OPEN_FRACTION, MIN_OPEN_FRACTION + 0.04)
 #: Frames over which the retrieved interior fades in or out, and the least time it stays on.
 FADE_FRAMES = 3
 HOLD_FRAMES = 6
@@ -987,7 +993,9 @@ def plan_path(
     excess = np.full(t_len, np.nan)
     for i in np.flatnonzero(~np.isnan(sources[:, 0])):
         excess[i] = excess_opening(_shape_of(sources[i]), _shape_of(targets[i]))
-    weight = on_weights(excess) * _open_gate(targets) * _apart(sources)
+    gate = _open_gate(targets)
+    own_gate = _open_gate(sources, OWN_OPEN) if own else np.zeros(t_len, np.float32)
+    weight = on_weights(excess) * np.maximum(gate, own_gate) * _apart(sources)
     choice = np.full(t_len, DARK, np.int32)
     active = weight > 0
     k = len(candidates)
@@ -995,6 +1003,8 @@ def plan_path(
     if k:
         vecs = np.stack([c.shape.vector() for c in candidates])
         cost[active, :k] = match_cost(targets[active], vecs)
+        # where only the frame's own opening lets an interior in, only its own is drawn
+        cost[active & (own_gate > gate), :k] = _NEVER
     if own:
         gaps = sources[:, :9] + sources[:, 9:18]
         opened = np.zeros(t_len, bool)
@@ -1014,15 +1024,16 @@ def plan_path(
     return weight, choice
 
 
-def _open_gate(targets: np.ndarray) -> np.ndarray:
-    """``(T,) float32`` 0 where the edited lips are (nearly) closed, 1 where they are open
-    (``DRAW_OPEN``): lips that touch show no interior, and a thin gap stays the warp's dark line.
+def _open_gate(targets: np.ndarray, draw_open: tuple[float, float] = DRAW_OPEN) -> np.ndarray:
+    """``(T,) float32`` 0 where the lips (``LipShape.vector()`` rows) are (nearly) closed, 1
+    where they are open (``draw_open``): lips that touch show no interior, and a thin gap stays
+    the warp's dark line.
     """
     ok = ~np.isnan(targets[:, 0])
     frac = np.zeros(len(targets))
     gaps = targets[ok, :9] + targets[ok, 9:18]
     frac[ok] = gaps.max(axis=1) / np.maximum(targets[ok, 18], 1e-9)
-    lo, hi = DRAW_OPEN
+    lo, hi = draw_open
     return smoothstep((frac - lo) / (hi - lo)).astype(np.float32)
 
 
