@@ -22,6 +22,7 @@ from emodirector.pipeline import EditOptions, VideoAnalysis, edit_video
 from emodirector.render import warp_field, warp_yuv420
 from emodirector.render.mouth import (
     CROP_BOX,
+    CROWN_MAX,
     CROWN_REACH,
     DARK,
     DRAW_OPEN,
@@ -500,11 +501,11 @@ def test_the_cavity_runs_to_the_corners_of_a_widened_opening() -> None:
 def test_past_the_crowns_a_raised_lip_keeps_the_warp() -> None:
     # the middle of the upper lip rises far more than its mean: past the reach of the teeth's
     # crowns (which stay with the head), the warp moves the lip's own edge (no flat fill)
-    src, dst, _, planes, out_y, x0, y0 = _own_mouth_under_raised_lip(34.0, 6)
+    src, dst, _, planes, out_y, x0, y0 = _own_mouth_under_raised_lip(44.0, 6)
     mid = int(round(float(dst[LIPS_INNER_UPPER[5], 0])))
     top = int(np.ceil(dst[LIPS_INNER_UPPER[5], 1]))
     teeth = int(np.floor(src[LIPS_INNER_UPPER[5], 1]))
-    reach = int(np.ceil(CROWN_REACH * _SCALE))
+    reach = int(np.ceil(CROWN_MAX * _SCALE))
     ys, xs = np.mgrid[top + 2 : teeth - reach, mid - 3 : mid + 4]
     assert ys.size > 0
     kept = out_y[ys - y0, xs - x0].astype(int) - planes[0][ys - y0, xs - x0]
@@ -877,3 +878,21 @@ def test_a_frames_own_teeth_are_drawn_in_a_smile_that_thins_its_opening() -> Non
     (path,) = _prepared(sources, sources[:n] + [dst] * 8).paths
     assert (path.weight[n + 3 :] == 1).all()
     assert (path.choice[n:][path.weight[n:] > 0] == OWN).all()
+
+
+#: An upper lip raised this far (pixels) in the middle only: past ``CROWN_REACH`` there, short
+#: of ``CROWN_MAX``; the rows under it looked at, from this far above the teeth's top.
+_PEAK_RAISE_PX = 26.0
+_ABOVE_REACH_PX = (19, 24)
+
+
+def test_the_crowns_reach_a_lip_raised_past_their_reach_in_one_place() -> None:
+    # a smile raises the lip more in one place than on average (the teeth stay with the head):
+    # the crowns go on up to it there, not the warp's dark lip edge between (styletalk's happy)
+    src, dst, frame, _, out_y, x0, y0 = _own_mouth_under_raised_lip(_PEAK_RAISE_PX, 6)
+    mid = int(round(float(src[LIPS_INNER_UPPER[5], 0]))) - x0
+    teeth = _teeth_rows(frame[:_H][y0:, x0:], slice(mid - 3, mid + 4))
+    assert teeth.size
+    assert CROWN_REACH * _SCALE < _ABOVE_REACH_PX[0] < _ABOVE_REACH_PX[1] < _PEAK_RAISE_PX
+    rows = slice(int(teeth.min()) - _ABOVE_REACH_PX[1], int(teeth.min()) - _ABOVE_REACH_PX[0])
+    assert np.median(out_y[rows, mid - 3 : mid + 4]) > _CROWN_MIN_Y

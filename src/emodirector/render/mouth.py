@@ -142,6 +142,12 @@ _OCCLUSAL_STEP = 0.015
 #: the row this far below its top (past the lip's shadow), darkening by this share at the end;
 #: they stay with the head while the upper lip rises up to that far over the candidate's.
 CROWN_REACH = 0.12
+#: A frame's own crowns reach on up to the edited upper lip, up to this far from the piece's
+#: solid top (which lies about 0.06 under the tracked lip: the inset and the soft edge; about a
+#: crown's height above the lip), and this many pixels past it (under the lip's soft edge); the
+#: lip rising further on average takes the teeth along.
+CROWN_MAX = 0.25
+_CROWN_OVER_PX = 2.0
 _CROWN_SKIP = 0.02
 _CROWN_SHADE = 0.25
 #: Horizontal blur (face-model units) of the continued crowns, and the least share of them
@@ -1129,7 +1135,7 @@ def draw_interior(
     # of their crowns (continued up, ``CROWN_REACH``), and only a rise past that takes them
     # along; a lip that comes down covers them. The lower piece follows the lower lip (the jaw).
     rise = float((up_t[_MID, 1] - cand.upper[_MID, 1]).mean())
-    shift_up = np.array([0.0, min(0.0, rise + CROWN_REACH)])
+    shift_up = np.array([0.0, min(0.0, rise + (CROWN_MAX if crowns else CROWN_REACH))])
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
     depressed = 0.0 if src is None else lip_depression(src, dst, to_canon)
     shift_lo[1] -= depressed
@@ -1138,7 +1144,10 @@ def draw_interior(
     lower, m_l = _piece(cand, to_canon, shift_lo, (x0, y0), size, 1)
     if crowns:
         scale = float(np.sqrt(abs(np.linalg.det(to_canon[:, :2]))))
-        upper, m_u = _crowns(upper, m_u, 1.0 / max(scale, 1e-9))
+        # the edited upper lip's row in each column of the box
+        lip_px = np.asarray(dst, np.float64)[_INNER_UPPER_IDX, :2] - (x0, y0)
+        lip_row = np.interp(np.arange(size[0]) + 0.5, *_sorted_xy(lip_px)) - 0.5
+        upper, m_u = _crowns(upper, m_u, 1.0 / max(scale, 1e-9), lip_row)
         if depressed > PART_SLACK:
             # the lower teeth continued down as the upper ones up (the rows flipped)
             lower, m_l = _crowns(lower[::-1], m_l[::-1], 1.0 / max(scale, 1e-9))
@@ -1293,13 +1302,16 @@ def _flat(colour: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _crowns(
-    upper: np.ndarray, mask: np.ndarray, px_per_unit: float
+    upper: np.ndarray, mask: np.ndarray, px_per_unit: float, lip: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The upper piece (``(h, w, 3)`` Y, U, V and its ``(h, w)`` 0..1 mask on the output box)
     with its teeth continued up by ``CROWN_REACH`` as the bank's candidates are: each column's
     first rows below the lip's shadow repeated upwards, soft across, darkening towards the top,
     the mask fading out over that reach. The crowns start where the piece is solid: its soft
-    top edge over the warp drew a dark seam across the teeth."""
+    top edge over the warp drew a dark seam across the teeth. With ``lip``, ``(w,)`` the row of
+    the edited upper lip per column, a column's crowns reach up to it, up to ``CROWN_MAX``: a lip
+    raised further at one side than on average left a dark band of the warp between it and the
+    crowns (styletalk's happy)."""
     inside = (mask > 0.98).view(np.uint8)
     cols = np.flatnonzero(inside.any(axis=0))
     if not cols.size:
@@ -1316,8 +1328,12 @@ def _crowns(
     last = h - 1 - np.argmax(inside[::-1].copy(), axis=0)
     skip = max(1, int(round(_CROWN_SKIP * px_per_unit)))
     src = np.clip(np.minimum(first + skip, np.maximum(first, (first + last) // 2)), 0, h - 1)
-    reach = max(1.0, CROWN_REACH * px_per_unit)
-    r0 = max(0, int(np.floor(first[has].min() - reach)))
+    reach = np.full(first.shape, max(1.0, CROWN_REACH * px_per_unit), np.float32)
+    if lip is not None:
+        top_max = max(1.0, CROWN_MAX * px_per_unit)
+        to_lip = first - lip[span] + _CROWN_OVER_PX
+        reach = np.clip(to_lip, reach, top_max).astype(np.float32)
+    r0 = max(0, int(np.floor((first - reach)[has].min())))
     r1 = int(first[has].max())
     if r1 <= r0:
         return upper, mask
@@ -1331,7 +1347,7 @@ def _crowns(
     num = cv2.GaussianBlur((colour * held[:, None])[None], (0, 0), sigmaX=sigma, sigmaY=0.1)[0]
     den = cv2.GaussianBlur(held[None], (0, 0), sigmaX=sigma, sigmaY=0.1)[0]
     colour = num / np.maximum(den, np.float32(1e-6))[:, None]
-    fade = (first[None, :] - rows) * np.float32(1.0 / reach)
+    fade = (first[None, :] - rows) / reach[None, :]
     up = (fade > 0) & (fade <= 1.0)
     if not up.any():
         return upper, mask
@@ -1344,7 +1360,7 @@ def _crowns(
     top = cv2.GaussianBlur((np.where(has, first, 0) * held).astype(np.float32)[None], (0, 0),
                            sigmaX=sigma, sigmaY=0.1)[0]  # fmt: skip
     top /= np.maximum(den, np.float32(1e-6))
-    shade = np.clip((top[None, :] - rows) * np.float32(1.0 / reach), 0.0, 1.0)
+    shade = np.clip((top[None, :] - rows) / reach[None, :], 0.0, 1.0)
     crowns = np.empty((r1 - r0, colour.shape[0], 3), np.float32)
     crowns[..., 0] = colour[:, 0] * (1.0 - _CROWN_SHADE * shade)
     crowns[..., 1:] = colour[None, :, 1:]
