@@ -6,10 +6,12 @@ as lips closing or parting. The dlib checks warp the clip's frames with the edit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from emodirector import VideoAnalysis
+from emodirector import VideoAnalysis, analyze_video
 from emodirector.evaluate.dlibface import DlibFace, dlib_box
 from emodirector.evaluate.lips import LipClosures, lip_closures
 from emodirector.face_model import LIPS_OUTER_UPPER, load_face_model
@@ -33,8 +35,12 @@ _SKIN_HALF_WIDTH = 0.5
 #: Largest share of GRID's man's open frames (dlib) a sad edit may close. His lips part by a
 #: slit that MediaPipe's inner contour barely sees; sad's arched mouth line and its press to
 #: 0.8 of the gap closed 0.32 of them (mesh warp; 0.49-0.57 rendered), 0.16 with the arch held
-#: to the gap and no press below it.
-_SAD_WRONGLY_CLOSED_MAX = 0.2
+#: to the gap and no press below it, 0.11 with the lower lip's arch opening parted lips
+#: (``ARCH_OPENING``); the 4 left are frames MediaPipe reads closed (0.00-0.04).
+_SAD_WRONGLY_CLOSED_MAX = 0.13
+#: The same for GRID's woman, whose slit (dlib 0.08-0.11 of the mouth width) sad's arch held to
+#: the gap closed on 0.54 of her open frames (mesh warp), 0.08 opened by the arch.
+_SAD_WOMAN_WRONGLY_CLOSED_MAX = 0.15
 #: Least share of his closed frames a sad edit keeps closed (the 97% bar; 0.97 measured).
 _SAD_KEPT_MIN = 0.96
 #: Largest ratio of an edit's inner-lip aperture to the input's on frames whose lips barely part
@@ -136,6 +142,24 @@ def test_sad_leaves_slightly_parted_lips_open(
     c = _dlib_closures(grid_analysis, grid_frames, dlib_face, Emotion.SAD)
     assert c.open_frames >= 30 and c.closed_frames >= 30
     assert c.wrongly_closed <= _SAD_WRONGLY_CLOSED_MAX
+    assert c.kept >= _SAD_KEPT_MIN
+
+
+@pytest.fixture(scope="module")
+def grid_woman(grid_clip_2: Path) -> tuple[VideoAnalysis, list[np.ndarray]]:
+    """GRID's woman tracked and fitted, and her RGB frames."""
+    analysis = analyze_video(grid_clip_2)
+    n = analysis.track.n_frames
+    return analysis, [f.image.copy() for f in iter_frames(analysis.info, "rgb24")][:n]
+
+
+def test_sad_leaves_the_womans_slit_open(
+    grid_woman: tuple[VideoAnalysis, list[np.ndarray]], dlib_face: DlibFace
+) -> None:
+    analysis, frames = grid_woman
+    c = _dlib_closures(analysis, frames, dlib_face, Emotion.SAD)
+    assert c.open_frames >= 30 and c.closed_frames >= 10
+    assert c.wrongly_closed <= _SAD_WOMAN_WRONGLY_CLOSED_MAX
     assert c.kept >= _SAD_KEPT_MIN
 
 

@@ -43,7 +43,9 @@ So closures stay closed, openings stay open, and the aperture track stays a smoo
 function of the input's: its correlation stays high. Last, an arch of the mouth line
 (``MouthSplit.bow``: the lips' centre lifted against their corners) is held to ``BOW_PER_GAP``
 of the input's own gap on each frame: over lips that barely part it hid the slit between them,
-over closed lips it parted them (dlib's reading, and the frames').
+over closed lips it parted them (dlib's reading, and the frames'). What is left of the lower
+lip's arch still hid the slit of barely parted lips: on lips that are apart the lower lip goes
+down by as much (``ARCH_OPENING``), up to the top of the amplitude band.
 
 What the gate holds back of a pair's parting is shared by its two lips, but where both move
 down, the lower one further, it is taken from the lower lip alone (``MouthSplit.lower_separation``):
@@ -125,6 +127,19 @@ KEEP_GAP = 1.0
 #: cost lip r (rendered 0.89 -> 0.72) and parted 5 of his 33 closed frames. A bowl (a
 #: smile's) is left free: it did not close open frames.
 BOW_PER_GAP = 1.0
+#: Opening (mean inner gap, canonical units) an edit's arch of the lower lip (``lower_bow``:
+#: its centre lifted against the corners) adds per unit of that arch (after ``BOW_PER_GAP``'s
+#: limit on the mouth line), on lips that are apart (through the closure gate), at most up to
+#: the top of ``AMPLITUDE_BAND`` with what the edit's own separation opened (anger's parting
+#: already reaches it: it gets none; ``SpeechPlan.arch_room``). An upper lip raised alone (a
+#: smile's, disgust's) does not arch the lower lip and opens nothing. An arch held
+#: to the gap still hid the slit of barely parted lips: sadness's frown over GRID's talkers'
+#: slits (MediaPipe 0.05-0.10, dlib 0.08-0.11 of the mouth width) left dlib 0.03-0.05 (closed)
+#: on 0.54 of the woman's open frames and 0.16 of the man's (mesh warp); the lower lip taken
+#: down by the jaw's opening, centre first, gives the slit back (0.08 and 0.11 at the band's
+#: top; 0.02 and 0.08 at half the arch, past the band). The lower lip moves as a whole (the
+#: jaw's own field thinned it by 0.025).
+ARCH_OPENING = 1.0
 #: The arch allowed on closed lips (canonical units, added to the limit as the closure gate
 #: closes): MediaPipe's inner contour reads GRID's man's lips closed on frames where a slit
 #: shows, and an arch straightened fully on his closed lips parted a few of them (dlib).
@@ -310,6 +325,10 @@ class MouthSplit:
         bow_rows: ``(P, 478)`` reads the bow of the mouth line from vertical offsets: per inner
             column, the mean of its upper and lower point less the straight line between the
             inner corners (an arch, the centre up against the corners, is negative).
+        lower_bow_rows: ``(P, 478)`` the same for the lower inner lip alone: each lower inner
+            point less the straight line between the inner corners (a lower lip lifted at the
+            centre against the corners, as sadness's frown and a raised chin lift it, is
+            negative; an upper lip raised alone leaves it as it is).
         bow_spread: ``(478, 478)`` vertical offsets to the bow each point takes part in: the
             inner pair points their column's, every other point the contour point's it refers
             to (``contour``) times ``stretch_reach``; taking it away straightens the mouth line
@@ -331,6 +350,7 @@ class MouthSplit:
     side: np.ndarray
     stretch_reach: np.ndarray
     bow_rows: np.ndarray
+    lower_bow_rows: np.ndarray
     bow_spread: np.ndarray
     upper_separation: np.ndarray
     lower_separation: np.ndarray
@@ -427,6 +447,7 @@ class MouthSplit:
         # the bow: each inner column's midline against the line between the inner corners
         left, right = LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1]
         bow_rows = np.zeros((n_pairs, N_LANDMARKS))
+        lower_bow_rows = np.zeros((n_pairs, N_LANDMARKS))
         at_pair = np.zeros((N_LANDMARKS, N_LANDMARKS))
         for k, (up, lo) in enumerate(INNER_PAIRS):
             u = (t[up, _X] - t[left, _X]) / (t[right, _X] - t[left, _X])
@@ -434,6 +455,9 @@ class MouthSplit:
             bow_rows[k, left] -= 1.0 - u
             bow_rows[k, right] -= u
             at_pair[[up, lo]] = bow_rows[k]
+            lower_bow_rows[k, lo] += 1.0
+            lower_bow_rows[k, left] -= 1.0 - u
+            lower_bow_rows[k, right] -= u
         reach = carried * (side != 0)
         bow_spread = reach[:, None] * (contour @ at_pair)
         return cls(
@@ -446,6 +470,7 @@ class MouthSplit:
             side=side.astype(np.float32),
             stretch_reach=reach.astype(np.float32),
             bow_rows=bow_rows.astype(np.float32),
+            lower_bow_rows=lower_bow_rows.astype(np.float32),
             bow_spread=bow_spread.astype(np.float32),
             upper_separation=one_lip[0].astype(np.float32),
             lower_separation=one_lip[1].astype(np.float32),
@@ -470,6 +495,10 @@ class MouthSplit:
     def bow(self, offsets: np.ndarray) -> np.ndarray:
         """``(..., P)`` the bow of the mouth line that ``(..., 478, 3)`` offsets add."""
         return offsets[..., _Y] @ self.bow_rows.T
+
+    def lower_bow(self, offsets: np.ndarray) -> np.ndarray:
+        """``(..., P)`` the bow of the lower inner lip that ``(..., 478, 3)`` offsets add."""
+        return offsets[..., _Y] @ self.lower_bow_rows.T
 
     def bow_part(self, offsets: np.ndarray) -> np.ndarray:
         """``(..., 478)`` the vertical offsets that make up the bow of ``offsets``."""
@@ -503,6 +532,14 @@ class SpeechPlan:
         closure: ``(T,) float32`` the parting gate of the input's aperture (0 closed, 1 open):
             on closed lips the edit's stretch away from the inner contour
             (``MouthSplit.stretch``) is held back by ``1 - closure``; None holds nothing back.
+        arch_room: ``(T,) float32`` the most opening (canonical mean inner gap) an arch of
+            the lower lip adds on each frame (``ARCH_OPENING`` times its arch left after
+            ``bow_limit``; the lower lip moved down as a whole, ``MouthSplit.lower_separation``,
+            by the profile of the jaw's opening, ``opening_gaps``): what the amplitude band
+            leaves above ``scale``, times the closure gate, times the input's own aperture,
+            less what the edit's own separation opens (``(AMPLITUDE_BAND[1] - scale) *
+            closure gate * own aperture - mean separation``, at least 0: an edit that parts
+            the lips already, as anger's, gets none); None adds none.
         bow_limit: ``(T,) float32`` the largest arch of the mouth line (``MouthSplit.bow``,
             negative; canonical units) the edit may add on each frame: ``BOW_PER_GAP`` times the
             input's mean inner-lip gap, plus ``BOW_CLOSED`` as the closure gate closes. A larger
@@ -518,6 +555,7 @@ class SpeechPlan:
     thickness: np.ndarray | None = None
     closure: np.ndarray | None = None
     bow_limit: np.ndarray | None = None
+    arch_room: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t, p = self.opening.shape[0], len(INNER_PAIRS)
@@ -531,6 +569,8 @@ class SpeechPlan:
             raise ValueError(f"closure must be ({t},)")
         if self.bow_limit is not None and self.bow_limit.shape != (t,):
             raise ValueError(f"bow_limit must be ({t},)")
+        if self.arch_room is not None and self.arch_room.shape != (t,):
+            raise ValueError(f"arch_room must be ({t},)")
 
     @property
     def n_frames(self) -> int:
@@ -578,6 +618,14 @@ class SpeechPlan:
             # lip line (dlib reads a stretched closed mouth as parted lips)
             held = (1.0 - self.closure[frames])[:, None]
             out[..., _Y] -= held * split.stretch(out)
+        if self.arch_room is not None:
+            # what is left of the lower lip's arch still hides the slit of barely parted lips:
+            # the lower lip goes down with the jaw by a share of it, within the amplitude band
+            arch = np.clip(-split.lower_bow(out), 0.0, None).max(axis=-1)
+            # (the lower lip as a whole, by the jaw opening's profile: its thickness stays)
+            extra = np.minimum(ARCH_OPENING * arch, self.arch_room[frames])
+            gaps = extra[:, None] * split.opening_gaps[None, :]
+            out += np.einsum("np,pjk->njk", gaps, split.lower_separation)
         return out.astype(offsets.dtype, copy=False)
 
 
@@ -623,15 +671,22 @@ def plan_speech(
     if edit_thickness is not None:
         thick = np.nan_to_num(np.asarray(edit_thickness, np.float64))
         thickness = (gate[:, None] * np.clip(thick, 0.0, None)).astype(np.float32)
+    separation = pair_gate * np.nan_to_num(edit)
     return SpeechPlan(
         gate=pair_gate.astype(np.float32),
-        separation=(pair_gate * np.nan_to_num(edit)).astype(np.float32),
+        separation=separation.astype(np.float32),
         opening=opening.astype(np.float32),
         scale=scale.astype(np.float32),
         thickness=thickness,
         closure=gate.astype(np.float32),
         bow_limit=(
             BOW_PER_GAP * np.clip(own.mean(axis=1), 0.0, None) + BOW_CLOSED * (1.0 - closure)
+        ).astype(np.float32),
+        arch_room=np.clip(
+            (AMPLITUDE_BAND[1] - scale) * closure * np.clip(own.mean(axis=1), 0.0, None)
+            - np.clip(separation.mean(axis=1), 0.0, None),
+            0.0,
+            None,
         ).astype(np.float32),
     )
 
@@ -775,6 +830,7 @@ def speech_check(
 
 __all__ = [
     "AMPLITUDE_BAND",
+    "ARCH_OPENING",
     "BOW_CLOSED",
     "BOW_PER_GAP",
     "CLOSED_APERTURE",
