@@ -11,6 +11,8 @@ from emodirector import Emotion, EmotionTarget, VideoAnalysis, edit_video
 from emodirector.evaluate import compare_apertures, lip_aperture, lip_correlation
 from emodirector.evaluate.lips import compare_lips, track_lip_aperture
 from emodirector.face_model import LIPS_INNER_LOWER, N_LANDMARKS, load_face_model
+from emodirector.pipeline import EditOptions
+from emodirector.provenance.options import ProvenanceOptions
 
 #: Aperture of the same clip tracked twice must agree this closely (MediaPipe is deterministic).
 _RETRACK_CORR_MIN = 0.999
@@ -96,20 +98,20 @@ WIDE_MOUTH_CLIP = "videos/liveportrait_d20_young_man_outdoor_headmotion_480x480_
 _LIP_R_MIN = 0.95
 
 
+#: The edit id of the sad edit below (the watermark moves the re-tracked r by a few thousandths:
+#: 0.952-0.960 over five ids at the commit that opened parted lips by the lower lip's arch,
+#: ``fit.speech.ARCH_OPENING``; 0.913 before it, 0.85-0.87 after the speech constraint came).
+_SAD_EDIT_ID = 1
+
+
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known regression of the mouth that carries the emotion (open work): since the "
-    "prototype editor keeps the new speech constraint (47640d8) a sad edit of this clip re-tracks "
-    "at r 0.85-0.87 (0.968 before); leaving out the lips' thinning and carrying the skin with a "
-    "held-back parting bring it to 0.91 (dlib 0.84 -> 0.94); sadness's narrower opening remains",
-)
 def test_sad_edit_keeps_a_wide_mouthed_speakers_lip_motion(data_dir: Path, tmp_path: Path) -> None:
     clip = data_dir / WIDE_MOUTH_CLIP
     if not clip.is_file():
         pytest.skip(f"{WIDE_MOUTH_CLIP} is missing from {data_dir}")
     out = tmp_path / "sad.mp4"
-    edit_video(clip, out, EmotionTarget(Emotion.SAD, 1.0))
+    options = EditOptions(provenance=ProvenanceOptions(edit_id=_SAD_EDIT_ID))
+    edit_video(clip, out, EmotionTarget(Emotion.SAD, 1.0), options)
     report = compare_lips(clip, out)
     assert report.frames > 100
     assert report.correlation >= _LIP_R_MIN
