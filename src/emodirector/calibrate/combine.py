@@ -1,12 +1,14 @@
-"""Combination: the emotions whose actors' prototypes are averaged rather than median-combined.
+"""Combination: the emotions whose actors' prototypes, or expression detail, are averaged
+rather than median-combined.
 
 ``calibrate.prototypes`` combines three or more actors' prototypes by a per-coordinate median,
-so that one actor's idiosyncrasy does not leak in. But the median takes every coordinate from
+and ``calibrate.detail`` their ratio images by a per-pixel median, so that one actor's
+idiosyncrasy does not leak in. But the median takes every coordinate from
 whichever actor lies in the middle there, a shape no actor made. Where the actors act an
 emotion in different ways it can lose what they share: MEAD's surprise parts the lips at their
 middle by 0.072, 0.022 and -0.025 mouth widths (W011, W009, M030); the median of the lip points
 parts them by 0.007, the mean by 0.028 (sad: the median presses them by 0.042, more than any
-actor, -0.025 to +0.016).
+actor, -0.025 to +0.016). The detail's median keeps only the folds two actors of three show.
 
 Leave-one-actor-out cannot decide this: with three actors a held-out calibration has two, whose
 median is their mean, which is why ``calibrate.strength`` and ``calibrate.contrast`` never saw
@@ -14,11 +16,13 @@ the median. The choice is made on the actors themselves:
 
 1. prototypes are calibrated from all actors twice, by the median and by the mean;
 2. each actor's neutral take is edited towards each emotion at intensity 1 and strength
-   ``contrast.CONTRAST_STRENGTH`` with both, and the classifier reads the edits (every
-   ``step``-th frame);
+   ``contrast.CONTRAST_STRENGTH`` with both (and the median-combined detail), and the
+   classifier reads the edits (every ``step``-th frame);
 3. the mean is adopted for an emotion where it reads at least ``strength.MIN_RISE`` higher on
    average over the actors and lower for none of them (``contrast.choose_contrast``'s rule); an
-   emotion the classifier cannot see (``strength.BLIND_LEVEL``) keeps the median.
+   emotion the classifier cannot see (``strength.BLIND_LEVEL``) keeps the median;
+4. the same for the detail: median- and mean-combined, each edited with the prototypes chosen
+   in 3, the same rule.
 
 Both candidates come from the same actors the edits are read on, so this is not a held-out
 measure; the talking clips the edits are judged on are never read here.
@@ -26,6 +30,7 @@ measure; the talking clips the edits are judged on are never read here.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +51,8 @@ from emodirector.calibrate.strength import (
 )
 from emodirector.emotion import EXPRESSIVE, Emotion
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier
+from emodirector.manipulate.prototypes import EmotionPrototypes
+from emodirector.render.detail import ExpressionDetail
 
 #: Fewest actors for which the two rules differ (with two, the median is the mean).
 MIN_ACTORS = 3
@@ -61,7 +68,11 @@ class CombinationCalibration:
         acted: ``(E,)`` mean target probability of the acted takes.
         median: ``(A, E)`` target readings of the edits with the median-combined prototypes.
         mean: ``(A, E)`` the same with the mean-combined prototypes.
-        chosen: The emotions combined by the mean.
+        chosen: The emotions whose prototypes are combined by the mean.
+        detail_median: ``(A, E)`` target readings with the median-combined expression detail
+            (and the prototypes as chosen).
+        detail_mean: ``(A, E)`` the same with the mean-combined detail.
+        detail_chosen: The emotions whose detail is combined by the mean.
     """
 
     emotions: tuple[Emotion, ...]
@@ -70,6 +81,9 @@ class CombinationCalibration:
     median: np.ndarray
     mean: np.ndarray
     chosen: tuple[Emotion, ...]
+    detail_median: np.ndarray
+    detail_mean: np.ndarray
+    detail_chosen: tuple[Emotion, ...]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -82,6 +96,9 @@ class CombinationCalibration:
                     "median": [round(float(v), 4) for v in self.median[:, k]],
                     "mean": [round(float(v), 4) for v in self.mean[:, k]],
                     "by_mean": e in self.chosen,
+                    "detail_median": [round(float(v), 4) for v in self.detail_median[:, k]],
+                    "detail_mean": [round(float(v), 4) for v in self.detail_mean[:, k]],
+                    "detail_by_mean": e in self.detail_chosen,
                 }
                 for k, e in enumerate(self.emotions)
             },
@@ -110,7 +127,9 @@ def calibrate_combination(
     progress: Callable[[str], None] | None = None,
     step: int = FRAME_STEP,
 ) -> CombinationCalibration:
-    """Choose, per emotion, the median or the mean of the actors (see the module docstring).
+    """Choose, per emotion, the median or the mean of the actors (see the module docstring):
+    first for the prototypes (edited with the median-combined detail), then for the detail
+    (edited with the prototypes just chosen).
 
     With fewer than ``MIN_ACTORS`` actors nothing is read and nothing is chosen.
 
@@ -122,35 +141,58 @@ def calibrate_combination(
     shape = (len(actors), len(emotions))
     if len(actors) < MIN_ACTORS:
         nan = np.full(shape, np.nan)
-        return CombinationCalibration(
-            emotions, actors, np.full(len(emotions), np.nan), nan, nan.copy(), ()
-        )
+        acted = np.full(len(emotions), np.nan)
+        return CombinationCalibration(emotions, actors, acted, nan, nan, (), nan, nan, ())
     usable = [f for f in fits if f.clip.actor in actors]
-    candidates = (
+    prototypes = (
         calibrate_prototypes(usable),
         calibrate_prototypes(usable, mean_of=emotions),
     )
-    detail = calibrate_detail(usable)
-    readings = np.full((2, *shape), np.nan)
+    details = (calibrate_detail(usable), calibrate_detail(usable, mean_of=emotions))
     with EmotionClassifier() as clf:
         acted = acted_readings(clf, by_actor, actors, emotions, step)
-        for i, actor in enumerate(actors):
-            neutral = HeldOut.of(by_actor[actor][Emotion.NEUTRAL], step, detail)
-            for k, e in enumerate(emotions):
-                if e not in candidates[0].emotions:
-                    continue
-                c = EMOTION_CLASSES.index(e.value)
-                for r, prototypes in enumerate(candidates):
-                    _, faces = neutral.edit(prototypes, e, CONTRAST_STRENGTH)
-                    readings[r, i, k] = mean_probabilities(clf, faces, neutral.rotation)[c]
-            if progress is not None:
-                progress(f"combination: read {actor}")
-    chosen = tuple(
-        e
-        for k, e in enumerate(emotions)
-        if acted[k] >= BLIND_LEVEL and choose_mean(readings[0, :, k], readings[1, :, k])
+        neutrals = [HeldOut.of(by_actor[a][Emotion.NEUTRAL], step, details[0]) for a in actors]
+
+        def read(candidates: list[tuple[EmotionPrototypes, ExpressionDetail]]) -> np.ndarray:
+            readings = np.full((len(candidates), *shape), np.nan)
+            for i, neutral in enumerate(neutrals):
+                for k, e in enumerate(emotions):
+                    if e not in candidates[0][0].emotions:
+                        continue
+                    c = EMOTION_CLASSES.index(e.value)
+                    for r, (p, d) in enumerate(candidates):
+                        held = dataclasses.replace(neutral, detail=d)
+                        _, faces = held.edit(p, e, CONTRAST_STRENGTH)
+                        readings[r, i, k] = mean_probabilities(clf, faces, held.rotation)[c]
+            return readings
+
+        def by_mean(readings: np.ndarray) -> tuple[Emotion, ...]:
+            return tuple(
+                e
+                for k, e in enumerate(emotions)
+                if acted[k] >= BLIND_LEVEL and choose_mean(readings[0, :, k], readings[1, :, k])
+            )
+
+        shape_readings = read([(p, details[0]) for p in prototypes])
+        chosen = by_mean(shape_readings)
+        if progress is not None:
+            progress("combination: prototypes read")
+        shipped = calibrate_prototypes(usable, mean_of=chosen)
+        detail_readings = read([(shipped, d) for d in details])
+        detail_chosen = by_mean(detail_readings)
+        if progress is not None:
+            progress("combination: detail read")
+    return CombinationCalibration(
+        emotions,
+        actors,
+        acted,
+        shape_readings[0],
+        shape_readings[1],
+        chosen,
+        detail_readings[0],
+        detail_readings[1],
+        detail_chosen,
     )
-    return CombinationCalibration(emotions, actors, acted, readings[0], readings[1], chosen)
 
 
 __all__ = [

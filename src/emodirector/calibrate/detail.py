@@ -22,7 +22,7 @@ strength (``region_gains``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import cv2
 import numpy as np
@@ -96,12 +96,15 @@ def _without_lighting(log_ratio: np.ndarray, weight: np.ndarray) -> np.ndarray:
 def calibrate_detail(
     fits: list[LabeledFit],
     progress: Callable[[str], None] | None = None,
+    mean_of: Collection[Emotion] = (),
 ) -> ExpressionDetail:
     """Measure the log ratio image of every expressive emotion.
 
     Args:
         fits: The labelled clips, tracked and fitted (``fit_labeled_clips``).
         progress: Called with a line of text per clip.
+        mean_of: Emotions whose actors' ratios are combined by their mean even with three or
+            more actors (``calibrate.combine`` chooses them).
 
     Returns:
         Detail for every emotion the prototypes are calibrated for, all region gains 1.
@@ -144,6 +147,9 @@ def calibrate_detail(
         warnings.simplefilter("ignore", RuntimeWarning)
         own = np.where(kept, ratios, np.nan)
         combined = np.nanmedian(own, axis=0) if len(actors) > 2 else np.nanmean(own, axis=0)
+        for j, emotion in enumerate(emotions):
+            if emotion in mean_of:
+                combined[j] = np.nanmean(own[:, j], axis=0)
     combined = np.nan_to_num(combined).astype(np.float32)
     # a per-pixel median switches between actors from pixel to pixel: smooth the seams
     combined = np.stack([cv2.GaussianBlur(c, (0, 0), _POST_SMOOTH) for c in combined])

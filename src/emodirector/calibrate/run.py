@@ -46,7 +46,7 @@ def run_calibration(
     if not folder.is_dir():
         raise InvalidOptionError(f"{folder}: not a folder")
     fits = fit_labeled_clips(find_mead_clips(folder), progress=progress)
-    mean_of = _combination(fits, progress) if strength else ()
+    mean_of, detail_mean_of = _combination(fits, progress) if strength else ((), ())
     prototypes = calibrate_prototypes(fits, progress=progress, mean_of=mean_of)
     if strength:
         prototypes = _calibrated_strength(prototypes, fits, progress)
@@ -54,21 +54,28 @@ def run_calibration(
     progress(f"wrote {output}: {', '.join(e.value for e in prototypes.emotions)} "
              f"from actors {', '.join(prototypes.actors)}")  # fmt: skip
     if detail is not None:
-        measured = calibrate_detail(fits, progress=progress)
+        measured = calibrate_detail(fits, progress=progress, mean_of=detail_mean_of)
         measured.save(detail)
         progress(f"wrote {detail}: {', '.join(measured.names)}")
 
 
-def _combination(fits: list[LabeledFit], progress: Callable[[str], None]) -> tuple[Emotion, ...]:
-    """The emotions whose actors' prototypes are averaged (``calibrate.combine``)."""
+def _combination(
+    fits: list[LabeledFit], progress: Callable[[str], None]
+) -> tuple[tuple[Emotion, ...], tuple[Emotion, ...]]:
+    """The emotions whose actors' prototypes, and whose detail, are averaged
+    (``calibrate.combine``)."""
     if len({f.clip.actor for f in fits}) < MIN_ACTORS:
-        return ()
-    combination = calibrate_combination(fits, progress=progress)
-    for k, e in enumerate(combination.emotions):
-        rule = "mean" if e in combination.chosen else "median"
-        progress(f"combination {e.value}: median {np.mean(combination.median[:, k]):.2f} "
-                 f"mean {np.mean(combination.mean[:, k]):.2f} -> {rule}")  # fmt: skip
-    return combination.chosen
+        return (), ()
+    c = calibrate_combination(fits, progress=progress)
+    for what, median, mean, chosen in (
+        ("prototype", c.median, c.mean, c.chosen),
+        ("detail", c.detail_median, c.detail_mean, c.detail_chosen),
+    ):
+        for k, e in enumerate(c.emotions):
+            rule = "mean" if e in chosen else "median"
+            progress(f"combination {e.value} {what}: median {np.mean(median[:, k]):.2f} "
+                     f"mean {np.mean(mean[:, k]):.2f} -> {rule}")  # fmt: skip
+    return c.chosen, c.detail_chosen
 
 
 def _calibrated_strength(
