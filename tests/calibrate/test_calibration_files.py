@@ -181,3 +181,26 @@ def test_unknown_editor(
 def _text(path: Path) -> Path:
     path.write_text("not an archive\n")
     return path
+
+
+#: The packaged sad detail, recalibrated from the three MEAD actors' neutral and sad takes alone,
+#: is reproduced this closely (largest log-luminance difference; measured 2026-12-01: 7.6e-5,
+#: the jaw mode is learned from the same neutral takes but the peaks' float sums differ).
+_REPRODUCED_TOL = 5e-4
+#: ... and the median-combined sad layer differs from it by at least this (mean absolute log
+#: ratio over the layout; measured: 0.0038, against the layer's mean magnitude of 0.014).
+_MEDIAN_DIFFERENCE_MIN = 1e-3
+
+
+@pytest.mark.slow
+def test_packaged_sad_detail_is_the_actors_mean(mead_fits: MeadFits) -> None:
+    """``calibrate.combine`` chose the mean for sad's detail; the packaged file carries it."""
+    fits = mead_fits(("M030", "W009", "W011"), (Emotion.NEUTRAL, Emotion.SAD))
+    packaged = ExpressionDetail.load_default()
+    k = packaged.names.index(Emotion.SAD.value)
+    mean = calibrate_detail(fits, mean_of={Emotion.SAD})
+    median = calibrate_detail(fits)
+    j = mean.names.index(Emotion.SAD.value)
+    np.testing.assert_allclose(mean.log_ratio[j], packaged.log_ratio[k], atol=_REPRODUCED_TOL)
+    difference = float(np.abs(median.log_ratio[j] - packaged.log_ratio[k]).mean())
+    assert difference > _MEDIAN_DIFFERENCE_MIN
