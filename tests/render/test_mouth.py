@@ -896,3 +896,26 @@ def test_the_crowns_reach_a_lip_raised_past_their_reach_in_one_place() -> None:
     assert CROWN_REACH * _SCALE < _ABOVE_REACH_PX[0] < _ABOVE_REACH_PX[1] < _PEAK_RAISE_PX
     rows = slice(int(teeth.min()) - _ABOVE_REACH_PX[1], int(teeth.min()) - _ABOVE_REACH_PX[0])
     assert np.median(out_y[rows, mid - 3 : mid + 4]) > _CROWN_MIN_Y
+
+
+#: A talker whose tracked chin moves this share of the lower lip's move in speech, and how close
+#: the prepared path's measure of it must come.
+_CHIN_SHARE = 0.5
+_JAW_TOL = 0.05
+
+
+def test_the_jaw_is_measured_from_the_clips_own_speech() -> None:
+    # the tracker reads the chin moving less than the lower lip (0.33-1.1 on the shared clips):
+    # an edit moving the chin that share of the lip moves the jaw with the lip, no depression
+    sources = []
+    for o in _OPENINGS:
+        lm = _landmarks(o)
+        # the chin follows the lower lip's mean move (its middle nine points), at that share
+        lip = (
+            lm[list(LIPS_INNER_LOWER)[1:-1], 1].mean()
+            - _landmarks(0.0)[list(LIPS_INNER_LOWER)[1:-1], 1].mean()
+        )
+        lm[CHIN, 1] = _landmarks(0.0)[CHIN, 1] + _CHIN_SHARE * lip
+        sources.append(lm)
+    (path,) = _prepared(sources, sources).paths
+    assert abs(path.jaw - _CHIN_SHARE) < _JAW_TOL

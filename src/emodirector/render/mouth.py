@@ -147,6 +147,10 @@ CROWN_REACH = 0.12
 #: crown's height above the lip), and this many pixels past it (under the lip's soft edge); the
 #: lip rising further on average takes the teeth along.
 CROWN_MAX = 0.25
+#: Range of a clip's ``jaw_ratio``, and the least RMS spread (face-model units) of its lower
+#: lip's height for one to be measured.
+JAW_RATIO = (0.3, 1.2)
+_JAW_MIN_SPREAD = 0.01
 _CROWN_OVER_PX = 2.0
 _CROWN_SKIP = 0.02
 _CROWN_SHADE = 0.25
@@ -879,6 +883,7 @@ class MouthPath:
         candidates: The candidates of this face.
         heads: ``(T, 2, 3)`` ``head_similarity`` of the tracked landmarks per frame (NaN where
             not edited), worked out once while planning.
+        jaw: ``jaw_ratio`` of the tracked face.
     """
 
     weight: np.ndarray
@@ -886,6 +891,7 @@ class MouthPath:
     mouth: np.ndarray
     candidates: tuple[MouthCandidate, ...]
     heads: np.ndarray
+    jaw: float = 1.0
 
     @property
     def switches(self) -> int:
@@ -1096,6 +1102,7 @@ def draw_interior(
     ring: tuple[np.ndarray, np.ndarray] | None,
     crowns: bool = False,
     src: np.ndarray | None = None,
+    jaw: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(h, w, 3) float32`` Y, U, V of the mouth interior over ``box`` (frame pixels), and
     ``(h, w) float32`` 0..1 where it holds something: the two pieces and the cavity between
@@ -1117,6 +1124,7 @@ def draw_interior(
         src: ``(478, 2+)`` tracked landmarks of the frame: the lower teeth then move with the
             jaw (the chin), the lower lip's own depression (``lip_depression``) uncovering
             them; None: they move with the lower lip.
+        jaw: ``jaw_ratio`` of the clip.
     """
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
@@ -1137,7 +1145,7 @@ def draw_interior(
     rise = float((up_t[_MID, 1] - cand.upper[_MID, 1]).mean())
     shift_up = np.array([0.0, min(0.0, rise + (CROWN_MAX if crowns else CROWN_REACH))])
     shift_lo = (lo_t[_MID] - cand.lower[_MID]).mean(axis=0)
-    depressed = 0.0 if src is None else lip_depression(src, dst, to_canon)
+    depressed = 0.0 if src is None else lip_depression(src, dst, to_canon, jaw)
     shift_lo[1] -= depressed
     shift_lo[1] = shift_up[1] + parting(float(shift_lo[1] - shift_up[1]))
     upper, m_u = _piece(cand, to_canon, shift_up, (x0, y0), size, 0)
@@ -1187,11 +1195,15 @@ def draw_interior(
     return cv2.transform(layer, matrix.astype(np.float32)), coverage
 
 
-def lip_depression(src: np.ndarray, dst: np.ndarray, head: np.ndarray) -> float:
+def lip_depression(
+    src: np.ndarray, dst: np.ndarray, head: np.ndarray, jaw_ratio: float = 1.0
+) -> float:
     """How much further (face-model units, >= 0) the edit moves the lower lip down than the jaw
-    (the chin): the lip pulled down off the lower teeth (AU16, disgust's depression), which stay
-    with the jaw. Moved with the lip instead, they parted from the upper teeth by a dark band
-    (GRID's woman, disgusted, 0.08 of lip against 0.02 of chin).
+    does (the chin's move over ``jaw_ratio``, what the tracked chin moves per unit of the lower
+    lip in the clip's own speech: ``jaw_ratio``): the lip pulled down off the lower teeth (AU16,
+    disgust's depression), which stay with the jaw. Moved with the lip instead, they parted from
+    the upper teeth by a dark band (GRID's woman, disgusted, 0.08-0.12 of lip against 0.02 of
+    chin, whose speech moves the chin 0.54 as far as the lip).
 
     >>> src = load_face_model().template * 100 + 200
     >>> dst = src.copy()
@@ -1201,13 +1213,42 @@ def lip_depression(src: np.ndarray, dst: np.ndarray, head: np.ndarray) -> float:
     >>> dst[CHIN, 1] += 8.0
     >>> round(lip_depression(src, dst, head_similarity(src)), 3)
     0.0
+    >>> dst[CHIN, 1] -= 4.0  # a clip whose chin moves half as far as its lip in speech
+    >>> round(lip_depression(src, dst, head_similarity(src), jaw_ratio=0.5), 3)
+    0.0
     """
     lip = _apply(head, np.asarray(dst, np.float64)[_INNER_LOWER_IDX[_MID]])
     lip0 = _apply(head, np.asarray(src, np.float64)[_INNER_LOWER_IDX[_MID]])
     chin = _apply(head, np.asarray(dst, np.float64)[CHIN]) - _apply(
         head, np.asarray(src, np.float64)[CHIN]
     )
-    return max(0.0, float((lip[:, 1] - lip0[:, 1]).mean() - chin[1]))
+    return max(0.0, float((lip[:, 1] - lip0[:, 1]).mean() - chin[1] / jaw_ratio))
+
+
+def jaw_ratio(lip: np.ndarray, chin: np.ndarray) -> float:
+    """How far the tracked chin moves per unit of the lower lip in a clip's own frames (least
+    squares through their medians, within ``JAW_RATIO``; 1 with too little motion): a tracker
+    reads the chin moving 0.33 (the glasses clip) to 1.1 (sadtalker) as far as the lower lip.
+
+    Args:
+        lip: ``(T,)`` mean height of the lower inner lip per frame (head frame), NaN unknown.
+        chin: ``(T,)`` the chin's.
+
+    >>> t = np.linspace(0, 6, 50)
+    >>> round(jaw_ratio(0.1 * np.sin(t), 0.05 * np.sin(t)), 3)
+    0.5
+    >>> jaw_ratio(np.zeros(50), np.zeros(50))
+    1.0
+    """
+    ok = np.isfinite(lip) & np.isfinite(chin)
+    if ok.sum() < 3:
+        return 1.0
+    a = lip[ok] - np.median(lip[ok])
+    b = chin[ok] - np.median(chin[ok])
+    den = float((a * a).sum())
+    if den < _JAW_MIN_SPREAD**2 * ok.sum():
+        return 1.0
+    return float(np.clip((a * b).sum() / den, *JAW_RATIO))
 
 
 def parting(gap: float) -> float:
@@ -1409,6 +1450,7 @@ def composite_mouth(
     own: bool = False,
     head: np.ndarray | None = None,
     fading: bool = False,
+    jaw: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw the mouth interior into the edited opening of a warped face region.
 
@@ -1425,6 +1467,7 @@ def composite_mouth(
         fading: The interior is one a switch left, fading out over the new one in ``planes``:
             it is laid less where the new one is brighter (``_FADE_CONTRAST``), so teeth that
             come with the switch show at once, not grey under a dark interior.
+        jaw: ``jaw_ratio`` of the clip (see ``draw_interior``).
 
     Returns:
         New Y, U, V regions; ``planes`` itself where the opening is empty or off the region.
@@ -1447,7 +1490,7 @@ def composite_mouth(
     alpha = cv2.GaussianBlur(_inset(opening), (0, 0), _FEATHER_SIGMA) * float(weight)
     rbox = (x0 - rx0, y0 - ry0, x1 - rx0, y1 - ry0)
     ring = _frame_ring(planes, rbox, opening, ring_px) if not own or cand is None else None
-    interior, coverage = draw_interior(cand, head, dst, box, ring, crowns=own, src=src)
+    interior, coverage = draw_interior(cand, head, dst, box, ring, crowns=own, src=src, jaw=jaw)
     alpha *= coverage
     out_y, out_u, out_v = (p.copy() for p in planes)
     bx0, by0, bx1, by1 = rbox
@@ -1593,6 +1636,8 @@ class MouthPart(RenderPart):
         targets = np.full((n, 19), np.nan)
         mouth = np.full((n, 2), np.nan, np.float32)
         heads = np.full((n, 2, 3), np.nan)
+        lip_y = np.full(n, np.nan)
+        chin_y = np.full(n, np.nan)
         for i in range(n):
             face = clip.face(i)
             if face is None:
@@ -1601,10 +1646,14 @@ class MouthPart(RenderPart):
             sources[i] = LipShape.of(*inner_lips(face.source, to_canon)).vector()
             targets[i] = LipShape.of(*inner_lips(face.target, to_canon)).vector()
             mouth[i] = face.source[UPPER_LIP_MID, :2]
+            lip_y[i] = float(np.mean(_apply(to_canon, np.asarray(face.source, np.float64)[
+                _INNER_LOWER_IDX[_MID]])[:, 1]))  # fmt: skip
+            chin_y[i] = float(_apply(to_canon, np.asarray(face.source[CHIN], np.float64))[1])
         mine = tuple(c for c in self.bank.candidates if _belongs(c, clip.track))
         weight, choice = plan_path(sources, targets, mine)
         self.fallback_frames += int(((weight > 0) & (choice == DARK)).sum())
-        return MouthPath(weight=weight, choice=choice, mouth=mouth, candidates=mine, heads=heads)
+        return MouthPath(weight=weight, choice=choice, mouth=mouth, candidates=mine, heads=heads,
+                         jaw=jaw_ratio(lip_y, chin_y))  # fmt: skip
 
     def path_of(self, face: FaceFrame) -> MouthPath | None:
         """The prepared path of the face being rendered (None if it was not prepared)."""
@@ -1641,7 +1690,7 @@ class MouthPart(RenderPart):
         if not drawn.own:
             drawn = _Drawn(face.index, k, path.candidates[k] if k >= 0 else None, False)
         out = composite_mouth(field, planes, face.source, face.target, drawn.cand, weight,
-                              own=drawn.own, head=head)  # fmt: skip
+                              own=drawn.own, head=head, jaw=path.jaw)  # fmt: skip
         # a switch of interior is faded: the one drawn before it laid over the new one,
         # less on every frame after (a cut from one frame's mouth to another's pops)
         key = id(path)
@@ -1655,7 +1704,7 @@ class MouthPart(RenderPart):
             if 0 <= step < SWITCH_FADE and left.choice != k:
                 out = composite_mouth(field, out, face.source, face.target, left.cand,
                                       weight * share, own=left.own, head=head,
-                                      fading=True)  # fmt: skip
+                                      fading=True, jaw=path.jaw)  # fmt: skip
             else:
                 del self._left[key]
         self._last[key] = drawn
