@@ -919,3 +919,26 @@ def test_the_jaw_is_measured_from_the_clips_own_speech() -> None:
         sources.append(lm)
     (path,) = _prepared(sources, sources).paths
     assert abs(path.jaw - _CHIN_SHARE) < _JAW_TOL
+
+
+def test_a_lower_lip_pulled_down_off_no_lower_teeth_keeps_the_warp() -> None:
+    # no lower teeth show (cavity down to the lip): nothing is continued down under the lower
+    # piece, the warp moves the lip's own edge (a tongue continued down drew a pale sheet)
+    src = _landmarks(0.3)
+    dst = src.copy()
+    for group in (LIPS_INNER_LOWER, LIPS_OUTER_LOWER):
+        idx = list(group)
+        dst[idx, 1] += _DEPRESSED_PX * np.sin(np.linspace(0, np.pi, len(idx))) ** 0.25
+    frame = _yuv420(_image(src))
+    cand = own_candidate(frame, src)
+    assert cand is not None
+    field = warp_field(src, dst, (_W, _H))
+    assert field is not None
+    planes = warp_yuv420(frame, field)
+    out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
+    x0, y0 = field.roi[:2]
+    mid = int(round(float(dst[LIPS_INNER_LOWER[5], 0]))) - x0
+    lip = int(np.floor(dst[LIPS_INNER_LOWER[5], 1])) - y0
+    rows = slice(lip - int(_DEPRESSED_PX) + _EDGE_ROWS, lip - _EDGE_ROWS)
+    kept = out[0][rows, mid - 8 : mid + 8].astype(int) - planes[0][rows, mid - 8 : mid + 8]
+    assert kept.size and np.abs(kept).max() <= _KEPT_LEVELS

@@ -150,6 +150,8 @@ CROWN_MAX = 0.25
 #: Range of a clip's ``jaw_ratio``, and the least RMS spread (face-model units) of its lower
 #: lip's height for one to be measured.
 JAW_RATIO = (0.3, 1.2)
+#: The lower teeth are continued down only where their colour's luma exceeds the lips' by this.
+_LOWER_TEETH_OVER_LIP = 10.0
 _JAW_MIN_SPREAD = 0.01
 _CROWN_OVER_PX = 2.0
 _CROWN_SKIP = 0.02
@@ -1158,7 +1160,10 @@ def draw_interior(
         upper, m_u = _crowns(upper, m_u, 1.0 / max(scale, 1e-9), lip_row)
         if depressed > PART_SLACK:
             # the lower teeth continued down as the upper ones up (the rows flipped)
-            lower, m_l = _crowns(lower[::-1], m_l[::-1], 1.0 / max(scale, 1e-9))
+            # (only where they are teeth: brighter than the lips; a tongue or the lip's inside
+            # continued down drew a pale sheet with strokes, liveportrait_d20's disgust)
+            lip_y = float(cand.ring_mean[0]) + _LOWER_TEETH_OVER_LIP
+            lower, m_l = _crowns(lower[::-1], m_l[::-1], 1.0 / max(scale, 1e-9), min_y=lip_y)
             lower, m_l = np.ascontiguousarray(lower[::-1]), np.ascontiguousarray(m_l[::-1])
     # the cavity, column by column: between the pieces (not past the lower one: a dark crescent
     # along the lower lip where the piece's inset edge lay, the warp moves the lip's own edge
@@ -1343,7 +1348,11 @@ def _flat(colour: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _crowns(
-    upper: np.ndarray, mask: np.ndarray, px_per_unit: float, lip: np.ndarray | None = None
+    upper: np.ndarray,
+    mask: np.ndarray,
+    px_per_unit: float,
+    lip: np.ndarray | None = None,
+    min_y: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The upper piece (``(h, w, 3)`` Y, U, V and its ``(h, w)`` 0..1 mask on the output box)
     with its teeth continued up by ``CROWN_REACH`` as the bank's candidates are: each column's
@@ -1352,7 +1361,8 @@ def _crowns(
     top edge over the warp drew a dark seam across the teeth. With ``lip``, ``(w,)`` the row of
     the edited upper lip per column, a column's crowns reach up to it, up to ``CROWN_MAX``: a lip
     raised further at one side than on average left a dark band of the warp between it and the
-    crowns (styletalk's happy)."""
+    crowns (styletalk's happy). With ``min_y``, only columns whose repeated colour is brighter
+    (luma) than that are continued."""
     inside = (mask > 0.98).view(np.uint8)
     cols = np.flatnonzero(inside.any(axis=0))
     if not cols.size:
@@ -1369,6 +1379,12 @@ def _crowns(
     last = h - 1 - np.argmax(inside[::-1].copy(), axis=0)
     skip = max(1, int(round(_CROWN_SKIP * px_per_unit)))
     src = np.clip(np.minimum(first + skip, np.maximum(first, (first + last) // 2)), 0, h - 1)
+    if min_y is not None:
+        # only teeth are continued: a column whose crown would repeat tongue or lip gets none
+        has &= upper[src, np.arange(span.start, span.stop), 0] > min_y
+        if not has.any():
+            return upper, mask
+        first = np.where(has, first, h + 10**6)
     reach = np.full(first.shape, max(1.0, CROWN_REACH * px_per_unit), np.float32)
     if lip is not None:
         top_max = max(1.0, CROWN_MAX * px_per_unit)
