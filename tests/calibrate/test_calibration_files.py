@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from emodirector import EmotionPrototypes, EmotionTarget, VideoAnalysis, plan_edit, render_frame
+from emodirector.calibrate.combine import calibrate_combination
 from emodirector.calibrate.detail import calibrate_detail
 from emodirector.calibrate.prototypes import calibrate_prototypes
 from emodirector.cli import main
@@ -204,3 +205,12 @@ def test_packaged_sad_detail_is_the_actors_mean(mead_fits: MeadFits) -> None:
     np.testing.assert_allclose(mean.log_ratio[j], packaged.log_ratio[k], atol=_REPRODUCED_TOL)
     difference = float(np.abs(median.log_ratio[j] - packaged.log_ratio[k]).mean())
     assert difference > _MEDIAN_DIFFERENCE_MIN
+
+
+@pytest.mark.slow
+def test_two_actors_choose_no_combination(mead_fits: MeadFits) -> None:
+    """With two actors the median is the mean: nothing is read, the median rule stands."""
+    combination = calibrate_combination(mead_fits(_ACTORS, Emotion))
+    assert combination.chosen == () and combination.detail_chosen == ()
+    assert combination.actors == _ACTORS
+    assert np.isnan(combination.median).all() and np.isnan(combination.detail_mean).all()
