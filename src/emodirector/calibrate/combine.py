@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -84,25 +83,6 @@ class CombinationCalibration:
     detail_median: np.ndarray
     detail_mean: np.ndarray
     detail_chosen: tuple[Emotion, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary."""
-        return {
-            "actors": list(self.actors),
-            "strength": CONTRAST_STRENGTH,
-            "emotions": {
-                e.value: {
-                    "acted": round(float(self.acted[k]), 4),
-                    "median": [round(float(v), 4) for v in self.median[:, k]],
-                    "mean": [round(float(v), 4) for v in self.mean[:, k]],
-                    "by_mean": e in self.chosen,
-                    "detail_median": [round(float(v), 4) for v in self.detail_median[:, k]],
-                    "detail_mean": [round(float(v), 4) for v in self.detail_mean[:, k]],
-                    "detail_by_mean": e in self.detail_chosen,
-                }
-                for k, e in enumerate(self.emotions)
-            },
-        }
 
 
 def choose_mean(median: Sequence[float], mean: Sequence[float], min_rise: float = MIN_RISE) -> bool:
