@@ -838,22 +838,32 @@ def _flat_yuv(rgb: tuple[int, int, int], h: int, w: int) -> np.ndarray:
 _DEPRESSED_PX = 9.0
 
 
-def test_a_lower_lip_pulled_down_off_clenched_teeth_opens_no_dark_band() -> None:
-    # the lower teeth stay with the jaw (the chin), which does not move: the pieces stay
-    # together and the lip uncovers more of the lower teeth (moved with the lip, they parted
-    # from the upper ones by a band of cavity: GRID's woman, disgusted)
-    src = _landmarks(0.2)
+def _lower_lip_depressed(
+    opening: float, lower_teeth: bool
+) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], tuple[int, int]]:
+    """A mouth of ``opening`` whose lower lip the edit pulls ``_DEPRESSED_PX`` down in the
+    middle, composited with the frame's own interior: the edited landmarks, the warped and the
+    composited planes, and the warp's origin (x0, y0)."""
+    src = _landmarks(opening)
     dst = src.copy()
     for group in (LIPS_INNER_LOWER, LIPS_OUTER_LOWER):
         idx = list(group)
         dst[idx, 1] += _DEPRESSED_PX * np.sin(np.linspace(0, np.pi, len(idx))) ** 0.25
-    frame = _yuv420(_image(src, lower_teeth=True))
+    frame = _yuv420(_image(src, lower_teeth=lower_teeth))
     cand = own_candidate(frame, src)
     assert cand is not None
     field = warp_field(src, dst, (_W, _H))
     assert field is not None
-    out = composite_mouth(field, warp_yuv420(frame, field), src, dst, cand, 1.0, own=True)
-    x0, y0 = field.roi[:2]
+    planes = warp_yuv420(frame, field)
+    out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
+    return dst, planes, out, (field.roi[0], field.roi[1])
+
+
+def test_a_lower_lip_pulled_down_off_clenched_teeth_opens_no_dark_band() -> None:
+    # the lower teeth stay with the jaw (the chin), which does not move: the pieces stay
+    # together and the lip uncovers more of the lower teeth (moved with the lip, they parted
+    # from the upper ones by a band of cavity: GRID's woman, disgusted)
+    dst, _, out, (x0, y0) = _lower_lip_depressed(0.2, lower_teeth=True)
     mid = int(round(float(dst[LIPS_INNER_LOWER[5], 0]))) - x0
     top = int(np.ceil(dst[LIPS_INNER_UPPER[5], 1])) - y0
     lip = int(np.floor(dst[LIPS_INNER_LOWER[5], 1])) - y0
@@ -924,19 +934,7 @@ def test_the_jaw_is_measured_from_the_clips_own_speech() -> None:
 def test_a_lower_lip_pulled_down_off_no_lower_teeth_keeps_the_warp() -> None:
     # no lower teeth show (cavity down to the lip): nothing is continued down under the lower
     # piece, the warp moves the lip's own edge (a tongue continued down drew a pale sheet)
-    src = _landmarks(0.3)
-    dst = src.copy()
-    for group in (LIPS_INNER_LOWER, LIPS_OUTER_LOWER):
-        idx = list(group)
-        dst[idx, 1] += _DEPRESSED_PX * np.sin(np.linspace(0, np.pi, len(idx))) ** 0.25
-    frame = _yuv420(_image(src))
-    cand = own_candidate(frame, src)
-    assert cand is not None
-    field = warp_field(src, dst, (_W, _H))
-    assert field is not None
-    planes = warp_yuv420(frame, field)
-    out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
-    x0, y0 = field.roi[:2]
+    dst, planes, out, (x0, y0) = _lower_lip_depressed(0.3, lower_teeth=False)
     mid = int(round(float(dst[LIPS_INNER_LOWER[5], 0]))) - x0
     lip = int(np.floor(dst[LIPS_INNER_LOWER[5], 1])) - y0
     rows = slice(lip - int(_DEPRESSED_PX) + _EDGE_ROWS, lip - _EDGE_ROWS)
