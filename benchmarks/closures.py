@@ -1,0 +1,168 @@
+"""Closures, a second reader: the input's closed-lip frames that an edit loses by dlib (as
+``benchmarks/mouth.py`` counts them), read again by MediaPipe re-tracking the edited video.
+
+dlib places a mouth's inner-lip points from the whole mouth's shape, and a wider or curved
+mouth (a smile, a pressed angry mouth) may move them apart where the lips still touch. On every
+lost frame this asks MediaPipe, tracking the edited video afresh (not the track the edit was made
+from): is the inner-lip aperture (``evaluate.lips.lip_aperture``) within the input's own closed
+frames' (at most their 90th percentile, ``CLOSED_PERCENTILE``)? MediaPipe's mesh has its own
+shape prior, the one the editor works in, so this is a second opinion, not a judge.
+
+As a check of that reading, per clip: the share of the input's clearly open frames (dlib gap
+>= ``OPEN_GAP`` of the mouth width) that MediaPipe reads within the same closed range (where it
+would take parted lips for touching ones).
+
+Each edit has a fixed edit id (``EDIT_ID``: the watermark moves dlib a little). Writes
+``closures.json`` and ``closures.md`` into ``benchmarks/results`` (or ``--out``).
+
+Usage::
+
+    .venv/bin/python benchmarks/closures.py [--clips '*'] [--emotions happy,angry,disgusted]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import RESULTS_DIR, data_dir, machine_info, markdown_table, write_json  # noqa: E402
+from emodirector import EditOptions, EmotionTarget, analyze_video, edit_video  # noqa: E402
+from emodirector.evaluate.lips import (  # noqa: E402
+    CLOSED_LIP_GAP,
+    lip_aperture,
+    lip_closures,
+    lip_gap_ratio,
+)
+from emodirector.evaluate.measure import measure_clip  # noqa: E402
+from emodirector.provenance.options import ProvenanceOptions  # noqa: E402
+
+EDIT_ID = 1
+#: dlib gap over mouth width from which an input frame counts as clearly open (the check).
+OPEN_GAP = 0.075
+#: MediaPipe reads a frame closed at most at this percentile of the input's closed frames.
+CLOSED_PERCENTILE = 90
+
+
+def run_clip(clip: Path, emotions: list[str]) -> dict[str, Any]:
+    analysis = analyze_video(clip)
+    before = measure_clip(clip, compensated=False)
+    gap = lip_gap_ratio(before.landmarks68)
+    aperture_in = lip_aperture(before.track.landmarks)
+    seen = np.isfinite(gap) & np.isfinite(aperture_in)
+    closed_in = seen & (gap < CLOSED_LIP_GAP)
+    open_in = seen & (gap >= OPEN_GAP)
+    if not closed_in.any():
+        return {"clip": clip.name, "closed_frames": 0, "edits": []}
+    closed_up_to = float(np.percentile(aperture_in[closed_in], CLOSED_PERCENTILE))
+    rows = []
+    for emotion in emotions:
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="emodirector-closures-") as tmp:
+            out = Path(tmp) / "edit.mp4"
+            options = EditOptions(provenance=ProvenanceOptions(edit_id=EDIT_ID))
+            target = EmotionTarget.from_label(emotion, 1.0)
+            edit_video(clip, out, target, options, analysis=analysis)
+            after = measure_clip(out, compensated=False, identity_frames=before.identity_frames)
+        closures = lip_closures(before.landmarks68, after.landmarks68)
+        gap_out = lip_gap_ratio(after.landmarks68, before.landmarks68)
+        aperture_out = lip_aperture(after.track.landmarks)
+        frames = [
+            {
+                "frame": int(i),
+                "dlib_gap_in": round(float(gap[i]), 4),
+                "dlib_gap_out": round(float(gap_out[i]), 4),
+                "mediapipe_in": round(float(aperture_in[i]), 4),
+                "mediapipe_out": round(float(aperture_out[i]), 4),
+            }
+            for i in np.flatnonzero(closures.lost)
+        ]
+        rows.append(
+            {
+                "emotion": emotion,
+                "closed_frames": closures.closed_frames,
+                "kept": round(closures.kept, 4),
+                "lost": len(frames),
+                "lost_read_closed": sum(f["mediapipe_out"] <= closed_up_to for f in frames),
+                "frames": frames,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+        )
+        print(f"{clip.name} {emotion}: kept {closures.kept:.3f}, lost {len(frames)}", flush=True)
+    return {
+        "clip": clip.name,
+        "closed_frames": int(closed_in.sum()),
+        "mediapipe_closed_up_to": round(closed_up_to, 4),
+        "open_frames": int(open_in.sum()),
+        "open_read_closed": round(float((aperture_in[open_in] <= closed_up_to).mean()), 3)
+        if open_in.any()
+        else None,
+        "edits": rows,
+    }
+
+
+def markdown(data: dict[str, Any]) -> str:
+    header = ["clip", "emotion", "closed", "kept (dlib)", "lost", "lost, MediaPipe closed",
+              "open read closed"]  # fmt: skip
+    rows, lost, read_closed = [], 0, 0
+    for clip in data["clips"]:
+        for e in clip["edits"]:
+            rows.append([clip["clip"][:28], e["emotion"], str(e["closed_frames"]),
+                         f"{e['kept']:.3f}", str(e["lost"]), str(e["lost_read_closed"]),
+                         str(clip["open_read_closed"])])  # fmt: skip
+            lost += e["lost"]
+            read_closed += e["lost_read_closed"]
+    commit = (data["machine"]["git_commit"] or "unknown")[:10]
+    return "\n".join(
+        [
+            "# Closures lost by dlib, read again by MediaPipe",
+            "",
+            f"Measured {data['date']} (`benchmarks/closures.py {' '.join(data['argv'])}`, "
+            f"commit {commit}). Intensity 1, full render, edit id {EDIT_ID}.",
+            "",
+            f"Of {lost} closed frames lost by dlib, MediaPipe re-tracking the edit reads "
+            f"{read_closed} within the input's closed frames' apertures (up to their "
+            f"{CLOSED_PERCENTILE}th percentile). open read closed: the share of the input's "
+            f"clearly open frames (dlib gap >= {OPEN_GAP}) MediaPipe reads in that range.",
+            "",
+            markdown_table(header, rows),
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=data_dir())
+    ap.add_argument("--clips", default="*", help="glob of clip names (default all)")
+    ap.add_argument("--emotions", default="happy,angry,disgusted", help="comma-separated")
+    ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    args = ap.parse_args()
+    clips = sorted(
+        p
+        for p in (args.data / "videos").iterdir()
+        if p.suffix != ".wav" and fnmatch.fnmatch(p.name, args.clips)
+    )
+    data: dict[str, Any] = {
+        "schema": "emodirector.bench.closures/1",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "argv": sys.argv[1:],
+        "machine": machine_info(),
+        "clips": [],
+    }
+    for clip in clips:
+        data["clips"].append(run_clip(clip, args.emotions.split(",")))
+        write_json(args.out / "closures.json", data)
+    (args.out / "closures.md").write_text(markdown(data))
+
+
+if __name__ == "__main__":
+    main()
