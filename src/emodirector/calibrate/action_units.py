@@ -138,6 +138,31 @@ def _moves(
     return float(sign * (field[idx, 0] * outwards).mean())
 
 
+def _cut(prototypes: EmotionPrototypes, code: str, template: np.ndarray) -> np.ndarray:
+    """The part of the plain prototype ``SOURCES[code]`` names under the unit's soft mask."""
+    emotion, points = SOURCES[code]
+    proto = prototypes.plain_offsets[prototypes.index(emotion)].astype(np.float64)
+    seeds = template[np.asarray(points), None, :2]
+    d2 = ((template[None, :, :2] - seeds) ** 2).sum(-1).min(axis=0)
+    return proto * np.exp(-d2 / (2 * MASK_SIGMA**2))[:, None]
+
+
+def _symmetric(field: np.ndarray, mirror: np.ndarray) -> np.ndarray:
+    """``field`` made left-right symmetric (x mirrored)."""
+    return (field + field[mirror] * np.array([-1.0, 1.0, 1.0])) / 2
+
+
+def cut_unit(prototypes: EmotionPrototypes, code: str) -> np.ndarray:
+    """``(478, 3)`` one moving unit (a key of ``SOURCES``) cut from ``prototypes`` as
+    ``build_action_units`` cuts it (without its checks or its speech split).
+
+    Raises:
+        KeyError: ``code`` is not cut from a prototype.
+    """
+    template = load_face_model().template.astype(np.float64)
+    return _symmetric(_cut(prototypes, code, template), _mirror_index(template))
+
+
 def build_action_units(
     prototypes: EmotionPrototypes | None = None, progress: Callable[[str], None] = print
 ) -> ActionUnits:
@@ -157,12 +182,8 @@ def build_action_units(
         elif code in AMPLITUDE_UNITS:
             raw = np.zeros_like(template)
         else:
-            emotion, points = SOURCES[code]
-            proto = prototypes.plain_offsets[prototypes.index(emotion)].astype(np.float64)
-            seeds = template[np.asarray(points), None, :2]
-            d2 = ((template[None, :, :2] - seeds) ** 2).sum(-1).min(axis=0)
-            raw = proto * np.exp(-d2 / (2 * MASK_SIGMA**2))[:, None]
-        kept = (raw + raw[mirror] * np.array([-1.0, 1.0, 1.0])) / 2
+            raw = _cut(prototypes, code, template)
+        kept = _symmetric(raw, mirror)
         if code in FREE_ONLY:
             kept = split.free_part(kept)
         separation = float(np.linalg.norm(split.separation_part(kept)))
@@ -188,4 +209,4 @@ def build_action_units(
     )
 
 
-__all__ = ["CHECKS", "FREE_ONLY", "MASK_SIGMA", "SOURCES", "build_action_units"]
+__all__ = ["CHECKS", "FREE_ONLY", "MASK_SIGMA", "SOURCES", "build_action_units", "cut_unit"]
