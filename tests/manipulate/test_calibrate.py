@@ -8,8 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emodirector.calibrate.action_units import cut_unit
 from emodirector.calibrate.combine import choose_mean
+from emodirector.calibrate.complement import (
+    COMPLEMENT_WEIGHTS,
+    ComplementCalibration,
+    add_unit,
+    complemented,
+    unit_field,
+)
 from emodirector.calibrate.contrast import (
+    CONTRAST_STRENGTH,
     ContrastCalibration,
     choose_contrast,
     contrasted,
@@ -35,7 +44,13 @@ from emodirector.calibrate.strength import (
 )
 from emodirector.errors import InvalidOptionError
 from emodirector.evaluate.emotion import EMOTION_CLASSES
-from emodirector.face_model import CHIN, LIPS_INNER_LOWER, load_face_model
+from emodirector.face_model import (
+    CHIN,
+    LEFT_EYE_UPPER,
+    LIPS_INNER_LOWER,
+    RIGHT_EYE_UPPER,
+    load_face_model,
+)
 from emodirector.fit.speech import AMPLITUDE_BAND, lip_gaps, mouth_split
 from emodirector.manipulate import EXPRESSIVE, Emotion, EmotionPrototypes
 from tests.conftest import MeadFits
@@ -181,6 +196,11 @@ def test_shipped_opening_emotions_do_not_press_their_lips() -> None:
 
 #: Offsets stored as float32 (canonical units).
 _OFFSET_TOL = 1e-7
+#: A shipped complement's field is the unit's to float32 rounding (canonical units).
+_FLOAT32_TOL = 1e-6
+#: Fear's added unit raises the upper lids by at least this (canonical units; AU5 at 1.5 over
+#: strength 1.6: about 0.04).
+_LID_RAISE_MIN = 0.02
 #: The shipped angry prototype, its share of happy taken out, points away from happy: cosine
 #: below this (the plain combination of MEAD's actors: +0.30; contrasted: -0.23).
 _CONTRASTED_COSINE_MAX = 0.0
@@ -266,6 +286,33 @@ def test_contrast_takes_the_rivals_share_out_of_the_plain_prototypes() -> None:
     )
 
 
+def test_a_complement_adds_the_unit_cut_from_the_plain_prototypes() -> None:
+    rng = np.random.default_rng(2)
+    plain = _prototypes(rng.normal(0.0, 0.02, (5, 478, 3)))
+    fear = plain.index(Emotion.FEARFUL)
+    unit = cut_unit(plain, "AU05")  # cut from the surprise row's upper lids
+    assert float(np.abs(unit).max()) > 0.0
+    field = unit_field(plain, "AU05", 1.5)
+    lids = list(RIGHT_EYE_UPPER[1:-1])
+    np.testing.assert_allclose(field[lids], 1.5 / CONTRAST_STRENGTH * unit[lids], atol=_OFFSET_TOL)
+    more = add_unit(plain, Emotion.FEARFUL, "AU05", 1.5)
+    np.testing.assert_allclose(more.offsets[fear], plain.offsets[fear] + field, atol=_OFFSET_TOL)
+    assert more.complement_units[fear] == "AU05" and float(more.complement[fear]) == 1.5
+    others = [k for k in range(5) if k != fear]
+    np.testing.assert_array_equal(more.offsets[others], plain.offsets[others])
+    np.testing.assert_array_equal(more.plain_offsets, plain.plain_offsets)
+    cal = ComplementCalibration(
+        emotions=(Emotion.FEARFUL, Emotion.SAD),
+        actors=("A", "B"),
+        acted=np.array([0.37, 0.5]),
+        plain=np.zeros((2, 2)),
+        tried=((), ()),
+        unit=("AU05", None),
+        weight=np.array([1.5, 0.0]),
+    )
+    np.testing.assert_allclose(complemented(plain, cal).offsets, more.offsets, atol=_OFFSET_TOL)
+
+
 def test_contrast_leaves_an_opening_emotion_without_a_press() -> None:
     """Taking a rival that parts the lips (a smile's raised upper lip) out of an emotion whose
     takes open wider than neutral speech would press its lips: the press is left out."""
@@ -307,6 +354,23 @@ def test_shipped_prototypes_carry_the_contrast_and_the_blind_strength() -> None:
     angry, happy = shipped.index(Emotion.ANGRY), shipped.index(Emotion.HAPPY)
     assert cosine(shipped.offsets[angry], shipped.offsets[happy]) < _CONTRASTED_COSINE_MAX
     assert float(shipped.strength[shipped.index(Emotion.DISGUSTED)]) > 1.0
+
+
+def test_shipped_fear_carries_its_upper_lid_raise() -> None:
+    """The packaged fear is what ``emodirector calibrate`` chose (``calibrate.complement``,
+    2026-12-01: AU5 at 1.5, held out 0.20 -> 0.40): its plain prototype (it has no contrast)
+    with that unit, cut from the packaged plain prototypes, added; its eyes open wider."""
+    shipped = EmotionPrototypes.load_default()
+    fear = shipped.index(Emotion.FEARFUL)
+    assert shipped.complement_units[fear] == "AU05"
+    weight = float(shipped.complement[fear])
+    assert weight in COMPLEMENT_WEIGHTS
+    added = (shipped.offsets[fear] - shipped.plain_offsets[fear]).astype(np.float64)
+    np.testing.assert_allclose(added, unit_field(shipped, "AU05", weight), atol=_FLOAT32_TOL)
+    upper = list(RIGHT_EYE_UPPER[1:-1] + LEFT_EYE_UPPER[1:-1])
+    assert float(added[upper, 1].mean()) < -_LID_RAISE_MIN  # y points down: the lids go up
+    others = [k for k, u in enumerate(shipped.complement_units) if not u]
+    np.testing.assert_array_equal(shipped.complement[others], 0.0)
 
 
 def test_the_mean_is_chosen_only_where_every_actor_reads_it_at_least_as_well() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from emodirector.calibrate.complement import unit_field
 from emodirector.calibrate.prototypes import OPENING_FACTOR, without_press
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import (
@@ -174,6 +175,8 @@ def test_save_load_round_trip(prototypes: EmotionPrototypes, tmp_path: Path) -> 
     np.testing.assert_array_equal(loaded.aperture, prototypes.aperture)
     np.testing.assert_array_equal(loaded.contrast, prototypes.contrast)
     np.testing.assert_array_equal(loaded.plain_offsets, prototypes.plain_offsets)
+    assert loaded.complement_units == prototypes.complement_units
+    np.testing.assert_array_equal(loaded.complement, prototypes.complement)
 
 
 #: Offsets are stored as float32 (canonical units).
@@ -184,7 +187,8 @@ def test_contrast_is_recorded_with_the_plain_prototypes(
     prototypes: EmotionPrototypes, tmp_path: Path
 ) -> None:
     """Each contrasted prototype is its plain prototype less its rivals' (an emotion that opens
-    the lips wider than neutral speech without the press that leaves); the others are plain."""
+    the lips wider than neutral speech without the press that leaves), plus the FACS unit its
+    complement adds; the others are plain."""
     e = len(prototypes.emotions)
     assert prototypes.contrast.shape == (e, e)
     assert not np.diag(prototypes.contrast).any()
@@ -193,6 +197,9 @@ def test_contrast_is_recorded_with_the_plain_prototypes(
         row = plain[i] - np.einsum("r,rnk->nk", prototypes.contrast[i].astype(np.float64), plain)
         if prototypes.aperture[i] >= OPENING_FACTOR:
             row = without_press(row)
+        unit, weight = prototypes.complement_units[i], float(prototypes.complement[i])
+        if unit:
+            row = row + unit_field(prototypes, unit, weight)
         np.testing.assert_allclose(prototypes.offsets[i], row, atol=_PLAIN_TOL)
     # a file written before the contrast existed: none, and its offsets are the plain ones
     old = {k: v for k, v in np.load(_packaged()).items() if k not in ("contrast", "plain_offsets")}

@@ -11,6 +11,8 @@ package; no stage imports it.
   actors' own neutral takes.
 - ``contrast``: each prototype made discriminative against the emotion it is read as, chosen
   on held-out actors.
+- ``complement``: a FACS unit a prototype lacks (cut from another emotion's), added where
+  held-out actors read the emotion better with it.
 - ``strength``: each emotion's strength at intensity 1, measured on held-out actors.
 - ``ceiling``: how far an edit that keeps the speech mouth can go (acted takes with their
   neutral mouth pasted back), for the benchmarks.

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -55,6 +55,8 @@ from emodirector.calibrate.strength import (
 from emodirector.emotion import EXPRESSIVE, Emotion
 from emodirector.evaluate.emotion import EMOTION_CLASSES, EmotionClassifier
 from emodirector.manipulate.prototypes import EmotionPrototypes
+
+_T = TypeVar("_T")
 
 #: Weights of the rival's prototype tried, smallest first.
 CONTRAST_WEIGHTS = (0.3, 0.6)
@@ -166,12 +168,13 @@ def _with_contrast(prototypes: EmotionPrototypes, contrast: np.ndarray) -> Emoti
 
 def choose_contrast(
     plain: Sequence[float],
-    tries: list[tuple[Emotion, float, Sequence[float]]],
+    tries: Sequence[tuple[_T, float, Sequence[float]]],
     min_rise: float = MIN_RISE,
-) -> tuple[Emotion | None, float]:
+) -> tuple[_T | None, float]:
     """The ``(rival, weight)`` of the try that reads highest on average over the held-out
     actors, among those that read at least ``min_rise`` above the plain prototype on average
-    and lower on no actor; else ``(None, 0)``.
+    and lower on no actor; else ``(None, 0)``. (``calibrate.complement`` chooses its units by
+    the same rule: there a try is named by its unit.)
 
     Args:
         plain: Per held-out actor, the reading of the plain prototype.
@@ -183,7 +186,7 @@ def choose_contrast(
     (None, 0.0)
     """
     base = np.asarray(plain, np.float64)
-    best: tuple[Emotion | None, float] = (None, 0.0)
+    best: tuple[_T | None, float] = (None, 0.0)
     best_mean = -np.inf
     for rival, weight, readings in tries:
         r = np.asarray(readings, np.float64)

@@ -107,7 +107,7 @@ def _mead_emotion(label: str) -> Emotion | None:
         return None
 
 
-def _rigid_irises(offsets: np.ndarray) -> np.ndarray:
+def rigid_irises(offsets: np.ndarray) -> np.ndarray:
     """Make each iris move with the mean of its eye corners (no stretching, no gaze change)."""
     out = offsets.copy()
     for iris, corners in ((RIGHT_IRIS, RIGHT_EYE_CORNERS), (LEFT_IRIS, LEFT_EYE_CORNERS)):
@@ -407,14 +407,14 @@ def calibrate_prototypes(
             for _ in range(_SMOOTH_PASSES):
                 offset = smoother @ offset
             offset[N_MESH:] = 0.0
-            actor_offsets[i, j] = _rigid_irises(offset)
+            actor_offsets[i, j] = rigid_irises(offset)
             factors[i, j] = aperture_factor(take, neutral_take)
-    combined = _rigid_irises(combine_actors(actor_offsets, emotions, mean_of))
+    combined = rigid_irises(combine_actors(actor_offsets, emotions, mean_of))
     actor_norm = np.sqrt((actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)  # (E,)
     combined_norm = np.sqrt((combined**2).sum(axis=(1, 2)))
     gain = np.clip(actor_norm / np.maximum(combined_norm, 1e-12), 1.0, _MAX_GAIN)
     combined = combined * gain[:, None, None]
-    combined = _rigid_irises(combined * region_gains(actor_offsets, combined, smoother)[..., None])
+    combined = rigid_irises(combined * region_gains(actor_offsets, combined, smoother)[..., None])
     aperture = np.clip(np.median(factors, axis=0), *AMPLITUDE_BAND)
     for j in np.flatnonzero(aperture >= OPENING_FACTOR):
         combined[j] = without_press(combined[j])

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from emodirector.calibrate.combine import MIN_ACTORS, calibrate_combination
+from emodirector.calibrate.complement import calibrate_complement, complemented
 from emodirector.calibrate.contrast import calibrate_contrast, contrasted
 from emodirector.calibrate.detail import calibrate_detail
 from emodirector.calibrate.prototypes import (
@@ -36,8 +37,9 @@ def run_calibration(
         output: The prototypes (``edit --prototypes``).
         detail: Also measure the expression detail and write it here (``edit --detail``).
         strength: Choose each emotion's combination of the actors (``calibrate.combine``),
-            contrast each prototype against its rival and measure each emotion's strength, the
-            last two on held-out actors (else plain median prototypes, every strength 1).
+            contrast each prototype against its rival, add a FACS unit it lacks
+            (``calibrate.complement``) and measure each emotion's strength, the last three on
+            held-out actors (else plain median prototypes, every strength 1).
         progress: Receives one line per step.
 
     Raises:
@@ -92,8 +94,22 @@ def _calibrated_strength(
         chosen = "none" if rival is None else f"{rival.value}x{contrast.weight[k]:g}"
         progress(f"contrast {e.value}: held out plain {contrast.plain_reading(k):.2f} "
                  f"{tries} -> {chosen}")  # fmt: skip
-    prototypes = contrasted(prototypes, contrast)
-    cal = calibrate_strength(fits, progress=progress, transform=lambda p: contrasted(p, contrast))
+    complement = calibrate_complement(
+        fits, progress=progress, transform=lambda p: contrasted(p, contrast)
+    )
+    for k, e in enumerate(complement.emotions):
+        plain = float(np.nanmean(complement.plain[:, k]))
+        best = max(complement.tried[k], key=lambda t: float(np.mean(t[2])))
+        unit = complement.unit[k]
+        chosen = "none" if unit is None else f"{unit}x{complement.weight[k]:g}"
+        progress(f"complement {e.value}: held out {plain:.2f}, best try {best[0]}x{best[1]:g}:"
+                 f"{np.mean(best[2]):.2f} -> {chosen}")  # fmt: skip
+    prototypes = complemented(contrasted(prototypes, contrast), complement)
+    cal = calibrate_strength(
+        fits,
+        progress=progress,
+        transform=lambda p: complemented(contrasted(p, contrast), complement),
+    )
     for k, e in enumerate(cal.emotions):
         means = cal.held_out[:, k].mean(0)
         readings = " ".join(f"{c:g}:{v:.2f}" for c, v in zip(cal.candidates, means, strict=True))

@@ -54,6 +54,9 @@ class EmotionPrototypes:
         plain_offsets: ``(E, 478, 3) float32`` the prototypes as the actors acted them, before
             the contrast (``offsets`` by default): what the action units are cut from
             (``calibrate.action_units``).
+        complement_units: ``(E,)`` the FACS unit added to each prototype after the contrast
+            (``calibrate.complement``; "" for none, the default).
+        complement: ``(E,) float32`` its weight (0 for none, the default).
     """
 
     emotions: tuple[Emotion, ...]
@@ -65,9 +68,17 @@ class EmotionPrototypes:
     aperture: np.ndarray = field(default=None)  # type: ignore[arg-type]
     contrast: np.ndarray = field(default=None)  # type: ignore[arg-type]
     plain_offsets: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    complement_units: tuple[str, ...] = ()
+    complement: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         e = len(self.emotions)
+        if not self.complement_units:
+            object.__setattr__(self, "complement_units", ("",) * e)
+        if self.complement is None:
+            object.__setattr__(self, "complement", np.zeros(e, np.float32))
+        if len(self.complement_units) != e or self.complement.shape != (e,):
+            raise ValueError(f"complement_units and complement must have {e} entries")
         if self.contrast is None:
             object.__setattr__(self, "contrast", np.zeros((e, e), np.float32))
         if self.contrast.shape != (e, e) or bool(np.diag(self.contrast).any()):
@@ -120,6 +131,8 @@ class EmotionPrototypes:
             aperture=self.aperture.astype(np.float32),
             contrast=self.contrast.astype(np.float32),
             plain_offsets=self.plain_offsets.astype(np.float32),
+            complement_units=np.array(self.complement_units),
+            complement=self.complement.astype(np.float32),
         )
 
     @classmethod
@@ -166,6 +179,12 @@ class EmotionPrototypes:
             plain_offsets=(
                 d["plain_offsets"].astype(np.float32) if "plain_offsets" in d.files else None
             ),
+            complement_units=(
+                tuple(str(u) for u in d["complement_units"])
+                if "complement_units" in d.files
+                else ()
+            ),
+            complement=d["complement"].astype(np.float32) if "complement" in d.files else None,
         )
 
     def goal(self, emotion: Emotion) -> np.ndarray:
