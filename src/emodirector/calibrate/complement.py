@@ -36,14 +36,13 @@ import numpy as np
 
 from emodirector.calibrate.action_units import cut_unit
 from emodirector.calibrate.contrast import CONTRAST_STRENGTH, choose_contrast
-from emodirector.calibrate.detail import calibrate_detail
-from emodirector.calibrate.prototypes import LabeledFit, calibrate_prototypes, rigid_irises
+from emodirector.calibrate.prototypes import LabeledFit, rigid_irises
 from emodirector.calibrate.strength import (
     BLIND_LEVEL,
     FRAME_STEP,
-    HeldOut,
     acted_readings,
     held_out_actors,
+    held_out_calibration,
     mean_probabilities,
 )
 from emodirector.emotion import Emotion
@@ -146,11 +145,7 @@ def calibrate_complement(
     with EmotionClassifier() as clf:
         acted = acted_readings(clf, by_actor, actors, emotions, step)
         for i, held in enumerate(actors):
-            rest = [f for f in fits if f.clip.actor != held]
-            prototypes = calibrate_prototypes(rest)
-            if transform is not None:
-                prototypes = transform(prototypes)
-            neutral = HeldOut.of(by_actor[held][Emotion.NEUTRAL], step, calibrate_detail(rest))
+            prototypes, neutral = held_out_calibration(fits, by_actor, held, step, transform)
             for k, e in enumerate(emotions):
                 if e not in prototypes.emotions or acted[k] < BLIND_LEVEL:
                     continue

@@ -35,11 +35,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from emodirector.calibrate.detail import calibrate_detail
 from emodirector.calibrate.prototypes import (
     OPENING_FACTOR,
     LabeledFit,
-    calibrate_prototypes,
     without_press,
 )
 from emodirector.calibrate.strength import (
@@ -47,9 +45,9 @@ from emodirector.calibrate.strength import (
     FRAME_STEP,
     MIN_RISE,
     STRENGTHS,
-    HeldOut,
     acted_readings,
     held_out_actors,
+    held_out_calibration,
     mean_probabilities,
 )
 from emodirector.emotion import EXPRESSIVE, Emotion
@@ -218,9 +216,7 @@ def calibrate_contrast(
         acted = acted_readings(clf, by_actor, actors, emotions, step)
         held = []
         for i, a in enumerate(actors):
-            rest = [f for f in fits if f.clip.actor != a]
-            prototypes = calibrate_prototypes(rest)
-            neutral = HeldOut.of(by_actor[a][Emotion.NEUTRAL], step, calibrate_detail(rest))
+            prototypes, neutral = held_out_calibration(fits, by_actor, a, step)
             held.append((prototypes, neutral))
             for k, e in enumerate(emotions):
                 if e in prototypes.emotions:

@@ -289,6 +289,22 @@ def held_out_actors(
     return by_actor, actors
 
 
+def held_out_calibration(
+    fits: list[LabeledFit],
+    by_actor: dict[str, dict[Emotion, LabeledFit]],
+    held: str,
+    step: int,
+    transform: Callable[[EmotionPrototypes], EmotionPrototypes] | None = None,
+) -> tuple[EmotionPrototypes, HeldOut]:
+    """The prototypes calibrated without actor ``held`` (then ``transform``ed), and ``held``'s
+    neutral take to edit with them, rendered with the detail calibrated without them."""
+    rest = [f for f in fits if f.clip.actor != held]
+    prototypes = calibrate_prototypes(rest)
+    if transform is not None:
+        prototypes = transform(prototypes)
+    return prototypes, HeldOut.of(by_actor[held][Emotion.NEUTRAL], step, calibrate_detail(rest))
+
+
 def acted_readings(
     clf: EmotionClassifier,
     by_actor: dict[str, dict[Emotion, LabeledFit]],
@@ -341,11 +357,7 @@ def calibrate_strength(
     with EmotionClassifier() as clf:
         acted = acted_readings(clf, by_actor, actors, emotions, step)
         for i, held in enumerate(actors):
-            rest = [f for f in fits if f.clip.actor != held]
-            prototypes = calibrate_prototypes(rest)
-            if transform is not None:
-                prototypes = transform(prototypes)
-            neutral = HeldOut.of(by_actor[held][Emotion.NEUTRAL], step, calibrate_detail(rest))
+            prototypes, neutral = held_out_calibration(fits, by_actor, held, step, transform)
             for k, e in enumerate(emotions):
                 if e not in prototypes.emotions:
                     continue
@@ -408,6 +420,7 @@ __all__ = [
     "acted_readings",
     "calibrate_strength",
     "held_out_actors",
+    "held_out_calibration",
     "mean_probabilities",
     "choose_by_geometry",
     "choose_strength",
