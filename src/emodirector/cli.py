@@ -232,7 +232,8 @@ def _parser(
     c.add_argument(
         "--no-strength",
         action="store_true",
-        help="skip measuring each emotion's strength on held-out actors (every strength 1)",
+        help="skip the held-out steps (combination, contrast, complement, strength): plain "
+        "median prototypes, every strength 1",
     )
 
     tm = sub.add_parser(
