@@ -428,20 +428,37 @@ def _own_mouth_under_raised_lip(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...], np.ndarray, int, int]:
     """A frame's own mouth composited under its upper lip raised by ``raise_px`` in the middle
     (``sin ** power`` along the lip): ``src, dst, frame, warped planes, out luma, x0, y0``."""
-    src = _landmarks(0.3)
+    src, dst, frame, planes, out, (x0, y0) = _own_mouth_with_lip_moved(
+        0.3, (LIPS_INNER_UPPER, LIPS_OUTER_UPPER), -raise_px, power
+    )
+    return src, dst, frame, planes, out[0], x0, y0
+
+
+def _own_mouth_with_lip_moved(
+    opening: float,
+    lip: tuple[tuple[int, ...], ...],
+    move_px: float,
+    power: float,
+    lower_teeth: bool = False,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, ...], list[np.ndarray], tuple[int, int]
+]:
+    """A mouth of ``opening`` whose ``lip`` (inner and outer contour) the edit moves
+    ``move_px`` down in the middle (``sin ** power`` along it; negative: up), composited with the
+    frame's own interior: ``src, dst, frame, warped planes, composited planes, (x0, y0)``."""
+    src = _landmarks(opening)
     dst = src.copy()
-    for group in (LIPS_INNER_UPPER, LIPS_OUTER_UPPER):
+    for group in lip:
         idx = list(group)
-        dst[idx, 1] -= raise_px * np.sin(np.linspace(0, np.pi, len(idx))) ** power
-    frame = _yuv420(_image(src))
+        dst[idx, 1] += move_px * np.sin(np.linspace(0, np.pi, len(idx))) ** power
+    frame = _yuv420(_image(src, lower_teeth=lower_teeth))
     cand = own_candidate(frame, src)
     assert cand is not None
     field = warp_field(src, dst, (_W, _H))
     assert field is not None
     planes = warp_yuv420(frame, field)
     out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
-    x0, y0 = field.roi[:2]
-    return src, dst, frame, planes, out[0], x0, y0
+    return src, dst, frame, planes, out, (field.roi[0], field.roi[1])
 
 
 def test_a_frames_own_upper_teeth_stay_with_the_head_under_a_raised_lip() -> None:
@@ -840,23 +857,14 @@ _DEPRESSED_PX = 9.0
 
 def _lower_lip_depressed(
     opening: float, lower_teeth: bool
-) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray], tuple[int, int]]:
+) -> tuple[np.ndarray, tuple[np.ndarray, ...], list[np.ndarray], tuple[int, int]]:
     """A mouth of ``opening`` whose lower lip the edit pulls ``_DEPRESSED_PX`` down in the
     middle, composited with the frame's own interior: the edited landmarks, the warped and the
     composited planes, and the warp's origin (x0, y0)."""
-    src = _landmarks(opening)
-    dst = src.copy()
-    for group in (LIPS_INNER_LOWER, LIPS_OUTER_LOWER):
-        idx = list(group)
-        dst[idx, 1] += _DEPRESSED_PX * np.sin(np.linspace(0, np.pi, len(idx))) ** 0.25
-    frame = _yuv420(_image(src, lower_teeth=lower_teeth))
-    cand = own_candidate(frame, src)
-    assert cand is not None
-    field = warp_field(src, dst, (_W, _H))
-    assert field is not None
-    planes = warp_yuv420(frame, field)
-    out = composite_mouth(field, planes, src, dst, cand, 1.0, own=True)
-    return dst, planes, out, (field.roi[0], field.roi[1])
+    _, dst, _, planes, out, origin = _own_mouth_with_lip_moved(
+        opening, (LIPS_INNER_LOWER, LIPS_OUTER_LOWER), _DEPRESSED_PX, 0.25, lower_teeth
+    )
+    return dst, planes, out, origin
 
 
 def test_a_lower_lip_pulled_down_off_clenched_teeth_opens_no_dark_band() -> None:

@@ -156,19 +156,17 @@ def calibrate_complement(
                     for w in weights:
                         more = add_unit(prototypes, e, unit, w)
                         _, faces = neutral.edit(more, e, CONTRAST_STRENGTH)
-                        readings[e, unit, w][i] = mean_probabilities(clf, faces, neutral.rotation)[
-                            c
-                        ]
+                        probabilities = mean_probabilities(clf, faces, neutral.rotation)
+                        readings[e, unit, w][i] = probabilities[c]
             if progress is not None:
                 progress(f"complement: held out {held}")
     tried = tuple(
         tuple((u, float(w), readings[e, u, w]) for u in CANDIDATES[e] for w in weights)
         for e in emotions
     )
+    # a blind emotion was not read (its plain readings are NaN): choose_contrast adopts nothing
     chosen = [
         choose_contrast(list(plain[:, k]), [(u, w, list(r)) for u, w, r in tried[k]])
-        if acted[k] >= BLIND_LEVEL
-        else (None, 0.0)
         for k in range(len(emotions))
     ]
     return ComplementCalibration(
