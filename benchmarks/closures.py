@@ -13,11 +13,15 @@ As a check of that reading, per clip: the share of the input's clearly open fram
 would take parted lips for touching ones).
 
 Each edit has a fixed edit id (``EDIT_ID``: the watermark moves dlib a little). Writes
-``closures.json`` and ``closures.md`` into ``benchmarks/results`` (or ``--out``).
+``closures.json`` and ``closures.md`` into ``benchmarks/results`` (or ``--out``). With
+``--crops``, also one PNG per edit with lost frames, to look at: per lost frame (the first
+``CROP_FRAMES``), the input's mouth and the edit's, enlarged, each plain and with dlib's inner-lip
+points, in ``<out>/stills/closures/``.
 
 Usage::
 
     .venv/bin/python benchmarks/closures.py [--clips '*'] [--emotions happy,angry,disgusted]
+        [--crops]
 """
 
 from __future__ import annotations
@@ -44,15 +48,64 @@ from emodirector.evaluate.lips import (  # noqa: E402
 )
 from emodirector.evaluate.measure import measure_clip  # noqa: E402
 from emodirector.provenance.options import ProvenanceOptions  # noqa: E402
+from emodirector.video import iter_frames, probe  # noqa: E402
+from emodirector.video.rotation import upright  # noqa: E402
 
 EDIT_ID = 1
 #: dlib gap over mouth width from which an input frame counts as clearly open (the check).
 OPEN_GAP = 0.075
 #: MediaPipe reads a frame closed at most at this percentile of the input's closed frames.
 CLOSED_PERCENTILE = 90
+#: Lost frames shown per edit with ``--crops``, the width each mouth is shown at (pixels), and
+#: the margin around the input's dlib mouth (share of its width).
+CROP_FRAMES = 6
+CROP_TILE_W = 360
+CROP_MARGIN = 0.25
 
 
-def run_clip(clip: Path, emotions: list[str]) -> dict[str, Any]:
+def lost_crops(
+    clip: Path, edited: Path, before: np.ndarray, after: np.ndarray, frames: np.ndarray, out: Path
+) -> None:
+    """One row per lost frame: the input's mouth and the edit's, plain, then with dlib's
+    inner-lip points (``before``/``after``: ``(T, 68, 2)``), each ``CROP_TILE_W`` wide."""
+    import cv2
+
+    wanted = {int(i) for i in frames[:CROP_FRAMES]}
+    images: dict[tuple[Path, int], np.ndarray] = {}
+    for path in (clip, edited):
+        info = probe(path)
+        for frame in iter_frames(info, "rgb24"):
+            if frame.index in wanted:
+                images[path, frame.index] = upright(frame.image, info.rotation)
+            if frame.index >= max(wanted):
+                break
+    rows = []
+    for i in frames[:CROP_FRAMES]:
+        mouth = before[i, 48:68]
+        (x0, y0), (x1, y1) = mouth.min(axis=0), mouth.max(axis=0)
+        pad = CROP_MARGIN * (x1 - x0)
+        box = (max(0, int(x0 - pad)), max(0, int(y0 - pad)), int(x1 + pad), int(y1 + pad))
+        scale = CROP_TILE_W / (box[2] - box[0])
+        tiles = []
+        for path in (clip, edited):
+            image = images[path, int(i)][box[1] : box[3], box[0] : box[2]]
+            tiles.append(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
+        for tile, points in zip(list(tiles), (before[i], after[i]), strict=True):
+            marked = tile.copy()
+            for x, y in points[60:68]:
+                centre = (int((x - box[0]) * scale), int((y - box[1]) * scale))
+                cv2.circle(marked, centre, 3, (0, 255, 0), -1)
+            tiles.append(marked)
+        h = min(t.shape[0] for t in tiles)
+        rows.append(np.hstack([t[:h] for t in tiles]))
+    width = rows[0].shape[1]
+    rows = [cv2.resize(r, (width, round(r.shape[0] * width / r.shape[1]))) for r in rows]
+    image = np.vstack(rows)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+
+
+def run_clip(clip: Path, emotions: list[str], crops_to: Path | None = None) -> dict[str, Any]:
     analysis = analyze_video(clip)
     before = measure_clip(clip, compensated=False)
     gap = lip_gap_ratio(before.landmarks68)
@@ -72,7 +125,11 @@ def run_clip(clip: Path, emotions: list[str]) -> dict[str, Any]:
             target = EmotionTarget.from_label(emotion, 1.0)
             edit_video(clip, out, target, options, analysis=analysis)
             after = measure_clip(out, compensated=False, identity_frames=before.identity_frames)
-        closures = lip_closures(before.landmarks68, after.landmarks68)
+            closures = lip_closures(before.landmarks68, after.landmarks68)
+            if crops_to is not None and closures.lost.any():
+                png = crops_to / f"{clip.stem}_{emotion}.png"
+                lost_crops(clip, out, before.landmarks68, after.landmarks68,
+                           np.flatnonzero(closures.lost), png)  # fmt: skip
         gap_out = lip_gap_ratio(after.landmarks68, before.landmarks68)
         aperture_out = lip_aperture(after.track.landmarks)
         frames = [
@@ -145,7 +202,9 @@ def main() -> None:
     ap.add_argument("--clips", default="*", help="glob of clip names (default all)")
     ap.add_argument("--emotions", default="happy,angry,disgusted", help="comma-separated")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--crops", action="store_true", help="PNGs of the lost frames' mouths")
     args = ap.parse_args()
+    crops_to = args.out / "stills" / "closures" if args.crops else None
     clips = sorted(
         p
         for p in (args.data / "videos").iterdir()
@@ -159,7 +218,7 @@ def main() -> None:
         "clips": [],
     }
     for clip in clips:
-        data["clips"].append(run_clip(clip, args.emotions.split(",")))
+        data["clips"].append(run_clip(clip, args.emotions.split(","), crops_to))
         write_json(args.out / "closures.json", data)
     (args.out / "closures.md").write_text(markdown(data))
 
