@@ -8,19 +8,23 @@ import numpy as np
 import pytest
 
 from emodirector import VideoAnalysis
+from emodirector.emotion import Emotion
 from emodirector.errors import InvalidOptionError
 from emodirector.face_model import (
+    LEFT_BROW,
     LEFT_EYE_CORNERS,
     LEFT_IRIS,
     N_LANDMARKS,
+    RIGHT_BROW,
     RIGHT_EYE_CORNERS,
     RIGHT_IRIS,
 )
 from emodirector.track import FaceTrack, FaceTracker, TrackerOptions
-from emodirector.track.tracker import box_iou, shrink
+from emodirector.track.tracker import _View, box_iou, shrink
 from emodirector.video import iter_frames, probe
 from emodirector.video.rotation import from_upright, upright
 from tests._media import ROTATION, transcode
+from tests.conftest import MeadFits
 
 #: The GRID speaker's face is about 120 pixels tall in a 288-pixel frame.
 _GRID_FACE_HEIGHT_RANGE = (80.0, 250.0)
@@ -297,6 +301,47 @@ def test_face_hidden_then_shown_is_found_again_in_a_crop(
     dist = np.linalg.norm(np.asarray(track.landmarks[:, :, :2]) - offset - ref, axis=2)
     assert np.nanmean(dist[after:]) < _CROP_MEAN_TOL_PX
     assert np.nanmax(dist[after:].mean(axis=1)) < _CROP_FRAME_TOL_PX
+
+
+def _square_face(centre: tuple[float, float], side: float) -> np.ndarray:
+    """``(478, 3)`` landmark pixels spread over a square face box."""
+    t = np.linspace(-side / 2, side / 2, 478)
+    return np.stack([centre[0] + t, centre[1] + t[::-1], np.zeros(478)], axis=1)
+
+
+def test_crop_that_cannot_grow_stays_and_does_not_restart(grid_clip: Path) -> None:
+    """A face larger than the crop's size range allows, in a crop already as large as the frame
+    lets it be, keeps its crop: MediaPipe is not restarted on every frame (it was, on MEAD's
+    256-pixel takes, where the face is 0.67 of the frame)."""
+    info = probe(grid_clip)  # 360x288
+    view = _View(info, 1.0, whole=False)
+    side = 0.7 * info.width  # more than the size range's 0.62 of the crop's longer side
+    face = _square_face((180.0, 144.0), side)
+    assert view.follow(face) is False  # the first placement: nothing followed yet
+    placed = view.crop
+    assert placed == view.frame_box  # two faces wide is more than the frame
+    for dx in (0.0, 1.5, -2.0, 3.0):
+        assert view.follow(_square_face((180.0 + dx, 144.0), side)) is False
+        assert view.crop == placed
+    # a face that moves out of the margin still has its crop re-placed (and MediaPipe restarted)
+    small = _square_face((60.0, 60.0), 40.0)
+    assert view.follow(small) is True
+    assert view.crop != placed
+
+
+#: Frame-to-frame motion of the brows (mean over their points, canonical units) of MEAD W009's
+#: neutral take, a 256-pixel clip whose face fills 0.67 of the frame: 0.0063 tracked in one
+#: piece, 0.0112 when MediaPipe was restarted on every frame.
+_MEAD_BROW_JITTER_MAX = 0.008
+
+
+def test_large_face_in_small_frame_is_followed_steadily(mead_fits: MeadFits) -> None:
+    (neutral,) = mead_fits(("W009",), (Emotion.NEUTRAL,))
+    d = np.asarray(neutral.fit.canonical, np.float64)[:, list(LEFT_BROW + RIGHT_BROW)]
+    d = d[~np.isnan(d).any(axis=(1, 2))]
+    assert len(d) > 50
+    jitter = float(np.linalg.norm(np.diff(d, axis=0), axis=-1).mean())
+    assert jitter < _MEAD_BROW_JITTER_MAX
 
 
 #: ``shrink`` against OpenCV's area-averaging resize of a real frame: mean absolute difference

@@ -691,17 +691,24 @@ class _View:
             )
             if all(inside) and lo * c_side <= side <= hi * c_side:
                 return False
-        moved = self.crop is not None
+        previous = self.crop
         half = _CROP_FACES * side / 2
         fw, fh = self.frame_box[2], self.frame_box[3]
         cw, ch = min(fw, 2 * round(half)), min(fh, 2 * round(half))
         if cw * ch >= _CROP_MAX_AREA * fw * fh:
             cw, ch = fw, fh
+        if previous is not None and all(inside) and (cw, ch) == (cx1 - cx0, cy1 - cy0):
+            # the face is out of the size range but the crop cannot be any other size (a face
+            # too large for the range, the crop held by the frame's edges): it stays, and
+            # MediaPipe goes on following the face in it. Re-placed, MediaPipe was restarted
+            # on every frame of MEAD's 256-pixel takes (a face 0.67 of the frame), which doubled
+            # the brows' frame-to-frame jitter.
+            return False
         centre = ((x0 + x1) / 2, (y0 + y1) / 2)
         nx0 = int(np.clip(round(centre[0] - cw / 2), 0, fw - cw)) // 2 * 2
         ny0 = int(np.clip(round(centre[1] - ch / 2), 0, fh - ch)) // 2 * 2
         self.crop = (nx0, ny0, nx0 + cw, ny0 + ch)
-        return moved
+        return previous is not None
 
 
 def _shape(landmarks: np.ndarray) -> np.ndarray:
