@@ -181,7 +181,8 @@ def test_without_press_keeps_the_opening_and_the_free_mouth() -> None:
 
 def test_shipped_opening_emotions_do_not_press_their_lips() -> None:
     """Surprise (and every emotion whose takes open wider than neutral speech) opens its lips
-    by its aperture factor without a press eating into it; sad keeps its press."""
+    by its aperture factor without a press eating into it; sad, whose takes do not open wider,
+    is not among them (its gaps stay as its actors moved them)."""
     shipped = EmotionPrototypes.load_default()
     for k, emotion in enumerate(shipped.emotions):
         gaps = lip_gaps(shipped.offsets[k].astype(np.float64))
@@ -189,7 +190,6 @@ def test_shipped_opening_emotions_do_not_press_their_lips() -> None:
             assert gaps.min() > -_GAP_TOL, emotion
     sad = shipped.index(Emotion.SAD)
     assert shipped.aperture[sad] < OPENING_FACTOR
-    assert lip_gaps(shipped.offsets[sad].astype(np.float64)).min() < 0.0
 
 
 # --- strength of an emotion the classifier cannot see; contrast against the rival ---
@@ -396,9 +396,10 @@ def test_combine_actors_takes_the_mean_only_for_the_emotions_asked() -> None:
     np.testing.assert_allclose(two, actors[:2].mean(axis=0))
 
 
-def test_shipped_surprise_is_the_actors_mean() -> None:
-    """The packaged surprise is the combination ``calibrate.combine`` chose (the mean): closer
-    to the gain-scaled mean of its actors than to their median."""
+def test_shipped_surprise_is_the_actors_median() -> None:
+    """The packaged surprise is the combination ``calibrate.combine`` chose (the median: read on
+    the actors' own takes, the mean rose 0.65 -> 0.69, less than ``MIN_RISE``): closer to the
+    gain-scaled median of its actors than to their mean."""
     shipped = EmotionPrototypes.load_default()
     k = shipped.index(Emotion.SURPRISED)
     actors = shipped.actor_offsets[:, k].astype(np.float64)
@@ -410,4 +411,4 @@ def test_shipped_surprise_is_the_actors_mean() -> None:
         )
         return float(np.linalg.norm(plain - scaled))
 
-    assert distance(actors.mean(axis=0)) < distance(np.median(actors, axis=0))
+    assert distance(np.median(actors, axis=0)) < distance(actors.mean(axis=0))

@@ -30,6 +30,10 @@ from emodirector.manipulate import EXPRESSIVE, Emotion, EmotionPrototypes
 _IRIS_RIGID_TOL = 1e-3
 #: Relative slack on "as strong as one actor".
 _NORM_REL_TOL = 0.01
+#: The same for an emotion whose press was taken out after the gain (surprise: 1.2% measured).
+_PRESS_NORM_REL_TOL = 0.02
+#: Inner brow points (the AU1 region of ``calibrate.action_units``).
+_INNER_BROWS = (55, 65, 107, 66, 285, 295, 336, 296)
 #: Smallest facial movement (canonical units, face ~3.3 tall) counted as a clear sign of an
 #: emotion in the checks of what each prototype does.
 _CLEAR_MOVE = 0.02
@@ -77,11 +81,12 @@ def test_prototypes_are_not_zero(prototypes: EmotionPrototypes) -> None:
 
 def test_prototypes_carry_each_emotions_speaking_mouth(prototypes: EmotionPrototypes) -> None:
     """MEAD's actors part their lips over the teeth when speaking happily, angrily or with
-    disgust (measured 0.05-0.10 of mean inner gap), and press them when sad (-0.03)."""
+    disgust (measured 0.05-0.08 of mean inner gap); sad barely changes the gap (0.01: tracked
+    with MediaPipe restarted on every frame it read as a press, -0.03)."""
     gap = {e: float(lip_aperture(_offset(prototypes, e))) for e in prototypes.emotions}
     for e in (Emotion.HAPPY, Emotion.ANGRY, Emotion.DISGUSTED):
         assert gap[e] > _CLEAR_MOVE, (e, gap[e])
-    assert gap[Emotion.SAD] < -_CLEAR_LID_MOVE
+        assert abs(gap[Emotion.SAD]) < gap[e] / 2, e
 
 
 def test_aperture_factors_are_in_the_band(prototypes: EmotionPrototypes) -> None:
@@ -117,10 +122,13 @@ def test_aperture_outside_the_band_is_refused(prototypes: EmotionPrototypes) -> 
 
 def test_prototypes_are_as_strong_as_one_actor(prototypes: EmotionPrototypes) -> None:
     """Intensity 1 shows an emotion as strongly as one actor acted it, not a weaker blend (the
-    combination as acted, before the contrast against a rival)."""
+    combination as acted, before the contrast against a rival). An emotion that opens wider
+    than neutral speech loses the press its combination had (``without_press``) after the gain:
+    surprise 1.2% of its norm."""
     combined = np.sqrt((prototypes.plain_offsets**2).sum(axis=(1, 2)))
     per_actor = np.sqrt((prototypes.actor_offsets**2).sum(axis=(2, 3))).mean(axis=0)
-    assert (combined >= (1.0 - _NORM_REL_TOL) * per_actor).all()
+    tol = np.where(prototypes.aperture >= OPENING_FACTOR, _PRESS_NORM_REL_TOL, _NORM_REL_TOL)
+    assert (combined >= (1.0 - tol) * per_actor).all()
 
 
 def test_actor_prototype_irises_move_rigidly_with_eye_corners(
@@ -147,8 +155,20 @@ def test_happy_lifts_and_widens_lip_corners(prototypes: EmotionPrototypes) -> No
     assert o[_LEFT_CORNER, 0] - o[_RIGHT_CORNER, 0] > _CLEAR_MOVE
 
 
-def test_sad_lowers_lip_corners(prototypes: EmotionPrototypes) -> None:
-    assert _corner_lift(_offset(prototypes, Emotion.SAD)) < -_CLEAR_MOVE
+def test_sad_raises_and_knits_inner_brows(prototypes: EmotionPrototypes) -> None:
+    """Sadness as the actors acted it raises and knits the inner brows (AU1 + AU4: measured
+    0.06 up, 0.02 towards the midline); the calibration's complement (AU4 from anger, chosen on
+    held-out actors) knits them further. Its lip corners are not asserted: MEAD's three actors
+    disagree (one raises them, one lowers them, one holds them) and their median lifts them by
+    0.005; AU15 is cut from disgust then (``calibrate.action_units.ALTERNATES``)."""
+    k = prototypes.index(Emotion.SAD)
+    inner = list(_INNER_BROWS)
+    towards = -np.sign(prototypes.neutral[inner, 0])
+    acted = prototypes.plain_offsets[k].astype(np.float64)
+    assert acted[inner, 1].mean() < -_CLEAR_MOVE
+    assert (towards * acted[inner, 0]).mean() > _CLEAR_LID_MOVE
+    shipped = prototypes.offsets[k].astype(np.float64)
+    assert (towards * shipped[inner, 0]).mean() >= (towards * acted[inner, 0]).mean()
 
 
 def test_angry_lowers_and_knits_brows(prototypes: EmotionPrototypes) -> None:

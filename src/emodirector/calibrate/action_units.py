@@ -4,16 +4,17 @@ Each unit is the part of a measured MEAD emotion prototype (``data/prototypes.np
 ``emodirector calibrate``; as acted, before the contrast that tells the emotions apart for the
 classifier: ``EmotionPrototypes.plain_offsets``) that lies where that unit moves the skin, in
 FACS terms: the lip corners of the happy prototype are AU12 (lip corner puller), the lip corners
-of the sad one AU15 (lip corner depressor), the inner brows of the surprised one AU1, and so on
-(``SOURCES``). A soft mask around the unit's landmarks cuts it out and it is made left-right
+of the sad one AU15 (lip corner depressor; of the disgusted one where sad's do not go down,
+``ALTERNATES``), the inner brows of the surprised one AU1, and so on (``SOURCES``). A soft mask around the unit's landmarks cuts it out and it is made left-right
 symmetric. So weight 1 is the unit as strongly as MEAD's level-3 actors showed it, and units
 from the same emotion add up to that emotion's prototype where they do not overlap. The mouth's
 units keep their lip separation (AU10 raises the upper lip over the teeth, AU16 depresses the
-lower lip, AU24 presses the lips), which an edit applies as the speech allows (``fit.speech``),
+lower lip), which an edit applies as the speech allows (``fit.speech``),
 except AU23 (lip tightener), which thins the lips without parting or pressing them
 (``FREE_ONLY``). AU25 and AU26 move nothing themselves: they scale the speech's aperture
 (``AMPLITUDE_UNITS``). AU43 (eyes closed) is geometric: the upper lids move down onto the lower
-ones.
+ones; so is AU24 (lip pressor): the inner lips pressed together by ``PRESS_GAP``, applied as the
+speech allows.
 
 ``scripts/build_action_units.py`` rebuilds the packaged ``data/action_units.npz`` with it.
 """
@@ -79,8 +80,17 @@ SOURCES: dict[str, tuple[Emotion, tuple[int, ...]]] = {
     "AU17": (Emotion.SAD, EmotionRegion.CHIN.value),
     "AU20": (Emotion.FEARFUL, _LIP_CORNERS),
     "AU23": (Emotion.ANGRY, _LIPS),
-    "AU24": (Emotion.SAD, _LIPS),
 }
+#: Unit -> the emotion it is cut from instead where the calibrated prototype of its first source
+#: moves it against its FACS direction (EMFACS has AU15 in disgust too, AU24 in anger). MEAD's
+#: three actors disagree on sadness's lip corners (one raises them, one lowers them, one holds
+#: them): their median sad, tracked steadily, lifts the corners by 0.005. (AU15's detail stays
+#: sad's chin, ``manipulate.action_units.ACTION_UNIT_DETAIL``.)
+ALTERNATES: dict[str, Emotion] = {"AU15": Emotion.DISGUSTED}
+#: AU24 (lip pressor) is the press itself, each inner pair's gap narrowed by this much
+#: (canonical units; MEAD's and GRID's closed frames measure 0.00-0.03): no MEAD emotion
+#: presses the speaking lips (every prototype's inner gaps narrow by 0.011 at most, or widen).
+PRESS_GAP = 0.03
 #: Units built from the part of their cut-out that leaves the inner lips' gaps as they are.
 FREE_ONLY = ("AU23",)
 
@@ -138,9 +148,13 @@ def _moves(
     return float(sign * (field[idx, 0] * outwards).mean())
 
 
-def _cut(prototypes: EmotionPrototypes, code: str, template: np.ndarray) -> np.ndarray:
-    """The part of the plain prototype ``SOURCES[code]`` names under the unit's soft mask."""
-    emotion, points = SOURCES[code]
+def _cut(
+    prototypes: EmotionPrototypes, code: str, template: np.ndarray, emotion: Emotion | None = None
+) -> np.ndarray:
+    """The part of the plain prototype ``SOURCES[code]`` names (or ``emotion``'s) under the
+    unit's soft mask."""
+    source, points = SOURCES[code]
+    emotion = emotion or source
     proto = prototypes.plain_offsets[prototypes.index(emotion)].astype(np.float64)
     seeds = template[np.asarray(points), None, :2]
     d2 = ((template[None, :, :2] - seeds) ** 2).sum(-1).min(axis=0)
@@ -179,6 +193,8 @@ def build_action_units(
     for code in ACTION_UNIT_NAMES:
         if code == "AU43":
             raw = _eyes_closed(template)
+        elif code == "AU24":
+            raw = -PRESS_GAP * split.separation.astype(np.float64).sum(axis=0)
         elif code in AMPLITUDE_UNITS:
             raw = np.zeros_like(template)
         else:
@@ -186,6 +202,10 @@ def build_action_units(
         kept = _symmetric(raw, mirror)
         if code in FREE_ONLY:
             kept = split.free_part(kept)
+        source = SOURCES[code][0].value if code in SOURCES else "-"
+        if code in ALTERNATES and _moves(kept, template, CHECKS[code]) <= 0:
+            source = ALTERNATES[code].value
+            kept = _symmetric(_cut(prototypes, code, template, ALTERNATES[code]), mirror)
         separation = float(np.linalg.norm(split.separation_part(kept)))
         share = min(1.0, separation / max(float(np.linalg.norm(kept)), 1e-12))
         status = (
@@ -197,8 +217,8 @@ def build_action_units(
             check = f", FACS direction {'ok' if amount > 0 else 'WRONG'} ({amount:+.3f})"
             if amount <= 0:
                 raise InvalidOptionError(f"{code} moves the wrong way: {amount:+.3f}")
-        progress(f"{code}: norm {np.linalg.norm(kept):.3f}, lip separation {share:.0%}"
-                 f" -> {status}{check}")  # fmt: skip
+        progress(f"{code}: from {source}, norm {np.linalg.norm(kept):.3f}, lip separation "
+                 f"{share:.0%} -> {status}{check}")  # fmt: skip
         codes.append(code)
         offsets.append(kept)
         removed.append(share)
@@ -209,4 +229,13 @@ def build_action_units(
     )
 
 
-__all__ = ["CHECKS", "FREE_ONLY", "MASK_SIGMA", "SOURCES", "build_action_units", "cut_unit"]
+__all__ = [
+    "ALTERNATES",
+    "CHECKS",
+    "FREE_ONLY",
+    "MASK_SIGMA",
+    "PRESS_GAP",
+    "SOURCES",
+    "build_action_units",
+    "cut_unit",
+]
