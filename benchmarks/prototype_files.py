@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--halves", action="store_true", help="also each file's upper/lower face")
     ap.add_argument("--clips", action="append", default=None, help="glob (repeatable; all)")
     ap.add_argument("--videos", type=Path, default=None,
-                    help="folder of the clips (default: the talking clips, <data>/videos)")  # fmt: skip
+                    help="folder of the clips (default: <data>/videos)")  # fmt: skip
     args = ap.parse_args()
     emotion = Emotion.parse(args.emotion)
     files: dict[str, EmotionPrototypes] = {"packaged": EditOptions().load_prototypes()}

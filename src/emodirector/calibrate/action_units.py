@@ -2,19 +2,19 @@
 
 Each unit is the part of a measured MEAD emotion prototype (``data/prototypes.npz``, see
 ``emodirector calibrate``; as acted, before the contrast that tells the emotions apart for the
-classifier: ``EmotionPrototypes.plain_offsets``) that lies where that unit moves the skin, in
-FACS terms: the lip corners of the happy prototype are AU12 (lip corner puller), the lip corners
-of the sad one AU15 (lip corner depressor; of the disgusted one where sad's do not go down,
-``ALTERNATES``), the inner brows of the surprised one AU1, and so on (``SOURCES``). A soft mask around the unit's landmarks cuts it out and it is made left-right
-symmetric. So weight 1 is the unit as strongly as MEAD's level-3 actors showed it, and units
-from the same emotion add up to that emotion's prototype where they do not overlap. The mouth's
-units keep their lip separation (AU10 raises the upper lip over the teeth, AU16 depresses the
-lower lip), which an edit applies as the speech allows (``fit.speech``),
-except AU23 (lip tightener), which thins the lips without parting or pressing them
-(``FREE_ONLY``). AU25 and AU26 move nothing themselves: they scale the speech's aperture
-(``AMPLITUDE_UNITS``). AU43 (eyes closed) is geometric: the upper lids move down onto the lower
-ones; so is AU24 (lip pressor): the inner lips pressed together by ``PRESS_GAP``, applied as the
-speech allows.
+classifier: ``EmotionPrototypes.plain_offsets``) that lies where that unit moves the skin, in FACS
+terms: the lip corners of the happy prototype are AU12 (lip corner puller), the lip corners of the
+sad one AU15 (lip corner depressor; of the disgusted one where sad's do not go down,
+``ALTERNATES``), the inner brows of the surprised one AU1, and so on (``SOURCES``). A soft mask
+around the unit's landmarks cuts it out and it is made left-right symmetric. So weight 1 is the unit
+as strongly as MEAD's level-3 actors showed it, and units from the same emotion add up to that
+emotion's prototype where they do not overlap. The mouth's units keep their lip separation (AU10
+raises the upper lip over the teeth, AU16 depresses the lower lip), which an edit applies as the
+speech allows (``fit.speech``), except AU23 (lip tightener), which thins the lips without parting or
+pressing them (``FREE_ONLY``). AU25 and AU26 move nothing themselves: they scale the speech's
+aperture (``AMPLITUDE_UNITS``). AU43 (eyes closed) is geometric: the upper lids move down onto the
+lower ones; so is AU24 (lip pressor): the inner lips pressed together by ``PRESS_GAP``, applied as
+the speech allows.
 
 ``scripts/build_action_units.py`` rebuilds the packaged ``data/action_units.npz`` with it.
 """
