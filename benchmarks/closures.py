@@ -16,7 +16,8 @@ Each edit has a fixed edit id (``EDIT_ID``: the watermark moves dlib a little). 
 ``closures.json`` and ``closures.md`` into ``benchmarks/results`` (or ``--out``). With
 ``--crops``, also one PNG per edit with lost frames, to look at: per lost frame (the first
 ``CROP_FRAMES``), the input's mouth and the edit's, enlarged, each plain and with dlib's inner-lip
-points, in ``<out>/stills/closures/``.
+points, in ``<out>/stills/closures/``; and the same of the open frames the edit closes, as dlib
+reads it (``*_closed.png``).
 
 Usage::
 
@@ -66,7 +67,7 @@ CROP_MARGIN = 0.25
 def lost_crops(
     clip: Path, edited: Path, before: np.ndarray, after: np.ndarray, frames: np.ndarray, out: Path
 ) -> None:
-    """One row per lost frame: the input's mouth and the edit's, plain, then with dlib's
+    """One row per frame: the input's mouth and the edit's, plain, then with dlib's
     inner-lip points (``before``/``after``: ``(T, 68, 2)``), each ``CROP_TILE_W`` wide."""
     import cv2
 
@@ -126,10 +127,11 @@ def run_clip(clip: Path, emotions: list[str], crops_to: Path | None = None) -> d
             edit_video(clip, out, target, options, analysis=analysis)
             after = measure_clip(out, compensated=False, identity_frames=before.identity_frames)
             closures = lip_closures(before.landmarks68, after.landmarks68)
-            if crops_to is not None and closures.lost.any():
-                png = crops_to / f"{clip.stem}_{emotion}.png"
-                lost_crops(clip, out, before.landmarks68, after.landmarks68,
-                           np.flatnonzero(closures.lost), png)  # fmt: skip
+            for frames, suffix in ((closures.lost, ""), (closures.added, "_closed")):
+                if crops_to is not None and frames.any():
+                    png = crops_to / f"{clip.stem}_{emotion}{suffix}.png"
+                    lost_crops(clip, out, before.landmarks68, after.landmarks68,
+                               np.flatnonzero(frames), png)  # fmt: skip
         gap_out = lip_gap_ratio(after.landmarks68, before.landmarks68)
         aperture_out = lip_aperture(after.track.landmarks)
         frames = [
