@@ -57,21 +57,27 @@ EDIT_ID = 1
 OPEN_GAP = 0.075
 #: MediaPipe reads a frame closed at most at this percentile of the input's closed frames.
 CLOSED_PERCENTILE = 90
-#: Lost frames shown per edit with ``--crops``, the width each mouth is shown at (pixels), and
+#: Frames shown per sheet with ``--crops``, the width each mouth is shown at (pixels), and
 #: the margin around the input's dlib mouth (share of its width).
 CROP_FRAMES = 6
 CROP_TILE_W = 360
 CROP_MARGIN = 0.25
 
 
-def lost_crops(
-    clip: Path, edited: Path, before: np.ndarray, after: np.ndarray, frames: np.ndarray, out: Path
+def crop_sheets(
+    clip: Path,
+    edited: Path,
+    before: np.ndarray,
+    after: np.ndarray,
+    sheets: dict[Path, np.ndarray],
 ) -> None:
-    """One row per frame: the input's mouth and the edit's, plain, then with dlib's
-    inner-lip points (``before``/``after``: ``(T, 68, 2)``), each ``CROP_TILE_W`` wide."""
-    import cv2
-
-    wanted = {int(i) for i in frames[:CROP_FRAMES]}
+    """Per ``sheets`` item ``(png, frames)``, one row per frame (the first ``CROP_FRAMES``): the
+    input's mouth and the edit's, plain, then with dlib's inner-lip points (``before``/``after``:
+    ``(T, 68, 2)``), each ``CROP_TILE_W`` wide. Each video is decoded once for all sheets."""
+    shown = {png: [int(i) for i in frames[:CROP_FRAMES]] for png, frames in sheets.items()}
+    wanted = {i for frames in shown.values() for i in frames}
+    if not wanted:
+        return
     images: dict[tuple[Path, int], np.ndarray] = {}
     for path in (clip, edited):
         info = probe(path)
@@ -80,8 +86,24 @@ def lost_crops(
                 images[path, frame.index] = upright(frame.image, info.rotation)
             if frame.index >= max(wanted):
                 break
+    for png, frames in shown.items():
+        if frames:
+            _write_sheet(clip, edited, before, after, frames, images, png)
+
+
+def _write_sheet(
+    clip: Path,
+    edited: Path,
+    before: np.ndarray,
+    after: np.ndarray,
+    frames: list[int],
+    images: dict[tuple[Path, int], np.ndarray],
+    out: Path,
+) -> None:
+    import cv2
+
     rows = []
-    for i in frames[:CROP_FRAMES]:
+    for i in frames:
         mouth = before[i, 48:68]
         (x0, y0), (x1, y1) = mouth.min(axis=0), mouth.max(axis=0)
         pad = CROP_MARGIN * (x1 - x0)
@@ -89,7 +111,7 @@ def lost_crops(
         scale = CROP_TILE_W / (box[2] - box[0])
         tiles = []
         for path in (clip, edited):
-            image = images[path, int(i)][box[1] : box[3], box[0] : box[2]]
+            image = images[path, i][box[1] : box[3], box[0] : box[2]]
             tiles.append(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC))
         for tile, points in zip(list(tiles), (before[i], after[i]), strict=True):
             marked = tile.copy()
@@ -127,11 +149,12 @@ def run_clip(clip: Path, emotions: list[str], crops_to: Path | None = None) -> d
             edit_video(clip, out, target, options, analysis=analysis)
             after = measure_clip(out, compensated=False, identity_frames=before.identity_frames)
             closures = lip_closures(before.landmarks68, after.landmarks68)
-            for frames, suffix in ((closures.lost, ""), (closures.added, "_closed")):
-                if crops_to is not None and frames.any():
-                    png = crops_to / f"{clip.stem}_{emotion}{suffix}.png"
-                    lost_crops(clip, out, before.landmarks68, after.landmarks68,
-                               np.flatnonzero(frames), png)  # fmt: skip
+            if crops_to is not None:
+                sheets = {
+                    crops_to / f"{clip.stem}_{emotion}{suffix}.png": np.flatnonzero(frames)
+                    for frames, suffix in ((closures.lost, ""), (closures.added, "_closed"))
+                }
+                crop_sheets(clip, out, before.landmarks68, after.landmarks68, sheets)
         gap_out = lip_gap_ratio(after.landmarks68, before.landmarks68)
         aperture_out = lip_aperture(after.track.landmarks)
         frames = [

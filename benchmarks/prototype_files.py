@@ -46,13 +46,13 @@ from emodirector.face_model import SUBNASALE, load_face_model  # noqa: E402
 from emodirector.manipulate.prototypes import EmotionPrototypes  # noqa: E402
 from emodirector.provenance.options import ProvenanceOptions  # noqa: E402
 from emodirector.ramps import smoothstep  # noqa: E402
+from expression import VIDEO_SUFFIXES  # noqa: E402
 from harness import Case, num, run_cases  # noqa: E402
 
 EDIT_ID = 1
 #: Width (canonical units) over which ``--halves`` blends the upper face into the lower one,
 #: ending at the subnasale.
 HALF_BLEND = 0.3
-VIDEO_SUFFIXES = {".mp4", ".mpg", ".mov", ".mkv", ".avi"}
 
 
 def lower_face_weight() -> np.ndarray:

@@ -82,7 +82,7 @@ SOURCES: dict[str, tuple[Emotion, tuple[int, ...]]] = {
     "AU23": (Emotion.ANGRY, _LIPS),
 }
 #: Unit -> the emotion it is cut from instead where the calibrated prototype of its first source
-#: moves it against its FACS direction (EMFACS has AU15 in disgust too, AU24 in anger). MEAD's
+#: moves it against its FACS direction (EMFACS has AU15 in disgust too). MEAD's
 #: three actors disagree on sadness's lip corners (one raises them, one lowers them, one holds
 #: them): their median sad, tracked steadily, lifts the corners by 0.005. (AU15's detail stays
 #: sad's chin, ``manipulate.action_units.ACTION_UNIT_DETAIL``.)
@@ -166,6 +166,20 @@ def _symmetric(field: np.ndarray, mirror: np.ndarray) -> np.ndarray:
     return (field + field[mirror] * np.array([-1.0, 1.0, 1.0])) / 2
 
 
+def _cut_symmetric(
+    prototypes: EmotionPrototypes, code: str, template: np.ndarray, mirror: np.ndarray
+) -> tuple[Emotion, np.ndarray]:
+    """``(source, field)``: unit ``code`` (a key of ``SOURCES``) cut from its source's plain
+    prototype and made symmetric, or from its alternate's (``ALTERNATES``) where the source's
+    moves it against its FACS direction."""
+    source = SOURCES[code][0]
+    field = _symmetric(_cut(prototypes, code, template), mirror)
+    if code in ALTERNATES and _moves(field, template, CHECKS[code]) <= 0:
+        source = ALTERNATES[code]
+        field = _symmetric(_cut(prototypes, code, template, source), mirror)
+    return source, field
+
+
 def cut_unit(prototypes: EmotionPrototypes, code: str) -> np.ndarray:
     """``(478, 3)`` one moving unit (a key of ``SOURCES``) cut from ``prototypes`` as
     ``build_action_units`` cuts it (without its checks or its speech split).
@@ -174,7 +188,7 @@ def cut_unit(prototypes: EmotionPrototypes, code: str) -> np.ndarray:
         KeyError: ``code`` is not cut from a prototype.
     """
     template = load_face_model().template.astype(np.float64)
-    return _symmetric(_cut(prototypes, code, template), _mirror_index(template))
+    return _cut_symmetric(prototypes, code, template, _mirror_index(template))[1]
 
 
 def build_action_units(
@@ -191,21 +205,18 @@ def build_action_units(
     split = mouth_split()
     codes, offsets, removed = [], [], []
     for code in ACTION_UNIT_NAMES:
+        source = "-"
         if code == "AU43":
-            raw = _eyes_closed(template)
+            kept = _symmetric(_eyes_closed(template), mirror)
         elif code == "AU24":
-            raw = -PRESS_GAP * split.separation.astype(np.float64).sum(axis=0)
+            kept = _symmetric(-PRESS_GAP * split.separation.astype(np.float64).sum(0), mirror)
         elif code in AMPLITUDE_UNITS:
-            raw = np.zeros_like(template)
+            kept = np.zeros_like(template)
         else:
-            raw = _cut(prototypes, code, template)
-        kept = _symmetric(raw, mirror)
+            emotion, kept = _cut_symmetric(prototypes, code, template, mirror)
+            source = emotion.value
         if code in FREE_ONLY:
             kept = split.free_part(kept)
-        source = SOURCES[code][0].value if code in SOURCES else "-"
-        if code in ALTERNATES and _moves(kept, template, CHECKS[code]) <= 0:
-            source = ALTERNATES[code].value
-            kept = _symmetric(_cut(prototypes, code, template, ALTERNATES[code]), mirror)
         separation = float(np.linalg.norm(split.separation_part(kept)))
         share = min(1.0, separation / max(float(np.linalg.norm(kept)), 1e-12))
         status = (
