@@ -13,6 +13,7 @@ from emodirector.face_model import (
     LIPS_INNER_UPPER,
     LIPS_OUTER_UPPER,
     N_LANDMARKS,
+    SUBNASALE,
     load_face_model,
 )
 from emodirector.fit.speech import (
@@ -22,6 +23,7 @@ from emodirector.fit.speech import (
     BOW_PER_GAP,
     CLOSED_APERTURE,
     INNER_PAIRS,
+    KEEP_AREA,
     KEEP_GAP,
     MIN_TIMING_R,
     OPEN_APERTURE,
@@ -32,6 +34,7 @@ from emodirector.fit.speech import (
     lip_gaps,
     lip_thickness,
     mouth_split,
+    mouth_width,
     plan_speech,
     speech_check,
 )
@@ -328,3 +331,45 @@ def test_an_arch_opens_parted_lips_within_the_band(track: np.ndarray) -> None:
     parted_arch = arch + 0.5 * split.separation.sum(axis=0)[None]
     plan = plan_speech(lip_gaps(track), lip_gaps(parted_arch), 1.0, lip_thickness(parted_arch))
     assert plan.arch_room.max() < _NO_ROOM_TOL
+
+
+#: The jaw opening's profile moves the lower lip's columns a little apart from the corners'
+#: line: the mean gap it adds lands within this share of the asked one.
+_AREA_RTOL = 1e-3
+
+
+def _narrowing(share: float) -> np.ndarray:
+    """``(478, 3)`` the lower face drawn in towards the mouth's centre line, the inner mouth
+    narrowed to ``1 - share`` of its width (surprise rounds it to 0.72-0.73)."""
+    template = load_face_model().template.astype(np.float64)
+    field = np.zeros((N_LANDMARKS, 3))
+    centre = (template[LIPS_INNER_UPPER[0], 0] + template[LIPS_INNER_UPPER[-1], 0]) / 2
+    below = template[:, 1] > template[SUBNASALE, 1]
+    field[below, 0] = -share * (template[below, 0] - centre)
+    return field
+
+
+@pytest.mark.parametrize("share", [0.2, 0.4])
+def test_a_narrowed_mouth_keeps_its_opening_area_within_the_band(
+    track: np.ndarray, share: float
+) -> None:
+    """Where an edit narrows the mouth, parted lips open by as much more (``KEEP_AREA``: width
+    times gap kept), at most to the top of the amplitude band; closed lips stay closed and the
+    timing holds (surprise's rounding thinned GRID's talkers' slits until dlib read them shut:
+    0.20-0.25 of their open frames)."""
+    offsets = np.repeat(_narrowing(share)[None], _T, axis=0)
+    out = track + keep_speech(track, offsets)
+    own, edited = lip_aperture(track), lip_aperture(out)
+    narrowed = mouth_width(out) / mouth_width(track)
+    np.testing.assert_allclose(narrowed, 1.0 - share, atol=_TOL)
+    parted = own >= OPEN_APERTURE
+    grow = min(1.0 + KEEP_AREA * (1.0 / (1.0 - share) - 1.0), AMPLITUDE_BAND[1])
+    np.testing.assert_allclose(edited[parted] / own[parted], grow, rtol=_AREA_RTOL)
+    closed = own < CLOSED_APERTURE
+    np.testing.assert_allclose(edited[closed], own[closed], atol=_TOL)
+    check = speech_check(track, out)
+    assert check.passed and check.closures_kept == 1.0 and check.wrongly_closed == 0
+    # without the input's width the plan keeps no area: the narrowed mouth's gap stays
+    plan = plan_speech(lip_gaps(track), lip_gaps(offsets), 1.0, lip_thickness(offsets))
+    kept = lip_aperture(track + plan.apply(offsets, slice(None)))
+    np.testing.assert_allclose(kept, own, atol=_TOL)

@@ -140,6 +140,14 @@ BOW_PER_GAP = 1.0
 #: top; 0.02 and 0.08 at half the arch, past the band). The lower lip moves as a whole (the
 #: jaw's own field thinned it by 0.025).
 ARCH_OPENING = 1.0
+#: How much of the opening's area (the inner mouth's width times its mean gap) an edit that
+#: narrows the mouth keeps, on lips that are apart (through the closure gate): the gap grows by
+#: as much as the width shrinks, up to the top of ``AMPLITUDE_BAND`` with what the edit's own
+#: separation and amplitude opened (``SpeechPlan.width``). Surprise rounds the mouth to
+#: 0.72-0.73 of its width on GRID's talkers and face2 (all three MEAD actors narrow it, to
+#: 0.70-0.86) while the gap it keeps grows 1.00-1.05 times: the slit thins or goes, and dlib
+#: read 0.20-0.25 of their open frames closed.
+KEEP_AREA = 1.0
 #: The arch allowed on closed lips (canonical units, added to the limit as the closure gate
 #: closes): MediaPipe's inner contour reads GRID's man's lips closed on frames where a slit
 #: shows, and an arch straightened fully on his closed lips parted a few of them (dlib).
@@ -164,6 +172,7 @@ _JAW_SIGMA_X, _JAW_SIGMA_Y = 0.25, 1.0
 _RIDGE = 1e-6
 _REFINE = 3
 
+_INNER_LEFT, _INNER_RIGHT = LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1]
 _CORNERS = (LIPS_INNER_UPPER[0], LIPS_INNER_UPPER[-1], LIPS_OUTER_UPPER[0], LIPS_OUTER_UPPER[-1])
 
 
@@ -186,6 +195,16 @@ def lip_aperture(shapes: np.ndarray) -> np.ndarray:
 OUTER_PAIRS: tuple[tuple[int, int], ...] = tuple(
     zip(LIPS_OUTER_UPPER[1:-1], LIPS_OUTER_LOWER[1:-1], strict=True)
 )
+
+
+def mouth_width(shapes: np.ndarray) -> np.ndarray:
+    """``(...)`` distance between the inner lip corners of ``(..., 478, 3)`` shapes (or the
+    change of it that offsets make), along the face's x axis.
+
+    >>> float(mouth_width(load_face_model().template).round(2))
+    0.97
+    """
+    return shapes[..., _INNER_RIGHT, _X] - shapes[..., _INNER_LEFT, _X]
 
 
 def lip_thickness(shapes: np.ndarray) -> np.ndarray:
@@ -546,6 +565,13 @@ class SpeechPlan:
             arch is scaled down to it (the mouth line straightened towards the line between its
             corners, the corners, the lift of the whole mouth and every gap kept); a bowl is
             left as it is. None leaves the line as it is.
+        width: ``(T,) float32`` the input's inner mouth width (``mouth_width``) on each frame:
+            where the edit narrows it, the lower lip goes down (as for ``arch_room``) until the
+            mean gap has grown by ``KEEP_AREA`` times the width's shrinking (``width /
+            narrowed width``), at most to the top of ``AMPLITUDE_BAND``, counting what the
+            edit's offsets already open, on ``open_gap``; None keeps no area.
+        open_gap: ``(T,) float32`` the input's mean inner gap times the closure gate (0 on
+            closed lips: a closure stays closed); with ``width``.
     """
 
     gate: np.ndarray
@@ -556,6 +582,8 @@ class SpeechPlan:
     closure: np.ndarray | None = None
     bow_limit: np.ndarray | None = None
     arch_room: np.ndarray | None = None
+    width: np.ndarray | None = None
+    open_gap: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         t, p = self.opening.shape[0], len(INNER_PAIRS)
@@ -571,6 +599,10 @@ class SpeechPlan:
             raise ValueError(f"bow_limit must be ({t},)")
         if self.arch_room is not None and self.arch_room.shape != (t,):
             raise ValueError(f"arch_room must be ({t},)")
+        if (self.width is None) != (self.open_gap is None):
+            raise ValueError("width and open_gap come together")
+        if self.width is not None and (self.width.shape != (t,) or np.shape(self.open_gap) != (t,)):
+            raise ValueError(f"width and open_gap must be ({t},)")
 
     @property
     def n_frames(self) -> int:
@@ -626,6 +658,16 @@ class SpeechPlan:
             extra = np.minimum(ARCH_OPENING * arch, self.arch_room[frames])
             gaps = extra[:, None] * split.opening_gaps[None, :]
             out += np.einsum("np,pjk->njk", gaps, split.lower_separation)
+        if self.width is not None and self.open_gap is not None:
+            # a narrowed mouth keeps its opening's area: the lower lip goes down by as much
+            # as the width shrank (surprise's rounding thinned the slit until dlib read it shut)
+            width = self.width[frames]
+            narrowed = np.maximum(width + mouth_width(out), 1e-6)
+            grow = np.clip(1.0 + KEEP_AREA * (width / narrowed - 1.0), 1.0, AMPLITUDE_BAND[1])
+            target = (grow - 1.0) * self.open_gap[frames]
+            extra = np.clip(target - lip_aperture(out), 0.0, None)
+            gaps = extra[:, None] * split.opening_gaps[None, :]
+            out += np.einsum("np,pjk->njk", gaps, split.lower_separation)
         return out.astype(offsets.dtype, copy=False)
 
 
@@ -634,6 +676,7 @@ def plan_speech(
     edit_gaps: np.ndarray,
     scale: np.ndarray | float = 1.0,
     edit_thickness: np.ndarray | None = None,
+    input_width: np.ndarray | None = None,
 ) -> SpeechPlan:
     """The per-frame plan that makes an edit keep the speech constraint.
 
@@ -648,6 +691,8 @@ def plan_speech(
         edit_thickness: ``(T, 2P)`` what the edit would do to each lip's thickness; its
             thickening passes the parting gate, its thinning is left out (None: the offsets'
             own thickness is kept).
+        input_width: ``(T,)`` the input's inner mouth width (``mouth_width``; NaN where no
+            face): a narrowed mouth keeps its opening's area (``KEEP_AREA``); None keeps none.
 
     Returns:
         The plan: the edit's separation through the parting gate (lowered per pair where a
@@ -672,6 +717,10 @@ def plan_speech(
         thick = np.nan_to_num(np.asarray(edit_thickness, np.float64))
         thickness = (gate[:, None] * np.clip(thick, 0.0, None)).astype(np.float32)
     separation = pair_gate * np.nan_to_num(edit)
+    own_mean = np.clip(own.mean(axis=1), 0.0, None)
+    width = None
+    if input_width is not None:
+        width = np.nan_to_num(np.asarray(input_width, np.float64), nan=1.0).astype(np.float32)
     return SpeechPlan(
         gate=pair_gate.astype(np.float32),
         separation=separation.astype(np.float32),
@@ -688,6 +737,8 @@ def plan_speech(
             0.0,
             None,
         ).astype(np.float32),
+        width=width,
+        open_gap=None if width is None else (closure * own_mean).astype(np.float32),
     )
 
 
@@ -704,7 +755,13 @@ def keep_speech(
     Returns:
         ``(T, 478, 3)`` offsets whose output ``canonical + offsets`` meets the constraint.
     """
-    plan = plan_speech(lip_gaps(canonical), lip_gaps(offsets), scale, lip_thickness(offsets))
+    plan = plan_speech(
+        lip_gaps(canonical),
+        lip_gaps(offsets),
+        scale,
+        lip_thickness(offsets),
+        mouth_width(np.asarray(canonical, np.float64)),
+    )
     return plan.apply(np.asarray(offsets), slice(None))
 
 
@@ -835,6 +892,7 @@ __all__ = [
     "BOW_PER_GAP",
     "CLOSED_APERTURE",
     "INNER_PAIRS",
+    "KEEP_AREA",
     "KEEP_GAP",
     "MIN_CLOSURES_KEPT",
     "MIN_TIMING_R",
@@ -850,6 +908,7 @@ __all__ = [
     "lip_gaps",
     "lip_thickness",
     "mouth_split",
+    "mouth_width",
     "parting_gate",
     "plan_speech",
     "speech_check",

@@ -35,7 +35,14 @@ from emodirector.face_model import (
 )
 from emodirector.fit.expression import emotion_feature_indices
 from emodirector.fit.fitting import FaceFit
-from emodirector.fit.speech import INNER_PAIRS, SpeechPlan, lip_gaps, lip_thickness, plan_speech
+from emodirector.fit.speech import (
+    INNER_PAIRS,
+    SpeechPlan,
+    lip_gaps,
+    lip_thickness,
+    mouth_width,
+    plan_speech,
+)
 from emodirector.framearrays import chunks, release
 from emodirector.manipulate.basis import EditGoal, ExpressionBasis
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
@@ -184,13 +191,15 @@ def speech_plan(fit: FaceFit, basis: ExpressionBasis, weights: np.ndarray) -> Sp
     segment, not with the words (see ``ExpressionEditor.edit_goal``).
     """
     gaps = np.full((fit.n_frames, len(INNER_PAIRS)), np.nan)
+    width = np.full(fit.n_frames, np.nan)
     for sl in chunks(fit.n_frames):
-        gaps[sl] = lip_gaps(np.asarray(fit.canonical[sl], np.float64))
+        shapes = np.asarray(fit.canonical[sl], np.float64)
+        gaps[sl], width[sl] = lip_gaps(shapes), mouth_width(shapes)
         release(fit.canonical)
     w = np.nan_to_num(np.asarray(weights, np.float64))
     applied = basis.applied.astype(np.float64)
     scale = np.maximum(1.0 + w @ basis.aperture_gain.astype(np.float64), 1.0)
-    return plan_speech(gaps, w @ lip_gaps(applied), scale, w @ lip_thickness(applied))
+    return plan_speech(gaps, w @ lip_gaps(applied), scale, w @ lip_thickness(applied), width)
 
 
 class ExpressionEditor:
