@@ -25,6 +25,7 @@ from emodirector.fit.speech import (
     INNER_PAIRS,
     KEEP_AREA,
     KEEP_GAP,
+    LEAST_WIDTH,
     MIN_TIMING_R,
     OPEN_APERTURE,
     PARTING_APERTURE,
@@ -354,16 +355,18 @@ def test_a_narrowed_mouth_keeps_its_opening_area_within_the_band(
     track: np.ndarray, share: float
 ) -> None:
     """Where an edit narrows the mouth, parted lips open by as much more (``KEEP_AREA``: width
-    times gap kept), at most to the top of the amplitude band; closed lips stay closed and the
-    timing holds (surprise's rounding thinned GRID's talkers' slits until dlib read them shut:
-    0.20-0.25 of their open frames)."""
+    times gap kept), within the amplitude band, and the mouth narrows no further than the band
+    can open for (``LEAST_WIDTH``); closed lips stay closed and the timing holds (surprise's
+    rounding thinned GRID's talkers' slits until dlib read them shut: 0.20-0.25 of their open
+    frames)."""
     offsets = np.repeat(_narrowing(share)[None], _T, axis=0)
     out = track + keep_speech(track, offsets)
     own, edited = lip_aperture(track), lip_aperture(out)
     narrowed = mouth_width(out) / mouth_width(track)
-    np.testing.assert_allclose(narrowed, 1.0 - share, atol=_TOL)
+    width = max(1.0 - share, LEAST_WIDTH)
+    np.testing.assert_allclose(narrowed, width, atol=_TOL)
     parted = own >= OPEN_APERTURE
-    grow = min(1.0 + KEEP_AREA * (1.0 / (1.0 - share) - 1.0), AMPLITUDE_BAND[1])
+    grow = min(1.0 + KEEP_AREA * (1.0 / width - 1.0), AMPLITUDE_BAND[1])
     np.testing.assert_allclose(edited[parted] / own[parted], grow, rtol=_AREA_RTOL)
     closed = own < CLOSED_APERTURE
     np.testing.assert_allclose(edited[closed], own[closed], atol=_TOL)

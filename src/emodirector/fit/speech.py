@@ -18,6 +18,10 @@ the inner-lip pairs, ``lip_aperture``, canonical units of the editor's tracker):
   Not the lips' thinning: an outer lip edge moved towards the inner one is read (by dlib's
   68-point model, and by eye on a small mouth) as the inner edge following it, a narrower
   opening: sadness's thinner lower lip closed 24-82% of the open frames of three talkers.
+  Nor a narrowing that the amplitude band cannot open for: a mouth narrowed to ``w`` of its
+  width keeps its opening's area (the gap grows ``1 / w`` times on parted lips, ``KEEP_AREA``)
+  and narrows no further than the band's top allows (``LEAST_WIDTH``, 0.74): surprise's
+  rounding, the gap kept as it was, thinned a talker's slit until dlib read it shut.
 
 How an edit is made to keep it (``keep_speech`` for a dense offset field, ``plan_speech`` and
 ``SpeechPlan.apply`` for an editor that stores its edit compactly, as the prototype editor
@@ -148,6 +152,14 @@ ARCH_OPENING = 1.0
 #: 0.70-0.86) while the gap it keeps grows 1.00-1.05 times: the slit thins or goes, and dlib
 #: read 0.20-0.25 of their open frames closed.
 KEEP_AREA = 1.0
+#: Narrowest inner mouth an edit makes, as a share of the input's width on each frame: what
+#: the top of ``AMPLITUDE_BAND`` can open for (``KEEP_AREA``). Surprise's prototype at its
+#: strength (0.64), with the actor's own smile taken away, narrowed the latentsync woman's mouth
+#: to 0.54 of its width; MEAD's three actors narrow it to 0.58, 0.75 and 0.83 in surprise.
+LEAST_WIDTH = 1.0 / AMPLITUDE_BAND[1]
+#: Reach of the horizontal offsets scaled back where an edit narrows the mouth past
+#: ``LEAST_WIDTH`` (``MouthSplit.width_reach``): the lips, fading over this distance outside.
+_WIDTH_SIGMA = 0.15
 #: The arch allowed on closed lips (canonical units, added to the limit as the closure gate
 #: closes): MediaPipe's inner contour reads GRID's man's lips closed on frames where a slit
 #: shows, and an arch straightened fully on his closed lips parted a few of them (dlib).
@@ -358,6 +370,9 @@ class MouthSplit:
         lower_separation: ``(P, 478, 3)`` the same with the lower lip alone (down, with the
             chin's skin). ``SpeechPlan.apply`` takes a held-back parting from the lower lip
             where both lips move down, the lower one further.
+        width_reach: ``(478,)`` 1 on the lips, fading over ``_WIDTH_SIGMA`` outside: the share
+            of each point's horizontal offset scaled back with a narrowing past
+            ``LEAST_WIDTH`` (the inner corners' whole, so the width lands on it).
     """
 
     separation: np.ndarray
@@ -373,6 +388,7 @@ class MouthSplit:
     bow_spread: np.ndarray
     upper_separation: np.ndarray
     lower_separation: np.ndarray
+    width_reach: np.ndarray
 
     @classmethod
     def build(cls, template: np.ndarray | None = None) -> MouthSplit:
@@ -493,6 +509,7 @@ class MouthSplit:
             bow_spread=bow_spread.astype(np.float32),
             upper_separation=one_lip[0].astype(np.float32),
             lower_separation=one_lip[1].astype(np.float32),
+            width_reach=_lipness(t, _WIDTH_SIGMA).astype(np.float32),
         )
 
     def separation_part(self, offsets: np.ndarray) -> np.ndarray:
@@ -659,9 +676,15 @@ class SpeechPlan:
             gaps = extra[:, None] * split.opening_gaps[None, :]
             out += np.einsum("np,pjk->njk", gaps, split.lower_separation)
         if self.width is not None and self.open_gap is not None:
+            # a mouth narrowed past what the band can open for is narrowed no further: the
+            # lips' horizontal offsets are scaled back (every gap and the vertical kept)
+            width = self.width[frames]
+            change = mouth_width(out)
+            least = (LEAST_WIDTH - 1.0) * width
+            keep = np.where(change < least, least / np.minimum(change, -1e-9), 1.0)
+            out[..., _X] -= (1.0 - keep)[:, None] * split.width_reach[None, :] * out[..., _X]
             # a narrowed mouth keeps its opening's area: the lower lip goes down by as much
             # as the width shrank (surprise's rounding thinned the slit until dlib read it shut)
-            width = self.width[frames]
             narrowed = np.maximum(width + mouth_width(out), 1e-6)
             grow = np.clip(1.0 + KEEP_AREA * (width / narrowed - 1.0), 1.0, AMPLITUDE_BAND[1])
             target = (grow - 1.0) * self.open_gap[frames]
@@ -894,6 +917,7 @@ __all__ = [
     "INNER_PAIRS",
     "KEEP_AREA",
     "KEEP_GAP",
+    "LEAST_WIDTH",
     "MIN_CLOSURES_KEPT",
     "MIN_TIMING_R",
     "OPEN_APERTURE",
