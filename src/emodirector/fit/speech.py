@@ -213,7 +213,7 @@ def mouth_width(shapes: np.ndarray) -> np.ndarray:
     """``(...)`` distance between the inner lip corners of ``(..., 478, 3)`` shapes (or the
     change of it that offsets make), along the face's x axis.
 
-    >>> float(mouth_width(load_face_model().template).round(2))
+    >>> round(float(mouth_width(load_face_model().template)), 2)
     0.97
     """
     return shapes[..., _INNER_RIGHT, _X] - shapes[..., _INNER_LEFT, _X]
