@@ -26,12 +26,14 @@ from emodirector.fit import FaceFit, fit_track
 from emodirector.fit.speech import (
     AMPLITUDE_BAND,
     CLOSED_APERTURE,
+    LEAST_WIDTH,
     MIN_TIMING_R,
     OPEN_APERTURE,
     PARTING_APERTURE,
     lip_aperture,
     lip_gaps,
     mouth_split,
+    mouth_width,
     speech_check,
 )
 from emodirector.manipulate import (
@@ -130,9 +132,11 @@ def _all_offsets(edit: ExpressionEdit) -> np.ndarray:
 
 def _without_arch_opening(edit: ExpressionEdit) -> ExpressionEdit:
     """The edit without the opening its lower lip's arch adds to parted lips
-    (``fit.speech.ARCH_OPENING``: capped by the amplitude band, so not linear in the edit)."""
+    (``fit.speech.ARCH_OPENING``) and without the narrowed mouth's floor and least width
+    (``KEEP_AREA``, ``LEAST_WIDTH``): each is capped, so not linear in the edit."""
     assert edit.speech is not None
-    return dataclasses.replace(edit, speech=dataclasses.replace(edit.speech, arch_room=None))
+    speech = dataclasses.replace(edit.speech, arch_room=None, width=None, open_gap=None)
+    return dataclasses.replace(edit, speech=speech)
 
 
 # --- intensity, absent faces, ramps -------------------------------------------------------------
@@ -280,6 +284,20 @@ def _assert_keeps_speech(
     lips = list(LIPS_INNER_UPPER + LIPS_INNER_LOWER + LIPS_OUTER_UPPER + LIPS_OUTER_LOWER)
     change = np.abs(out - canonical)[open_][:, lips, :2].mean()
     assert float(change) > _MOUTH_CHANGE_MIN, (emotion, float(change))
+
+
+def test_the_plan_narrows_no_mouth_past_the_least_width(editor: PrototypeEditor) -> None:
+    """Surprise's prototype at its strength rounds the mouth to about 0.64 of its width; the
+    editor's plan carries the input's width and holds the mouth at ``LEAST_WIDTH`` of it."""
+    fit = _fit()
+    edit = editor.edit(fit, EmotionTarget(Emotion.SURPRISED, 1.0), _FPS)
+    canonical = np.asarray(fit.canonical, np.float64)
+    assert edit.speech is not None and edit.speech.width is not None
+    np.testing.assert_allclose(edit.speech.width, mouth_width(canonical), rtol=1e-5)
+    narrowed = mouth_width(canonical + _all_offsets(edit)) / mouth_width(canonical)
+    free = mouth_width(canonical + _all_offsets(_without_arch_opening(edit)))
+    assert float((free / mouth_width(canonical)).max()) < LEAST_WIDTH - 0.05
+    np.testing.assert_allclose(narrowed, LEAST_WIDTH, atol=1e-4)
 
 
 @pytest.mark.parametrize("emotion", EXPRESSIVE)

@@ -49,7 +49,10 @@ function of the input's: its correlation stays high. Last, an arch of the mouth 
 of the input's own gap on each frame: over lips that barely part it hid the slit between them,
 over closed lips it parted them (dlib's reading, and the frames'). What is left of the lower
 lip's arch still hid the slit of barely parted lips: on lips that are apart the lower lip goes
-down by as much (``ARCH_OPENING``), up to the top of the amplitude band.
+down by as much (``ARCH_OPENING``), up to the top of the amplitude band. Where the edit
+narrows the mouth, it narrows it no further than ``LEAST_WIDTH`` of the input's width (the lips'
+horizontal offsets scaled back), and on parted lips the lower lip goes down until the opening
+keeps its area (``KEEP_AREA``), within the band.
 
 What the gate holds back of a pair's parting is shared by its two lips, but where both move
 down, the lower one further, it is taken from the lower lip alone (``MouthSplit.lower_separation``):
@@ -147,16 +150,18 @@ ARCH_OPENING = 1.0
 #: How much of the opening's area (the inner mouth's width times its mean gap) an edit that
 #: narrows the mouth keeps, on lips that are apart (through the closure gate): the gap grows by
 #: as much as the width shrinks, up to the top of ``AMPLITUDE_BAND`` with what the edit's own
-#: separation and amplitude opened (``SpeechPlan.width``). Surprise rounds the mouth to
-#: 0.72-0.73 of its width on GRID's talkers and face2 (all three MEAD actors narrow it, to
-#: 0.70-0.86) while the gap it keeps grows 1.00-1.05 times: the slit thins or goes, and dlib
-#: read 0.20-0.25 of their open frames closed.
+#: separation and amplitude opened (``SpeechPlan.width``). Surprise's prototype narrows the
+#: mouth to 0.72 of its width at weight 1; at its calibrated strength, with the actor's own
+#: smile taken away, GRID's talkers' mouths went to 0.62-0.67 (5th-95th percentile) while the
+#: gap it kept grew 1.00-1.05 times: the slit thinned or went, and dlib read 0.20-0.25 of
+#: their open frames (and face2's) closed.
 KEEP_AREA = 1.0
 #: Narrowest inner mouth an edit makes, as a share of the input's width on each frame: what
-#: the top of ``AMPLITUDE_BAND`` can open for (``KEEP_AREA``). Surprise's prototype at its
-#: strength (0.64), with the actor's own smile taken away, narrowed the latentsync woman's mouth
-#: to 0.54 of its width; MEAD's three actors narrow it to 0.58, 0.75 and 0.83 in surprise.
-LEAST_WIDTH = 1.0 / AMPLITUDE_BAND[1]
+#: the top of ``AMPLITUDE_BAND`` can open for (with ``KEEP_AREA``; 1 / 1.35 at full area).
+#: Surprise's prototype at its strength (0.64), with the actor's own smile taken away, narrowed
+#: the latentsync woman's mouth to 0.54 of its width; MEAD's three actors narrow it to 0.58,
+#: 0.75 and 0.83 in surprise.
+LEAST_WIDTH = 1.0 / (1.0 + (AMPLITUDE_BAND[1] - 1.0) / KEEP_AREA)
 #: Reach of the horizontal offsets scaled back where an edit narrows the mouth past
 #: ``LEAST_WIDTH`` (``MouthSplit.width_reach``): the lips, fading over this distance outside.
 _WIDTH_SIGMA = 0.15
@@ -582,11 +587,13 @@ class SpeechPlan:
             arch is scaled down to it (the mouth line straightened towards the line between its
             corners, the corners, the lift of the whole mouth and every gap kept); a bowl is
             left as it is. None leaves the line as it is.
-        width: ``(T,) float32`` the input's inner mouth width (``mouth_width``) on each frame:
-            where the edit narrows it, the lower lip goes down (as for ``arch_room``) until the
+        width: ``(T,) float32`` the input's inner mouth width (``mouth_width``; 1, about the
+            template's, where there is no face) on each frame: where the edit narrows it below
+            ``LEAST_WIDTH`` of it, the lips' horizontal offsets are scaled back to that; where
+            it narrows it at all, the lower lip goes down (as for ``arch_room``) until the
             mean gap has grown by ``KEEP_AREA`` times the width's shrinking (``width /
             narrowed width``), at most to the top of ``AMPLITUDE_BAND``, counting what the
-            edit's offsets already open, on ``open_gap``; None keeps no area.
+            edit's offsets already open, on ``open_gap``; None does neither.
         open_gap: ``(T,) float32`` the input's mean inner gap times the closure gate (0 on
             closed lips: a closure stays closed); with ``width``.
     """
@@ -618,7 +625,11 @@ class SpeechPlan:
             raise ValueError(f"arch_room must be ({t},)")
         if (self.width is None) != (self.open_gap is None):
             raise ValueError("width and open_gap come together")
-        if self.width is not None and (self.width.shape != (t,) or np.shape(self.open_gap) != (t,)):
+        if (
+            self.width is not None
+            and self.open_gap is not None
+            and (self.width.shape != (t,) or self.open_gap.shape != (t,))
+        ):
             raise ValueError(f"width and open_gap must be ({t},)")
 
     @property
@@ -688,7 +699,8 @@ class SpeechPlan:
             narrowed = np.maximum(width + mouth_width(out), 1e-6)
             grow = np.clip(1.0 + KEEP_AREA * (width / narrowed - 1.0), 1.0, AMPLITUDE_BAND[1])
             target = (grow - 1.0) * self.open_gap[frames]
-            extra = np.clip(target - lip_aperture(out), 0.0, None)
+            # (what a press takes from the gap stays taken: it is not counted against the target)
+            extra = np.clip(target - np.clip(lip_aperture(out), 0.0, None), 0.0, None)
             gaps = extra[:, None] * split.opening_gaps[None, :]
             out += np.einsum("np,pjk->njk", gaps, split.lower_separation)
         return out.astype(offsets.dtype, copy=False)
@@ -715,7 +727,8 @@ def plan_speech(
             thickening passes the parting gate, its thinning is left out (None: the offsets'
             own thickness is kept).
         input_width: ``(T,)`` the input's inner mouth width (``mouth_width``; NaN where no
-            face): a narrowed mouth keeps its opening's area (``KEEP_AREA``); None keeps none.
+            face): a narrowed mouth keeps its opening's area (``KEEP_AREA``) and narrows no
+            further than ``LEAST_WIDTH``; None does neither.
 
     Returns:
         The plan: the edit's separation through the parting gate (lowered per pair where a
@@ -726,6 +739,7 @@ def plan_speech(
     edit = np.asarray(edit_gaps, np.float64)
     n = own.shape[0]
     scale = np.clip(np.broadcast_to(np.asarray(scale, np.float64), (n,)), *AMPLITUDE_BAND)
+    own_mean = np.clip(own.mean(axis=1), 0.0, None)
     closure = closure_gate(own.mean(axis=1))
     gate = parting_gate(own.mean(axis=1))
     opening = (scale - 1.0) * gate * own.mean(axis=1)
@@ -740,7 +754,6 @@ def plan_speech(
         thick = np.nan_to_num(np.asarray(edit_thickness, np.float64))
         thickness = (gate[:, None] * np.clip(thick, 0.0, None)).astype(np.float32)
     separation = pair_gate * np.nan_to_num(edit)
-    own_mean = np.clip(own.mean(axis=1), 0.0, None)
     width = None
     if input_width is not None:
         width = np.nan_to_num(np.asarray(input_width, np.float64), nan=1.0).astype(np.float32)
@@ -751,11 +764,9 @@ def plan_speech(
         scale=scale.astype(np.float32),
         thickness=thickness,
         closure=gate.astype(np.float32),
-        bow_limit=(
-            BOW_PER_GAP * np.clip(own.mean(axis=1), 0.0, None) + BOW_CLOSED * (1.0 - closure)
-        ).astype(np.float32),
+        bow_limit=(BOW_PER_GAP * own_mean + BOW_CLOSED * (1.0 - closure)).astype(np.float32),
         arch_room=np.clip(
-            (AMPLITUDE_BAND[1] - scale) * closure * np.clip(own.mean(axis=1), 0.0, None)
+            (AMPLITUDE_BAND[1] - scale) * closure * own_mean
             - np.clip(separation.mean(axis=1), 0.0, None),
             0.0,
             None,
