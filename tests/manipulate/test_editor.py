@@ -292,11 +292,12 @@ def test_the_plan_narrows_no_mouth_past_the_least_width(editor: PrototypeEditor)
     fit = _fit()
     edit = editor.edit(fit, EmotionTarget(Emotion.SURPRISED, 1.0), _FPS)
     canonical = np.asarray(fit.canonical, np.float64)
+    own = mouth_width(canonical)
     assert edit.speech is not None and edit.speech.width is not None
-    np.testing.assert_allclose(edit.speech.width, mouth_width(canonical), rtol=1e-5)
-    narrowed = mouth_width(canonical + _all_offsets(edit)) / mouth_width(canonical)
-    free = mouth_width(canonical + _all_offsets(_without_arch_opening(edit)))
-    assert float((free / mouth_width(canonical)).max()) < LEAST_WIDTH - 0.05
+    np.testing.assert_allclose(edit.speech.width, own, rtol=1e-5)
+    narrowed = mouth_width(canonical + _all_offsets(edit)) / own
+    free = mouth_width(canonical + _all_offsets(_without_arch_opening(edit))) / own
+    assert float(free.max()) < LEAST_WIDTH - 0.05
     np.testing.assert_allclose(narrowed, LEAST_WIDTH, atol=1e-4)
 
 

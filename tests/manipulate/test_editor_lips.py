@@ -55,7 +55,7 @@ _SAD_KEPT_MIN = 0.96
 _BARELY_PARTED_RATIO_MAX = 1.45
 _BARELY_PARTED_MIN_FRAMES = 10
 #: Largest share of GRID's talkers' open frames (dlib) a surprised edit may close. Surprise
-#: rounds the mouth to 0.63 of its width; with the gap alone kept, dlib read the narrowed slit
+#: rounds the mouth to 0.62-0.67 of its width; with the gap alone kept, dlib read the narrowed slit
 #: as touching lips on 0.135 of his open frames and 0.26 of hers (mesh warp); the lower lip
 #: going down as the width shrinks (``KEEP_AREA``, ``LEAST_WIDTH``) left 0.03 and 0.08.
 _SURPRISED_WRONGLY_CLOSED_MAX = 0.12

@@ -739,10 +739,11 @@ def plan_speech(
     edit = np.asarray(edit_gaps, np.float64)
     n = own.shape[0]
     scale = np.clip(np.broadcast_to(np.asarray(scale, np.float64), (n,)), *AMPLITUDE_BAND)
-    own_mean = np.clip(own.mean(axis=1), 0.0, None)
-    closure = closure_gate(own.mean(axis=1))
-    gate = parting_gate(own.mean(axis=1))
-    opening = (scale - 1.0) * gate * own.mean(axis=1)
+    mean = own.mean(axis=1)
+    own_mean = np.clip(mean, 0.0, None)
+    closure = closure_gate(mean)
+    gate = parting_gate(mean)
+    opening = (scale - 1.0) * gate * mean
     opened = own + opening[:, None] * mouth_split().opening_gaps
     pair_gate = np.repeat(gate[:, None], own.shape[1], axis=1)
     press = edit < 0
