@@ -112,6 +112,8 @@ _BESIDE_PX = 20
 #: line of shadow; the most dark pixels down one column of it (a stroke down from it drew 43).
 _LINE_GAIN = 0.06
 _LINE_PX = 4
+#: How much higher than its neighbours a piece's outermost columns end (a rounded crown), pixels.
+_CORNER_RISE_PX = 4
 #: Largest step of the continued crowns' mask from one column to the next (a crown of a lone
 #: solid column stepped by 1).
 _CROWN_STEP = 0.25
@@ -827,6 +829,30 @@ def test_no_dark_stroke_down_from_the_line_between_clenched_teeth() -> None:
     dark = (cover > 0.5) & (layer[..., 0] < _DARK_MAX_Y)
     assert dark.any()  # the line
     assert dark.sum(axis=0).max() <= _LINE_PX
+
+
+def test_no_dark_stroke_past_touching_pieces_from_a_crowns_rounded_corner() -> None:
+    # the pieces touch along their whole common span (1 pixel apart), the upper one runs a few
+    # columns past the lower on each side and its last columns end higher (a crown's rounded
+    # corner, measured to the floor carried over from the lower piece's end): that is no
+    # parting, so the cavity is not run down those columns to the box's bottom (a dark stroke
+    # over the tongue, feifeili's happy) nor on past the pieces towards the corners
+    from emodirector.render.mouth import _cavity
+
+    lm = _landmarks(0.22)
+    bank = MouthBank()
+    bank.observe(0, _image(lm, lower_teeth=True), [lm])
+    (cand,) = bank.candidates
+    h, w, line = 60, 90, 30
+    m_u, m_l = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
+    m_u[10:line, 20:67] = 1.0
+    m_u[line - _CORNER_RISE_PX :, 20:22] = 0.0
+    m_l[line + 1 : 50, 25:65] = 1.0
+    lower = _flat_yuv(_TEETH, h, w)
+    _, shows = _cavity(cand, lower, m_u, m_l)
+    assert shows[: line + 2].any()  # the line between the pieces
+    assert not shows[line + 2 :].any()
+    assert not shows[:, :20].any() and not shows[:, 67:].any()
 
 
 def test_a_thin_piece_s_crowns_draw_no_ticks() -> None:

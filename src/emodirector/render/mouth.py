@@ -1300,6 +1300,11 @@ def _cavity(
     # and past its span (an opening wider than the candidate's) a dark wedge beside them; past
     # the span the floor's colour then runs on down to the lower lip
     with_l = np.flatnonzero(has_l)
+    # the columns where both pieces are: whether the pieces part is read there (at the pieces'
+    # own ends a rounded crown's corner, or a gap measured to the interpolated floor, is no
+    # parting: one such column past feifeili's lower piece, 4 pixels against 1-2 everywhere
+    # else, let the cavity run down there and beside it, a dark stroke over the tongue)
+    both = np.flatnonzero(has_u & has_l)
     floor_col = cols
     beyond = np.zeros(w, bool)
     if with_l.size:
@@ -1314,7 +1319,9 @@ def _cavity(
     t = np.arange(h, dtype=np.float32)[:, None] - top.astype(np.float32)
     t *= (1.0 / np.maximum(bottom - top, 1)).astype(np.float32)
     with_u = np.flatnonzero(has_u)
-    flat = bool(with_u.size) and int((bottom - top)[with_u].max()) <= _FLAT_GAP_PX
+    span = both if both.size else with_u
+    gap = bottom - top
+    flat = bool(span.size) and int(gap[span].max()) <= _FLAT_GAP_PX
     # past the lower piece's span the floor runs on down (not along a flat line: a column of
     # the upper piece past the lower one drew a dark stroke down from the line)
     shows = ((t > 0) & ((t <= 1) | (beyond[None, :] & (not flat)))).view(np.uint8)
@@ -1323,10 +1330,9 @@ def _cavity(
         shows = np.take(shows, np.clip(cols, first, last), axis=1)
         # a line between touching teeth is not continued past them: over the lips towards
         # the corners it read as a dark line drawn across a nearly closed mouth
-        gap = bottom - top
-        if gap[first] <= _FLAT_GAP_PX:
+        if gap[span[0]] <= _FLAT_GAP_PX:
             shows[:, :first] = 0
-        if gap[last] <= _FLAT_GAP_PX:
+        if gap[span[-1]] <= _FLAT_GAP_PX:
             shows[:, last + 1 :] = 0
     if flat and has_l[with_u].all():
         # pieces that (nearly) touch: a line of shadow between the teeth, no room to shade
