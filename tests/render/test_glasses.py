@@ -32,6 +32,13 @@ _CHEEK_LIFT_PX = 9.0
 #: Straight-line residual (RMS, pixels) of the lower rim with the part, and the least without.
 _STRAIGHT_PX = 0.5
 _BENT_PX = 1.5
+#: A frown larger than the old damping band (0.15 eye distances, about 21 px here), pixels, and
+#: the most rim-dark pixels it may leave inside the lens (measured 0; the damped warp drew a
+#: second rim there).
+_FROWN_PX = 30.0
+_SECOND_RIM_PX = 5
+#: Mean luma change inside the lens under that frown (the skin's texture moved; measured 2.3).
+_LENS_MOVED = 1.0
 
 #: Real clip: least share of the mask's box that is surely frame (measured 0.089-0.095), and
 #: the least mean luma change the plain warp makes there with the cheeks lifted 12 px (7.3-7.7).
@@ -128,6 +135,39 @@ def test_rim_stays_straight_with_the_part_and_bends_without() -> None:
     below_eye = (slice(round(axes.middle[1] + 0.08 * axes.distance), _lower_rim_y(axes) - 12),
                  slice(cx - 5, cx + 5))  # fmt: skip
     assert np.abs(kept[below_eye].astype(int) - frame[below_eye]).mean() > 2.0
+
+
+def _lowered(src: np.ndarray, drop: float) -> np.ndarray:
+    """The landmarks with the brows and upper lids lowered by up to ``drop`` pixels, most at
+    each lens's top rim: a frown that carries the skin above the rims down behind them."""
+    axes = EyeAxes.of(src)
+    dst = src.copy()
+    for side in (-0.5, 0.5):
+        cx = axes.middle[0] + side * axes.distance
+        dx = (src[:, 0] - cx) / (0.3 * axes.distance)
+        dy = (src[:, 1] - (axes.middle[1] - 0.22 * axes.distance)) / (0.3 * axes.distance)
+        dst[:, 1] += drop * np.exp(-(dx**2) - dy**2)
+    return dst
+
+
+def test_a_frown_larger_than_the_rims_room_draws_no_second_rim() -> None:
+    # the skin above each top rim moves down into the lens by more than a fifth of the eye
+    # distance: it passes behind the rim, and nothing of the rim is carried along with it
+    src = _landmarks()
+    frame = _frame(src, glasses=True)
+    axes = EyeAxes.of(src)
+    face = FaceFrame(0, src, _lowered(src, _FROWN_PX), (), np.zeros(0, np.float32))
+    out = _render(WarpRenderer([GlassesPart()]), frame, face)[:_H]
+    top = round(axes.middle[1] - 0.22 * axes.distance)
+    cx = round(axes.middle[0] - 0.5 * axes.distance)
+    # inside the lens, from below the top rim to the eye line, away from the side rims
+    lens = (slice(top + _RIM_PX + 2, round(axes.middle[1])),
+            slice(cx - round(0.3 * axes.distance), cx + round(0.3 * axes.distance)))  # fmt: skip
+    rim_dark = (_SKIN_Y + _RIM_Y) / 2
+    assert (frame[:_H][lens] < rim_dark).sum() == 0  # the input's lens shows skin only
+    assert (out[lens] < rim_dark).sum() <= _SECOND_RIM_PX
+    assert np.abs(out[lens].astype(int) - frame[:_H][lens]).mean() > _LENS_MOVED  # it moved
+    assert _rim_residual(out, axes) < _STRAIGHT_PX
 
 
 def test_the_rim_wins_over_every_other_part() -> None:

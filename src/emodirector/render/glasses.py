@@ -25,12 +25,15 @@ module finds them and keeps them:
    (``MEMORY_*``): what most recent frames found fills what this one misses where the light
    on a thin rim fades it. It is looked for on every third frame; each frame places the
    remembered grid where its eyes are (``FrameGrid.place``).
-3. **Keeping it** (``damp_field`` before the warp, ``restore`` after every other part): the
-   warp's displacement falls linearly to 0 towards the frame over a band as wide as the
-   largest displacement next to it, so no skin pixel samples the frame from across the rim
-   (which would show a second, bent rim) and the skin does not tear at it; after the eyes, the
-   detail and the mouth are drawn, the original pixels are put back under the feathered mask.
-   The rim wins over a redrawn eye.
+3. **Keeping it** (``fill_frame`` before the warp, ``restore`` after every other part): the
+   warp resamples a copy of the frame whose glasses frame is filled in from the skin around it,
+   so the skin moves behind the rims as it does behind real glasses and no pixel that samples
+   across a rim copies it (a second, bent rim); after the eyes, the detail and the mouth are
+   drawn, the original pixels are put back under the feathered mask. The rim wins over a
+   redrawn eye. (The warp damped to 0 at the frame instead squeezed the skin between a rim and
+   a large move, and where the move passed the damping band, an angry edit's lids 33 px under a
+   26 px band on the glasses clip, drew the skin from above the rim inside the lens: a box with
+   the rim's straight edge.)
 """
 
 from __future__ import annotations
@@ -48,7 +51,6 @@ from emodirector.face_model import (
     RIGHT_EYE_LOWER,
     RIGHT_EYE_UPPER,
 )
-from emodirector.render.warp import WarpField
 
 #: Resolution of the eye-aligned patch the bridge is scored in (pixels per eye distance).
 PATCH_PX_PER_EYE = 80
@@ -115,11 +117,17 @@ LOOK_EVERY = 3
 #: and feathered by sampling the grid bilinearly; for a face smaller than the grid, by a
 #: Gaussian of this sigma (pixels) as well.
 FEATHER_PX = 0.8
-#: The displacement damping band is the largest displacement within this (eye distances) of the
-#: frame, plus ``DAMP_MARGIN_PX``; at most ``MAX_DAMP`` eye distances.
-DAMP_REACH = 0.15
-DAMP_MARGIN_PX = 1.5
-MAX_DAMP = 0.15
+#: The mask's box reaches this far (eye distances) past the frame: the skin ``fill_frame``
+#: fills the frame from.
+BOX_MARGIN = 0.05
+#: How much of a pixel must be frame (``GlassesMask.alpha``) for ``fill_frame`` to fill all of
+#: it: the feathered edge of a rim is part rim.
+FILL_FULL = 0.5
+#: The fill's pyramid stops at this size (pixels); a level's own mean is trusted fully from half
+#: a pixel's weight up (``_FILL_TRUST``), and no weight is taken as less than ``_FILL_TINY``.
+_FILL_LEVEL_MIN = 4
+_FILL_TRUST = np.float32(2.0)
+_FILL_TINY = np.float32(1e-6)
 
 _EYE_OPENINGS = (
     RIGHT_EYE_UPPER + RIGHT_EYE_LOWER[-2:0:-1],
@@ -175,23 +183,18 @@ class GlassesMask:
     """Where the glasses frame is on one frame.
 
     Attributes:
-        box: ``(x0, y0, x1, y1)`` even-aligned pixel box of the frame and the widest damping
-            band around it (exclusive end).
+        box: ``(x0, y0, x1, y1)`` even-aligned pixel box of the frame and ``BOX_MARGIN`` around
+            it (exclusive end).
         alpha: ``(y1 - y0, x1 - x0) float32`` 0..1: how much of each pixel is frame (feathered).
-        distance: ``(y1 - y0, x1 - x0) float32`` pixels from each pixel to the frame.
-        eye_distance: The face's eye distance (pixels): the unit of the damping band.
     """
 
     box: tuple[int, int, int, int]
     alpha: np.ndarray
-    distance: np.ndarray
-    eye_distance: float
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.box
-        shape = (y1 - y0, x1 - x0)
-        if self.alpha.shape != shape or self.distance.shape != shape:
-            raise ValueError("alpha and distance must cover the box")
+        if self.alpha.shape != (y1 - y0, x1 - x0):
+            raise ValueError("alpha must cover the box")
 
 
 def _thin_lines(image: np.ndarray, kernel: int) -> np.ndarray:
@@ -341,13 +344,12 @@ class FrameGrid:
     """The glasses frame in the eye-aligned work grid, ready to be placed on a frame.
 
     Attributes:
-        layers: ``(WORK_SIZE[1], WORK_SIZE[0], 2) float32``: 1 on the frame (grown by a work
-            pixel: the anti-aliased edge of a rim, a little skin beside it), and the distance to
-            it in work pixels.
-        extent: ``(x0, y0, x1, y1)`` work pixels of the frame and the widest damping band.
+        pixels: ``(WORK_SIZE[1], WORK_SIZE[0]) float32``: 1 on the frame (grown by a work
+            pixel: the anti-aliased edge of a rim, a little skin beside it).
+        extent: ``(x0, y0, x1, y1)`` work pixels of the frame and ``BOX_MARGIN`` around it.
     """
 
-    layers: np.ndarray
+    pixels: np.ndarray
     extent: tuple[float, float, float, float]
 
     @classmethod
@@ -356,11 +358,10 @@ class FrameGrid:
         if not pixels.any():
             return None
         pixels = cv2.dilate(pixels, np.ones((3, 3), np.uint8))
-        distance = cv2.distanceTransform(1 - pixels, cv2.DIST_L2, 3)
         x, y, w, h = cv2.boundingRect(pixels)
-        margin = MAX_DAMP * WORK_PX_PER_EYE + 2
+        margin = BOX_MARGIN * WORK_PX_PER_EYE + 2
         return cls(
-            layers=cv2.merge([pixels.astype(np.float32), distance]),
+            pixels=pixels.astype(np.float32),
             extent=(x - margin, y - margin, x + w + margin, y + h + margin),
         )
 
@@ -387,21 +388,17 @@ class FrameGrid:
         box_to_work[:, 2] += box_to_work[:, :2] @ origin
         box_to_work[:, :2] *= step
         size = (x1 - x0, y1 - y0)
-        # both layers in one pass; bilinear sampling feathers the edge by about a work pixel
-        both = cv2.warpAffine(
-            self.layers, box_to_work, (size[0] // step, size[1] // step),
+        # bilinear sampling feathers the edge by about a work pixel
+        alpha = cv2.warpAffine(
+            self.pixels, box_to_work, (size[0] // step, size[1] // step),
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(0.0, float(WORK_SIZE[0] + WORK_SIZE[1]), 0.0, 0.0),
+            borderValue=0.0,
         )  # fmt: skip
         if step > 1:
-            both = cv2.resize(both, size, interpolation=cv2.INTER_LINEAR)
-        alpha, distance = cv2.split(both)
+            alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR)
         if work_px < 1.0:  # a small face: the grid is finer than the frame, feather by a pixel
             alpha = cv2.GaussianBlur(alpha, (0, 0), FEATHER_PX)
-        return GlassesMask(
-            box=box, alpha=alpha, distance=cv2.multiply(distance, work_px),
-            eye_distance=axes.distance,
-        )  # fmt: skip
+        return GlassesMask(box=box, alpha=alpha)
 
 
 def mask_of(
@@ -442,29 +439,45 @@ def glasses_mask(
     return None if pixels is None else mask_of(pixels, landmarks, bounds)
 
 
-def damp_field(field: WarpField, mask: GlassesMask) -> WarpField:
-    """The warp with its displacement falling to 0 at the glasses frame.
-
-    Within the band (the largest displacement found within ``DAMP_REACH`` of the frame plus
-    ``DAMP_MARGIN_PX``) the displacement is scaled by distance over band: a pixel there never
-    samples across the frame, so the frame is not copied onto the skin beside it.
-    """
-    fx0, fy0, fx1, fy1 = field.roi
+def fill_frame(frame: np.ndarray, mask: GlassesMask) -> np.ndarray:
+    """A copy of the yuv420p ``frame`` with its glasses frame filled in from the skin around it,
+    for the warp to resample: a pixel fully frame (``FILL_FULL`` of ``alpha`` and more) takes
+    the fill, its feathered edge part of it. The fill is pushed down and pulled up a pyramid
+    (``_filled``): a rim a few pixels wide takes the skin beside it, a wider piece (a nose pad,
+    a hinge) the skin around it."""
+    h = frame.shape[0] * 2 // 3
+    w = frame.shape[1]
+    out = frame.copy()
     x0, y0, x1, y1 = mask.box
-    if x0 < fx0 or y0 < fy0 or x1 > fx1 or y1 > fy1:
-        raise ValueError("the glasses box must lie inside the warp's roi")
-    sl = (slice(y0 - fy0, y1 - fy0), slice(x0 - fx0, x1 - fx0))
-    # the displacement is smooth (interpolated from a grid of a fiftieth of the face): every
-    # 4th pixel finds its largest value near the frame
-    near = mask.distance[::4, ::4] <= DAMP_REACH * mask.eye_distance
-    moves = field.displacement[sl][::4, ::4][near]
-    reach = float(np.sqrt((moves**2).sum(axis=1).max())) if moves.size else 0.0
-    band = min(reach + DAMP_MARGIN_PX, MAX_DAMP * mask.eye_distance)
-    scale = cv2.min(cv2.multiply(mask.distance, 1.0 / band), 1.0)
-    displacement = field.displacement.copy()
-    region = displacement[sl]
-    cv2.multiply(region, cv2.merge([scale, scale]), dst=region)
-    return WarpField(field.roi, displacement, field.weight, field.texture)
+    frame_part = np.minimum(mask.alpha * np.float32(1.0 / FILL_FULL), np.float32(1.0))
+    out[y0:y1, x0:x1] = _filled(frame[y0:y1, x0:x1], frame_part)
+    half = cv2.resize(frame_part, ((x1 - x0) // 2, (y1 - y0) // 2), interpolation=cv2.INTER_AREA)
+    chroma = out[h:].reshape(2, h // 2, w // 2)
+    for plane in chroma:
+        sl = (slice(y0 // 2, y1 // 2), slice(x0 // 2, x1 // 2))
+        plane[sl] = _filled(plane[sl], half)
+    return out
+
+
+def _filled(plane: np.ndarray, frame_part: np.ndarray) -> np.ndarray:
+    """``uint8`` ``plane`` with each pixel's ``frame_part`` (0..1) replaced by the mean of the
+    pixels around it that are not frame: their sums and weights halved in size down a pyramid
+    until nothing is left to fill, then each level's own mean, where it has weight, over the
+    coarser level's."""
+    keep = np.float32(1.0) - frame_part
+    num = plane.astype(np.float32) * keep
+    levels: list[tuple[np.ndarray, np.ndarray]] = [(num, keep)]
+    while min(num.shape) > 2 * _FILL_LEVEL_MIN and float(levels[-1][1].min()) <= 0.0:
+        num, den = cv2.pyrDown(levels[-1][0]), cv2.pyrDown(levels[-1][1])
+        levels.append((num, den))
+    num, den = levels[-1]
+    fill = num / np.maximum(den, _FILL_TINY)
+    for num, den in reversed(levels[:-1]):
+        coarse = cv2.pyrUp(fill, dstsize=(num.shape[1], num.shape[0]))
+        own = np.minimum(den * _FILL_TRUST, np.float32(1.0))
+        fill = own * (num / np.maximum(den, _FILL_TINY)) + (np.float32(1.0) - own) * coarse
+    out = keep * plane.astype(np.float32) + frame_part * fill
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def restore(
@@ -607,7 +620,7 @@ __all__ = [
     "GlassesKeeper",
     "GlassesMask",
     "bridge_score",
-    "damp_field",
+    "fill_frame",
     "frame_pixels",
     "glasses_mask",
     "mask_of",

@@ -6,7 +6,7 @@ edited face region (``RenderedFace``) for ``blend`` to composite; it never touch
 the face. The first renderer, ``WarpRenderer``, resamples the frame through the mesh warp and
 then hands the result to its parts in order (``RenderPart``): the eyes redrawn, the expression
 detail, the mouth interior from the actor's own frames, and last the frames of glasses put back
-as they were (a part may also change the warp before the frame is resampled: ``adjust_field``);
+as they were (a part may also change the frame the warp resamples: ``adjust_source``);
 a neural renderer is another ``Renderer``. A renderer (or a part) that needs the whole clip
 before the first frame says so through two per-clip hooks: ``frame_observer`` (shown every frame
 of the analysis pass) and ``prepare`` (given every frame's face and edit).
@@ -24,7 +24,7 @@ import numpy as np
 from emodirector.errors import InvalidOptionError
 from emodirector.render.detail import ExpressionDetail, apply_detail, mix_detail
 from emodirector.render.eyes import composite_eyes
-from emodirector.render.glasses import GlassesKeeper, damp_field, restore
+from emodirector.render.glasses import GlassesKeeper, fill_frame, restore
 from emodirector.render.texture import default_layout
 from emodirector.render.warp import WarpField, warp_field, warp_yuv420
 from emodirector.track.tracker import FaceTrack, FrameObserver
@@ -47,8 +47,9 @@ class RenderOptions:
         detail_gain: Scale of the expression detail relative to the edit's weights.
         mouth: Where the edit opens the lips more than the actor did, fill the opening with a
             mouth interior (teeth, tongue) from the actor's own frames (``mouth.py``).
-        glasses: Keep the frames of glasses rigid with the head: detected per clip, the warp
-            damped around them and their original pixels put back last (``glasses.py``).
+        glasses: Keep the frames of glasses rigid with the head: detected per clip, filled in
+            from the skin around them in the frame the warp resamples, their original pixels
+            put back last (``glasses.py``).
     """
 
     detail: bool = True
@@ -166,10 +167,10 @@ class RenderPart(ABC):
         """Whether it reads the warp's texture coordinates on this frame."""
         return False
 
-    def adjust_field(self, frame: np.ndarray, field: WarpField, face: FaceFrame) -> WarpField:
-        """The warp as this part needs it, before the frame is resampled (``field`` itself if
-        it needs nothing changed)."""
-        return field
+    def adjust_source(self, frame: np.ndarray, field: WarpField, face: FaceFrame) -> np.ndarray:
+        """The yuv420p frame the warp should resample, as this part needs it (``frame`` itself
+        if it needs nothing changed; never changed in place: ``apply`` is given the original)."""
+        return frame
 
     def active(self, face: FaceFrame) -> bool:
         """Whether it changes anything on this frame."""
@@ -225,8 +226,9 @@ class DetailPart(RenderPart):
 
 
 class GlassesPart(RenderPart):
-    """Glasses frames kept rigid with the head (``glasses.py``): the warp damped around them,
-    their original pixels put back over everything the other parts drew; placed last.
+    """Glasses frames kept rigid with the head (``glasses.py``): filled in from the skin around
+    them in the frame the warp resamples, their original pixels put back over everything the
+    other parts drew; placed last.
 
     It decides once per clip from the first frames it sees whether the face wears glasses, and
     is inactive for the rest of a clip without them.
@@ -243,11 +245,9 @@ class GlassesPart(RenderPart):
     def active(self, face: FaceFrame) -> bool:
         return self.keeper.active(face.index)
 
-    def adjust_field(self, frame: np.ndarray, field: WarpField, face: FaceFrame) -> WarpField:
+    def adjust_source(self, frame: np.ndarray, field: WarpField, face: FaceFrame) -> np.ndarray:
         mask = self.keeper.mask(face.index, frame, face.source, field.roi)
-        if mask is None:
-            return field
-        return damp_field(field, mask)
+        return frame if mask is None else fill_frame(frame, mask)
 
     def apply(self, frame: np.ndarray, field: WarpField, planes: Planes, face: FaceFrame) -> Planes:
         mask = self.keeper.mask(face.index, frame, face.source, field.roi)
@@ -324,13 +324,14 @@ class WarpRenderer(Renderer):
         parts = [p for p in self.parts if p.active(face)]
         if lap is not None:
             lap("render")
+        source = frame
         for part in parts:
-            adjusted = part.adjust_field(frame, field, face)
-            if adjusted is not field:
-                field = adjusted
+            adjusted = part.adjust_source(source, field, face)
+            if adjusted is not source:
+                source = adjusted
                 if lap is not None:
                     lap(part.name)
-        planes = warp_yuv420(frame, field)
+        planes = warp_yuv420(source, field)
         if lap is not None:
             lap("render")
         for part in parts:
