@@ -39,6 +39,8 @@ _FROWN_PX = 30.0
 _SECOND_RIM_PX = 5
 #: Mean luma change inside the lens under that frown (the skin's texture moved; measured 2.3).
 _LENS_MOVED = 1.0
+#: How far (levels) a filled rim may end from the flat skin around it.
+_FILL_LEVELS = 2
 
 #: Real clip: least share of the mask's box that is surely frame (measured 0.089-0.095), and
 #: the least mean luma change the plain warp makes there with the cheeks lifted 12 px (7.3-7.7).
@@ -170,6 +172,34 @@ def test_a_frown_larger_than_the_rims_room_draws_no_second_rim() -> None:
     assert _rim_residual(out, axes) < _STRAIGHT_PX
 
 
+@pytest.mark.parametrize("rows", [16, 64])
+def test_the_filled_frame_takes_the_skin_around_it_in_a_box_of_any_height(rows: int) -> None:
+    # a rim across a box cut short (the roi at the edge of the picture): every plane, the
+    # chroma at half the rows included, is filled with the skin's colour, not a dark stroke
+    from emodirector.render.glasses import GlassesMask, fill_frame
+
+    skin, rim = (160, 100, 150), (40, 128, 128)
+    frame = np.concatenate([np.full((_H, _W), skin[0], np.uint8),
+                            np.full((_H // 4, _W), skin[1], np.uint8),
+                            np.full((_H // 4, _W), skin[2], np.uint8)])  # fmt: skip
+    x0, y0 = 100, 200
+    alpha = np.zeros((rows, 120), np.float32)
+    alpha[rows // 2 - 2 : rows // 2 + 3] = 1.0
+    line = slice(y0 + rows // 2 - 2, y0 + rows // 2 + 3)
+    frame[line, x0 : x0 + 120] = rim[0]
+    chroma = frame[_H:].reshape(2, _H // 2, _W // 2)
+    for k in range(2):
+        chroma[k, line.start // 2 : line.stop // 2, x0 // 2 : (x0 + 120) // 2] = rim[k + 1]
+    before = frame.copy()
+    out = fill_frame(frame, GlassesMask(box=(x0, y0, x0 + 120, y0 + rows), alpha=alpha))
+    assert np.array_equal(frame, before)  # a copy
+    assert np.abs(out[line, x0 : x0 + 120].astype(int) - skin[0]).max() <= _FILL_LEVELS
+    filled = out[_H:].reshape(2, _H // 2, _W // 2)
+    for k in range(2):
+        got = filled[k, line.start // 2 : line.stop // 2, x0 // 2 : (x0 + 120) // 2]
+        assert np.abs(got.astype(int) - skin[k + 1]).max() <= _FILL_LEVELS
+
+
 def test_the_rim_wins_over_every_other_part() -> None:
     src = _landmarks()
     frame = _frame(src, glasses=True)
@@ -192,7 +222,8 @@ def test_pixels_outside_the_face_and_the_frame_are_unchanged() -> None:
     outside = np.ones((_H, _W), bool)
     outside[y0:y1, x0:x1] = False
     assert np.array_equal(out[:_H][outside], frame[:_H][outside])
-    # only the glasses box differs from the plain warp
+    # only the glasses box differs from the plain warp (the cheeks rise away from the box: no
+    # pixel outside it samples the glasses filled in inside it)
     mask = part.keeper.mask(0, frame, src, rendered.field.roi)
     assert mask is not None
     bx0, by0, bx1, by1 = mask.box

@@ -123,9 +123,8 @@ BOX_MARGIN = 0.05
 #: How much of a pixel must be frame (``GlassesMask.alpha``) for ``fill_frame`` to fill all of
 #: it: the feathered edge of a rim is part rim.
 FILL_FULL = 0.5
-#: The fill's pyramid stops at this size (pixels); a level's own mean is trusted fully from half
-#: a pixel's weight up (``_FILL_TRUST``), and no weight is taken as less than ``_FILL_TINY``.
-_FILL_LEVEL_MIN = 4
+#: The fill trusts a level's own mean fully from half a pixel's weight up (``_FILL_TRUST``),
+#: and takes no weight as less than ``_FILL_TINY``.
 _FILL_TRUST = np.float32(2.0)
 _FILL_TINY = np.float32(1e-6)
 
@@ -193,6 +192,8 @@ class GlassesMask:
 
     def __post_init__(self) -> None:
         x0, y0, x1, y1 = self.box
+        if any(v % 2 for v in self.box):
+            raise ValueError("the box must be even-aligned (the chroma is at half resolution)")
         if self.alpha.shape != (y1 - y0, x1 - x0):
             raise ValueError("alpha must cover the box")
 
@@ -261,8 +262,9 @@ def _even_box(
 ) -> tuple[int, int, int, int] | None:
     lo = np.floor(points.min(axis=0)).astype(int) // 2 * 2
     hi = -(-np.ceil(points.max(axis=0)).astype(int) // 2) * 2
-    x0, y0 = max(int(lo[0]), bounds[0]), max(int(lo[1]), bounds[1])
-    x1, y1 = min(int(hi[0]), bounds[2]), min(int(hi[1]), bounds[3])
+    # odd bounds are taken inwards to even: the chroma planes are at half resolution
+    x0, y0 = max(int(lo[0]), -(-bounds[0] // 2) * 2), max(int(lo[1]), -(-bounds[1] // 2) * 2)
+    x1, y1 = min(int(hi[0]), bounds[2] // 2 * 2), min(int(hi[1]), bounds[3] // 2 * 2)
     if x1 - x0 < 8 or y1 - y0 < 8:
         return None
     return x0, y0, x1, y1
@@ -462,16 +464,21 @@ def fill_frame(frame: np.ndarray, mask: GlassesMask) -> np.ndarray:
 def _filled(plane: np.ndarray, frame_part: np.ndarray) -> np.ndarray:
     """``uint8`` ``plane`` with each pixel's ``frame_part`` (0..1) replaced by the mean of the
     pixels around it that are not frame: their sums and weights halved in size down a pyramid
-    until nothing is left to fill, then each level's own mean, where it has weight, over the
-    coarser level's."""
+    until every pixel of a level has weight (or the level is one pixel), then each level's own
+    mean, where it has weight, over the coarser level's. A pixel no level reaches takes the mean
+    of all the plane's pixels that are not frame; a plane that is all frame is left as it is."""
     keep = np.float32(1.0) - frame_part
+    kept = float(keep.sum())
+    if kept <= 0.0:
+        return plane.copy()
     num = plane.astype(np.float32) * keep
+    mean = np.float32(float(num.sum()) / kept)
     levels: list[tuple[np.ndarray, np.ndarray]] = [(num, keep)]
-    while min(num.shape) > 2 * _FILL_LEVEL_MIN and float(levels[-1][1].min()) <= 0.0:
+    while max(num.shape) > 1 and float(levels[-1][1].min()) <= 0.0:
         num, den = cv2.pyrDown(levels[-1][0]), cv2.pyrDown(levels[-1][1])
         levels.append((num, den))
     num, den = levels[-1]
-    fill = num / np.maximum(den, _FILL_TINY)
+    fill = np.where(den > 0.0, num / np.maximum(den, _FILL_TINY), mean).astype(np.float32)
     for num, den in reversed(levels[:-1]):
         coarse = cv2.pyrUp(fill, dstsize=(num.shape[1], num.shape[0]))
         own = np.minimum(den * _FILL_TRUST, np.float32(1.0))

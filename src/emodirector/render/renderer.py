@@ -167,10 +167,13 @@ class RenderPart(ABC):
         """Whether it reads the warp's texture coordinates on this frame."""
         return False
 
-    def adjust_source(self, frame: np.ndarray, field: WarpField, face: FaceFrame) -> np.ndarray:
-        """The yuv420p frame the warp should resample, as this part needs it (``frame`` itself
-        if it needs nothing changed; never changed in place: ``apply`` is given the original)."""
-        return frame
+    def adjust_source(
+        self, frame: np.ndarray, source: np.ndarray, field: WarpField, face: FaceFrame
+    ) -> np.ndarray:
+        """The yuv420p frame the warp should resample, as this part needs it: ``source`` (what
+        the parts before it made of the original ``frame``) itself if it needs nothing changed,
+        else a changed copy (neither is changed in place: ``apply`` is given the original)."""
+        return source
 
     def active(self, face: FaceFrame) -> bool:
         """Whether it changes anything on this frame."""
@@ -245,9 +248,12 @@ class GlassesPart(RenderPart):
     def active(self, face: FaceFrame) -> bool:
         return self.keeper.active(face.index)
 
-    def adjust_source(self, frame: np.ndarray, field: WarpField, face: FaceFrame) -> np.ndarray:
+    def adjust_source(
+        self, frame: np.ndarray, source: np.ndarray, field: WarpField, face: FaceFrame
+    ) -> np.ndarray:
+        # the glasses are found on the original frame, filled in on the source
         mask = self.keeper.mask(face.index, frame, face.source, field.roi)
-        return frame if mask is None else fill_frame(frame, mask)
+        return source if mask is None else fill_frame(source, mask)
 
     def apply(self, frame: np.ndarray, field: WarpField, planes: Planes, face: FaceFrame) -> Planes:
         mask = self.keeper.mask(face.index, frame, face.source, field.roi)
@@ -326,7 +332,7 @@ class WarpRenderer(Renderer):
             lap("render")
         source = frame
         for part in parts:
-            adjusted = part.adjust_source(source, field, face)
+            adjusted = part.adjust_source(frame, source, field, face)
             if adjusted is not source:
                 source = adjusted
                 if lap is not None:
