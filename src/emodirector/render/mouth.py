@@ -164,8 +164,13 @@ _CROWN_MIN = 0.02
 #: at most this share of the lips' luma; where there is no lower piece, to that luma with the
 #: lips' chroma this far from grey.
 _TONGUE_LUMA = 0.6
-#: Pixels between the pieces up to which the cavity is drawn flat (a line between the teeth).
+#: Pixels between the pieces up to which the cavity is drawn flat (a line between the teeth),
+#: read over the columns both pieces share (where they share at least one in
+#: ``_SHARED_SPAN`` of the upper piece's), the outermost ``_END_COLUMNS`` at each end left
+#: out, and at each end in the column past those.
 _FLAT_GAP_PX = 3
+_SHARED_SPAN = 3
+_END_COLUMNS = 3
 _TONGUE_CHROMA = 0.8
 #: The lower piece parts from the upper one only past this slack (face-model units): a target
 #: gap a little larger than the candidate's moved its clenched teeth a pixel or two apart, a
@@ -1319,20 +1324,31 @@ def _cavity(
     t = np.arange(h, dtype=np.float32)[:, None] - top.astype(np.float32)
     t *= (1.0 / np.maximum(bottom - top, 1)).astype(np.float32)
     with_u = np.flatnonzero(has_u)
-    span = both if both.size else with_u
+    # (where the pieces share too few columns to say, the upper piece's columns say it)
+    span = both if both.size * _SHARED_SPAN >= with_u.size else with_u
     gap = bottom - top
-    flat = bool(span.size) and int(gap[span].max()) <= _FLAT_GAP_PX
+    # the ends of the span are read a few columns in: a crown's rounded corner is no parting
+    inner = span[_END_COLUMNS:-_END_COLUMNS] if span.size > 2 * _END_COLUMNS else span
+    flat = bool(inner.size) and int(gap[inner].max()) <= _FLAT_GAP_PX
     # past the lower piece's span the floor runs on down (not along a flat line: a column of
-    # the upper piece past the lower one drew a dark stroke down from the line)
-    shows = ((t > 0) & ((t <= 1) | (beyond[None, :] & (not flat)))).view(np.uint8)
+    # the upper piece past the lower one drew a dark stroke down from the line), as far as the
+    # nearest column's lower piece reaches: run on to the box's bottom, a few columns of the
+    # upper piece past the lower one draw a dark stroke down to a lower lip the edit pulls down
+    # (feifeili's disgust ran one down to the box's bottom; the opening's mask hid it there)
+    reach = np.full(w, h)
+    if with_l.size:
+        reach = (h - 1 - np.argmax(sl[::-1], axis=0))[floor_col]
+    run = beyond[None, :] & (np.arange(h)[:, None] <= reach[None, :]) & (not flat)
+    shows = ((t > 0) & ((t <= 1) | run)).view(np.uint8)
     if with_u.size:
         first, last = int(with_u[0]), int(with_u[-1])
         shows = np.take(shows, np.clip(cols, first, last), axis=1)
         # a line between touching teeth is not continued past them: over the lips towards
         # the corners it read as a dark line drawn across a nearly closed mouth
-        if gap[span[0]] <= _FLAT_GAP_PX:
+        end = min(_END_COLUMNS, (span.size - 1) // 2)
+        if gap[span[end]] <= _FLAT_GAP_PX:
             shows[:, :first] = 0
-        if gap[span[-1]] <= _FLAT_GAP_PX:
+        if gap[span[-1 - end]] <= _FLAT_GAP_PX:
             shows[:, last + 1 :] = 0
     if flat and has_l[with_u].all():
         # pieces that (nearly) touch: a line of shadow between the teeth, no room to shade
