@@ -48,8 +48,10 @@ OPTIONS = EditorOptions()
 def readings(prototypes: EmotionPrototypes, takes: list[LabeledFit]) -> dict[str, list[float]]:
     """``{take's emotion: median estimated weight of each prototype over its frames}``."""
     editor = ExpressionEditor(prototypes.basis(), OPTIONS)
-    out = {}
+    out: dict[str, list[float]] = {}
     for take in takes:
+        if take.clip.emotion.value in out:
+            raise SystemExit(f"two {take.clip.emotion.value} takes of {take.clip.actor}")
         fps = float(probe(take.clip.path).fps)
         own = editor.estimate_own(take.fit, fps)[take.fit.present]
         out[take.clip.emotion.value] = [round(float(v), 4) for v in np.median(own, axis=0)]
@@ -77,26 +79,30 @@ def summary(per_actor: dict[str, dict[str, list[float]]], names: tuple[str, ...]
     return rows
 
 
+def _num(v: float | None) -> str:
+    return "–" if v is None else f"{v:.2f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=data_dir())
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = ap.parse_args()
     t0 = time.perf_counter()
+    names = tuple(e.value for e in Emotion if e is not Emotion.NEUTRAL)
+    default = EmotionPrototypes.load_default()
+    if tuple(default.basis().names) != names:
+        raise SystemExit(f"unexpected prototype names {default.basis().names}")
     fits = fit_labeled_clips(find_mead_clips(args.data / "labeled" / "mead"))
     actors = sorted({f.clip.actor for f in fits})
-    names = tuple(e.value for e in Emotion if e is not Emotion.NEUTRAL)
     held: dict[str, dict[str, list[float]]] = {}
     packaged: dict[str, dict[str, list[float]]] = {}
-    default = EmotionPrototypes.load_default()
     for actor in actors:
         takes = [f for f in fits if f.clip.actor == actor]
         held[actor] = readings(calibrate_prototypes([f for f in fits if f.clip.actor != actor]),
                                takes)  # fmt: skip
         packaged[actor] = readings(default, takes)
         print(actor, "done", flush=True)
-    if tuple(default.basis().names) != names:
-        raise SystemExit(f"unexpected prototype names {default.basis().names}")
     result: dict[str, Any] = {
         "schema": 1,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -123,7 +129,7 @@ def main() -> None:
         rows = [
             [r["emotion"], " / ".join(f"{v:.2f}" for v in r["own_takes"]), f"{r['median']:.2f}",
              "–" if r["gain_to_1"] is None else f"{r['gain_to_1']:.2f}",
-             f"{r['neutral_max']:.2f}", f"{r['others_max']:.2f}"]
+             _num(r["neutral_max"]), _num(r["others_max"])]
             for r in part["summary"]
         ]  # fmt: skip
         lines += [
