@@ -36,18 +36,15 @@ from emodirector.calibrate.prototypes import (  # noqa: E402
     find_mead_clips,
     fit_labeled_clips,
 )
-from emodirector.manipulate.editor import EditorOptions, ExpressionEditor  # noqa: E402
+from emodirector.manipulate.editor import ExpressionEditor  # noqa: E402
 from emodirector.manipulate.emotions import Emotion  # noqa: E402
 from emodirector.manipulate.prototypes import EmotionPrototypes  # noqa: E402
 from emodirector.video import probe  # noqa: E402
 
-#: The estimate as the editor makes it by default.
-OPTIONS = EditorOptions()
-
 
 def readings(prototypes: EmotionPrototypes, takes: list[LabeledFit]) -> dict[str, list[float]]:
     """``{take's emotion: median estimated weight of each prototype over its frames}``."""
-    editor = ExpressionEditor(prototypes.basis(), OPTIONS)
+    editor = ExpressionEditor(prototypes.basis())  # the default options
     out: dict[str, list[float]] = {}
     for take in takes:
         if take.clip.emotion.value in out:

@@ -831,6 +831,18 @@ def test_no_dark_stroke_down_from_the_line_between_clenched_teeth() -> None:
     assert dark.sum(axis=0).max() <= _LINE_PX
 
 
+def _cavity_shows(m_u: np.ndarray, m_l: np.ndarray) -> np.ndarray:
+    """Where the cavity shows between an upper and a lower piece of these masks (a real
+    candidate's colours, a lower piece of flat teeth)."""
+    from emodirector.render.mouth import _cavity
+
+    lm = _landmarks(0.22)
+    bank = MouthBank()
+    bank.observe(0, _image(lm, lower_teeth=True), [lm])
+    (cand,) = bank.candidates
+    return _cavity(cand, _flat_yuv(_TEETH, *m_u.shape), m_u, m_l)[1]
+
+
 @pytest.mark.parametrize("lower_cols", [(25, 65), (20, 67)])
 def test_no_dark_stroke_past_touching_pieces_from_a_crowns_rounded_corner(
     lower_cols: tuple[int, int],
@@ -840,19 +852,12 @@ def test_no_dark_stroke_past_touching_pieces_from_a_crowns_rounded_corner(
     # measured to the floor carried over from it) or over it: that is no parting, so the cavity
     # is not run down those columns to the box's bottom (a dark stroke over the tongue,
     # feifeili's happy) nor on past the pieces towards the corners
-    from emodirector.render.mouth import _cavity
-
-    lm = _landmarks(0.22)
-    bank = MouthBank()
-    bank.observe(0, _image(lm, lower_teeth=True), [lm])
-    (cand,) = bank.candidates
     h, w, line = 60, 90, 30
     m_u, m_l = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
     m_u[10:line, 20:67] = 1.0
     m_u[line - _CORNER_RISE_PX :, 20:22] = 0.0
     m_l[line + 1 : 50, lower_cols[0] : lower_cols[1]] = 1.0
-    lower = _flat_yuv(_TEETH, h, w)
-    _, shows = _cavity(cand, lower, m_u, m_l)
+    shows = _cavity_shows(m_u, m_l)
     assert shows[: line + 2].any()  # the line between the pieces
     assert not shows[line + 2 :].any()
     assert not shows[:, :20].any() and not shows[:, 67:].any()
@@ -862,17 +867,11 @@ def test_past_the_lower_piece_the_cavity_runs_no_lower_than_it_reaches() -> None
     # parted pieces, the upper one a few columns wider than the lower, in a box that reaches
     # far below them (a lower lip the edit pulled down): the cavity past the lower piece's end
     # runs down as far as that piece reaches, not on to the box's bottom as a dark stroke
-    from emodirector.render.mouth import _cavity
-
-    lm = _landmarks(0.22)
-    bank = MouthBank()
-    bank.observe(0, _image(lm, lower_teeth=True), [lm])
-    (cand,) = bank.candidates
     h, w, lowest = 80, 90, 46
     m_u, m_l = np.zeros((h, w), np.float32), np.zeros((h, w), np.float32)
     m_u[10:30, 20:67] = 1.0
     m_l[36 : lowest + 1, 24:65] = 1.0
-    _, shows = _cavity(cand, _flat_yuv(_TEETH, h, w), m_u, m_l)
+    shows = _cavity_shows(m_u, m_l)
     assert shows[40:lowest, 20:24].all()  # the mouth's shadow beside the lower piece
     assert not shows[lowest + 1 :].any()
 
