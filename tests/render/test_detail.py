@@ -28,6 +28,7 @@ from emodirector.render.detail import (
     mix_detail,
     region_masks,
 )
+from emodirector.render.renderer import DetailPart, FaceFrame
 from emodirector.render.texture import TEXTURE_SIZE, default_layout, unwrap
 from emodirector.render.warp import warp_field
 from tests.conftest import MeadFits
@@ -41,6 +42,8 @@ FROWN_CONTRAST = 2.5
 LINES_ANISOTROPY = 3.0
 #: Relative luminance change allowed where the ratio is 1 (rounding to 8 bits).
 ROUNDING = 1.0
+#: Grey levels (of 120) the packaged frown darkens some pixel between the brows by, at least.
+FROWN_DARKENS = 10
 
 
 def _face(scale: float = 100.0, centre: tuple[float, float] = (200.0, 210.0)) -> np.ndarray:
@@ -128,6 +131,26 @@ def test_mix_detail_is_linear_and_clamped() -> None:
     np.testing.assert_allclose(mix_detail(maps, np.array([1.0, 0.5])), 0.0, atol=1e-7)
     np.testing.assert_allclose(mix_detail(maps, np.array([-1.0, 0.0])), -0.1, atol=1e-7)
     assert mix_detail(maps, np.array([100.0, 0.0])).max() == pytest.approx(MAX_LOG_RATIO)
+
+
+def test_detail_is_added_for_an_emotion_never_divided_out() -> None:
+    # a negative weight (the actor's own anger taken away) divided the frown's lines out of a
+    # face that need not have them, and left light blotches: the renderer applies none
+    src = _face()
+    field = warp_field(src, src, (400, 420), texture_vertices=default_layout().vertices)
+    assert field is not None
+    x0, y0, x1, y1 = field.roi
+    y = np.full((y1 - y0, x1 - x0), 120, np.uint8)
+    uv = np.full(((y1 - y0) // 2, (x1 - x0) // 2), 128, np.uint8)
+    part = DetailPart()
+    taken = FaceFrame(0, src, src, ("angry", "sad"), np.array([-1.0, 0.0], np.float32))
+    assert not part.active(taken)
+    assert np.array_equal(part.apply(y, field, (y, uv, uv), taken)[0], y)
+    mixed = FaceFrame(0, src, src, ("angry", "sad"), np.array([1.0, -1.0], np.float32))
+    alone = FaceFrame(0, src, src, ("angry", "sad"), np.array([1.0, 0.0], np.float32))
+    out = part.apply(y, field, (y, uv, uv), mixed)[0]
+    assert np.array_equal(out, part.apply(y, field, (y, uv, uv), alone)[0])
+    assert int(out.min()) <= 120 - FROWN_DARKENS
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ skin colour, so it can be multiplied onto any other face. ``calibrate.detail`` m
 ratio per emotion from labelled footage (the log ratio, averaged over actors, with the slow
 lighting differences between takes removed); this module holds them and applies them.
 
-At edit time the log ratios of the edit's modes are mixed with the frame's edit weights (a
-negative weight, removing the actor's own emotion, divides the detail out), wrapped onto the
-edited face through the warp's texture coordinates (so the detail moves with the face) and
-multiplied onto the luminance. The eyes and the lips carry no detail: the eyes are handled by
+At edit time the log ratios of the edit's modes are mixed with the frame's edit weights,
+wrapped onto the edited face through the warp's texture coordinates (so the detail moves with
+the face) and multiplied onto the luminance. The renderer mixes only the positive weights: a
+negative one (the actor's own emotion taken away) would divide out lines the actor need not
+have where the prototype has them, which showed as light blotches. The eyes and the lips carry no detail: the eyes are handled by
 ``eyes.py``, the lips follow the speech. Each emotion's detail is split into regions
 (``face_model.DETAIL_REGIONS``: forehead, between the brows, nose, eye corners, cheeks,
 nasolabial folds, chin) with a gain each.

@@ -214,7 +214,10 @@ class DetailPart(RenderPart):
         return self._detail
 
     def _weights(self, face: FaceFrame) -> np.ndarray:
-        return face.weights * self.gain
+        # detail is only added: a negative weight (the actor's own emotion taken away) would
+        # divide out wrinkles the actor may not have there, and left light blotches where the
+        # prototype's lines are (the forehead and cheeks of GRID's woman in a neutral edit)
+        return np.maximum(face.weights * self.gain, 0.0)
 
     def needs_texture(self, face: FaceFrame) -> bool:
         return self.active(face)
