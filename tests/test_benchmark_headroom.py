@@ -1,0 +1,57 @@
+"""The helpers of ``benchmarks/headroom.py`` (no footage)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from emodirector.manipulate.emotions import Emotion
+from emodirector.manipulate.prototypes import EmotionPrototypes
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "headroom.py"
+LEVELS = {"happy": 0.85, "sad": 0.44, "angry": 0.39, "surprised": 0.47}
+
+
+@pytest.fixture(scope="module")
+def hr() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_headroom", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _row(hr: ModuleType, reference: bool, reads: dict[str, tuple[float, ...]]) -> dict:
+    keys = [f"x{f:g}" for f in hr.FACTORS] + ["free"]
+    target = {f"{e} {k}": v for e, vals in reads.items() for k, v in zip(keys, vals, strict=True)}
+    return {"clip": "c.mp4", "reference": reference, "target": target}
+
+
+def test_summary_counts_each_variant_and_the_cases_none_reaches(hr: ModuleType) -> None:
+    talking = _row(hr, False, {
+        "happy": (0.80, 0.90, 0.95, 0.70),  # reached from x1.5 on
+        "sad": (0.50, 0.60, 0.60, 0.40),  # reached at x1
+        "angry": (0.10, 0.20, 0.30, 0.38),  # never (0.38 < 0.39)
+        "surprised": (0.01, 0.02, 0.03, 0.47),  # only free, exactly at the level
+    })  # fmt: skip
+    reference = _row(hr, True, {e: (1.0, 1.0, 1.0, 1.0) for e in LEVELS})
+    s = hr.summary([talking, reference], LEVELS)
+    assert s["cases"] == 4  # the reference takes are not counted
+    assert s["reach"] == {"x1": 1, "x1.5": 2, "x2": 2, "free": 1}
+    assert s["never"] == ["c.mp4 angry"]
+
+
+def test_with_strength_scales_only_the_emotion_asked_for(hr: ModuleType) -> None:
+    p = EmotionPrototypes.load_default()
+    q = hr.with_strength(p, Emotion.SURPRISED, 2.0)
+    k = p.emotions.index(Emotion.SURPRISED)
+    assert q.strength[k] == pytest.approx(2.0 * p.strength[k])
+    others = [i for i in range(len(p.emotions)) if i != k]
+    np.testing.assert_array_equal(q.strength[others], p.strength[others])
+    np.testing.assert_array_equal(q.offsets, p.offsets)
