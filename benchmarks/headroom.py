@@ -214,7 +214,9 @@ def main() -> None:
     ap.add_argument("--mead-level", type=Path, default=RESULTS_DIR / "mouth.json",
                     help="a mouth.json whose MEAD acted level is the bar")  # fmt: skip
     ap.add_argument("--no-reference", action="store_true", help="skip MEAD's neutral takes")
-    ap.add_argument("--stills", default="", help="glob of clips to write a still grid of")
+    ap.add_argument(
+        "--stills", default="", help="comma-separated globs of clips to write a still grid of"
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     levels = mead_levels(args.mead_level)
@@ -228,7 +230,8 @@ def main() -> None:
     rows = []
     with EmotionClassifier() as clf:
         for path, reference in [(c, False) for c in clips] + [(r, True) for r in refs]:
-            still = args.out / "stills" if fnmatch.fnmatch(path.name, args.stills) else None
+            wanted = any(fnmatch.fnmatch(path.name, g) for g in args.stills.split(",") if g)
+            still = args.out / "stills" if wanted else None
             row = measure_clip(path, prototypes, clf, still) | {"reference": reference}
             rows.append(row)
             print(json.dumps(row), flush=True)
