@@ -67,7 +67,9 @@ class ActionUnitTarget:
 
     Attributes:
         units: ``(code, intensity 0..1)`` pairs, e.g. ``(("AU12", 0.7), ("AU04", 0.0))``; a unit
-            at 0 is removed from the face, units not named are left as the actor shows them.
+            at 0 is taken out of the face's shape (the lines the actor shows with it stay: the
+            renderer only adds expression detail), units not named are left as the actor shows
+            them.
         intensity: Scales the whole change (1: the units reach their values).
     """
 

@@ -13,9 +13,10 @@ lighting differences between takes removed); this module holds them and applies 
 At edit time the log ratios of the edit's modes are mixed with the frame's edit weights,
 wrapped onto the edited face through the warp's texture coordinates (so the detail moves with
 the face) and multiplied onto the luminance. The renderer mixes only the positive weights: a
-negative one (the actor's own emotion taken away) would divide out lines the actor need not
-have where the prototype has them, which showed as light blotches. The eyes and the lips carry no detail: the eyes are handled by
-``eyes.py``, the lips follow the speech. Each emotion's detail is split into regions
+negative one (the actor's own emotion or action unit taken away) would divide out lines the
+actor need not have where the prototype has them, which showed as light blotches. The eyes and
+the lips carry no detail: the eyes are handled by ``eyes.py``, the lips follow the speech. Each
+emotion's detail is split into regions
 (``face_model.DETAIL_REGIONS``: forehead, between the brows, nose, eye corners, cheeks,
 nasolabial folds, chin) with a gain each.
 """
