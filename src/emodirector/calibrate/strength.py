@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,8 +53,16 @@ from emodirector.face_model import (
 from emodirector.fit.expression import EmotionRegion
 from emodirector.manipulate.emotions import Emotion, EmotionTarget
 from emodirector.manipulate.prototypes import EmotionPrototypes
-from emodirector.pipeline import VideoAnalysis, edited_landmarks, plan_edit, render_frame
+from emodirector.pipeline import (
+    FaceFrames,
+    VideoAnalysis,
+    clip_faces,
+    edited_landmarks,
+    plan_edit,
+    render_frame,
+)
 from emodirector.render.detail import ExpressionDetail
+from emodirector.render.renderer import WarpRenderer
 from emodirector.video.reader import VideoInfo, iter_frames, probe
 
 #: Candidate strengths, weakest first.
@@ -234,12 +242,19 @@ def mean_probabilities(
 
 @dataclass(frozen=True)
 class HeldOut:
-    """An actor's neutral take, to be edited with prototypes calibrated without that actor."""
+    """An actor's neutral take, to be edited with prototypes calibrated without that actor.
+
+    Its edits are rendered as ``edit_video`` renders them: by a renderer prepared for each edit
+    (the mouth interior retrieved from the take's own frames). The renderers are kept per
+    detail, shared by the copies ``dataclasses.replace`` makes with another detail, so that the
+    take's frames are read for the mouth once per detail, not once per edit.
+    """
 
     analysis: VideoAnalysis
     frames: list[tuple[int, np.ndarray]]
     landmarks: np.ndarray
     detail: ExpressionDetail
+    renderers: dict[int, tuple[ExpressionDetail, WarpRenderer]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, neutral: LabeledFit, step: int, detail: ExpressionDetail) -> HeldOut:
@@ -247,6 +262,14 @@ class HeldOut:
         info = probe(neutral.clip.path)
         analysis = VideoAnalysis(info=info, track=neutral.track, fit=neutral.fit)
         return cls(analysis, _sampled(neutral, info, step), neutral.track.landmarks, detail)
+
+    def renderer(self) -> WarpRenderer:
+        """The renderer of ``detail`` (made on first use)."""
+        kept = self.renderers.get(id(self.detail))
+        if kept is None or kept[0] is not self.detail:
+            kept = (self.detail, WarpRenderer.from_options(detail=self.detail))
+            self.renderers[id(self.detail)] = kept
+        return kept[1]
 
     @property
     def rotation(self) -> int:
@@ -261,10 +284,14 @@ class HeldOut:
         weights[prototypes.index(emotion)] = strength
         scaled = dataclasses.replace(prototypes, strength=weights)
         edit = plan_edit(self.analysis, EmotionTarget(emotion, 1.0), prototypes=scaled)
+        renderer = self.renderer()
+        renderer.prepare([clip_faces(self.analysis, edit)])
+        face_frames = FaceFrames(self.analysis, edit)
         faces = []
         for t, img in self.frames:
             moved = edited_landmarks(self.analysis, edit, t)
-            rendered = render_frame(img, t, self.analysis, edit, detail=self.detail)
+            rendered = render_frame(img, t, self.analysis, edit, renderer=renderer,
+                                    faces=face_frames)  # fmt: skip
             faces.append((rendered, self.landmarks[t] if moved is None else moved))
         index = np.array([t for t, _ in self.frames], dtype=int)
         return edit.offsets(index), faces
