@@ -27,6 +27,8 @@ from tests.conftest import MeadFits
 _HAPPY_RISE_MIN = 0.03
 #: Strengths are stored as float32.
 _FLOAT32_TOL = 1e-6
+#: The command prints its readings to this precision.
+_PRINTED = 0.01
 
 
 def test_choose_the_weakest_strength_that_reads_like_the_acting() -> None:
@@ -145,10 +147,12 @@ def test_calibrate_command_measures_strength(mead_dir: Path, tmp_path: Path) -> 
     acted, readings, chosen = _strength_line(r.stdout, "surprised")
     p = EmotionPrototypes.load(out)
     assert p.emotions == (Emotion.SURPRISED,)
-    # the file holds the strength the printed readings choose (printed to 0.01: the same footage
-    # reads the same every run, so the choice does not move)
+    # the file holds the strength the printed readings choose; they are printed to 0.01, so
+    # where a reading rounds to the acted level (0.50 against 0.50 at 1.45) either side of it
+    # may be the true one: the choice must be one the readings give within that rounding
     assert float(p.strength[0]) == pytest.approx(chosen, abs=_FLOAT32_TOL)
-    assert choose_strength(acted, readings, STRENGTHS) == chosen
+    within = {choose_strength(acted + d, readings, STRENGTHS) for d in (-_PRINTED, 0.0, _PRINTED)}
+    assert chosen in within
     r = run_cli("calibrate", str(folder), "-o", str(out), "--no-strength")
     assert r.returncode == 0, r.stderr
     assert "strength" not in r.stdout
