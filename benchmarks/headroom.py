@@ -136,27 +136,27 @@ def measure_clip(
     middle = int(sampled[len(sampled) // 2])
     own = lip_aperture(analysis.track.landmarks[sampled])
     apart = own > np.nanmedian(own)  # the read frames where the input's lips are most apart
+    # the read frames, decoded once for the input and all the variants
+    frames = [
+        (f.index, f.image) for f in iter_frames(analysis.info, "yuv420p") if f.index in wanted
+    ]
     readings: dict[str, list[np.ndarray]] = {"input": []}
     tiles: dict[str, list[np.ndarray]] = {}
-    for frame in iter_frames(analysis.info, "yuv420p"):
-        if frame.index in wanted:
-            lm = analysis.track.landmarks[frame.index][:, :2]
-            readings["input"].append(clf.predict_face(frame.image[:h], lm, rotation))
-            if frame.index == middle:
-                box = face_crop(analysis, middle)
-                for name in JUDGED:
-                    tiles[name] = [_rgb(frame.image, box, rotation)]
+    for i, image in frames:
+        lm = analysis.track.landmarks[i][:, :2]
+        readings["input"].append(clf.predict_face(image[:h], lm, rotation))
+        if i == middle:
+            box = face_crop(analysis, middle)
+            for name in JUDGED:
+                tiles[name] = [_rgb(image, box, rotation)]
     gaps: dict[str, float] = {}
     renderer = WarpRenderer.from_options()  # one per clip: the mouth's bank is read once
     for key, (name, edit) in variants.items():
         renderer.prepare([clip_faces(analysis, edit)])
         faces = FaceFrames(analysis, edit)
         readings[key], moved = [], []
-        for frame in iter_frames(analysis.info, "yuv420p"):
-            if frame.index not in wanted:
-                continue
-            i = frame.index
-            out = render_frame(frame.image, i, analysis, edit, renderer=renderer, faces=faces)
+        for i, image in frames:
+            out = render_frame(image, i, analysis, edit, renderer=renderer, faces=faces)
             pts = edited_landmarks(analysis, edit, i)
             pts = analysis.track.landmarks[i] if pts is None else pts
             moved.append(pts)

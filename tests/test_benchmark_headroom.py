@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -13,19 +10,14 @@ import pytest
 
 from emodirector.manipulate.emotions import Emotion
 from emodirector.manipulate.prototypes import EmotionPrototypes
+from tests._benchmarks import load_benchmark
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "headroom.py"
 LEVELS = {"happy": 0.85, "sad": 0.44, "angry": 0.39, "surprised": 0.47}
 
 
 @pytest.fixture(scope="module")
 def hr() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_headroom", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("headroom")
 
 
 def _row(hr: ModuleType, reference: bool, reads: dict[str, tuple[float, ...]]) -> dict:

@@ -254,7 +254,9 @@ class HeldOut:
     frames: list[tuple[int, np.ndarray]]
     landmarks: np.ndarray
     detail: ExpressionDetail
-    renderers: dict[int, tuple[ExpressionDetail, WarpRenderer]] = field(default_factory=dict)
+    renderers: dict[int, tuple[ExpressionDetail, WarpRenderer]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, neutral: LabeledFit, step: int, detail: ExpressionDetail) -> HeldOut:
